@@ -1,0 +1,127 @@
+/**
+ * The plain TypeScript backend: the debugging reference among the fast backends and the fallback
+ * where WebAssembly is unavailable. JS numbers are float64, so every sum here is a float64 sum of
+ * float32 inputs, rounded to float32 once on store: more accurate than PyTorch's float32 kernels.
+ * Statistics are two-pass over the row (mean first, then Σ(x − mean)²), never E[x²] − E[x]².
+ */
+import type { Kernels } from "../types.js";
+
+export function layerNormForward(
+  y: Float32Array, mean: Float32Array, rstd: Float32Array,
+  x: Float32Array, weight: Float32Array | null, bias: Float32Array | null,
+  rows: number, D: number, eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    let s = 0;
+    for (let i = 0; i < D; i++) s += x[o + i];
+    const m = s / D;
+    let v = 0;
+    for (let i = 0; i < D; i++) {
+      const d = x[o + i] - m;
+      v += d * d;
+    }
+    const rs = 1 / Math.sqrt(v / D + eps);
+    for (let i = 0; i < D; i++) {
+      let h = (x[o + i] - m) * rs;
+      if (weight !== null) h *= weight[i];
+      if (bias !== null) h += bias[i];
+      y[o + i] = h;
+    }
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+}
+
+export function layerNormBackward(
+  dx: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null,
+  dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array | null,
+  rows: number, D: number,
+): void {
+  // float64 partial sums of dweight/dbias over rows, added to the float32 outputs once at the end
+  const dw = dweight !== null ? new Float64Array(D) : null;
+  const db = dbias !== null ? new Float64Array(D) : null;
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    const m = mean[r];
+    const rs = rstd[r];
+    // g = dy·w; the two row means dx needs: mean(g) and mean(g·x̂)
+    let gMean = 0;
+    let gxMean = 0;
+    for (let i = 0; i < D; i++) {
+      const xh = (x[o + i] - m) * rs;
+      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
+      gMean += g;
+      gxMean += g * xh;
+    }
+    gMean /= D;
+    gxMean /= D;
+    for (let i = 0; i < D; i++) {
+      const xh = (x[o + i] - m) * rs;
+      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
+      // term 1: g (direct), term 2: −mean(g) (through μ), term 3: −x̂·mean(g·x̂) (through σ)
+      dx[o + i] = (g - gMean - xh * gxMean) * rs;
+      if (dw !== null) dw[i] += dy[o + i] * xh;
+      if (db !== null) db[i] += dy[o + i];
+    }
+  }
+  if (dweight !== null && dw !== null) for (let i = 0; i < D; i++) dweight[i] += dw[i];
+  if (dbias !== null && db !== null) for (let i = 0; i < D; i++) dbias[i] += db[i];
+}
+
+export function rmsNormForward(
+  y: Float32Array, rstd: Float32Array,
+  x: Float32Array, weight: Float32Array | null, bias: Float32Array | null,
+  rows: number, D: number, eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    let ss = 0;
+    for (let i = 0; i < D; i++) ss += x[o + i] * x[o + i];
+    const rs = 1 / Math.sqrt(ss / D + eps);
+    for (let i = 0; i < D; i++) {
+      let h = x[o + i] * rs;
+      if (weight !== null) h *= weight[i];
+      if (bias !== null) h += bias[i];
+      y[o + i] = h;
+    }
+    rstd[r] = rs;
+  }
+}
+
+export function rmsNormBackward(
+  dx: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null,
+  dy: Float32Array, x: Float32Array, rstd: Float32Array, weight: Float32Array | null,
+  rows: number, D: number,
+): void {
+  const dw = dweight !== null ? new Float64Array(D) : null;
+  const db = dbias !== null ? new Float64Array(D) : null;
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    const rs = rstd[r];
+    let gxMean = 0;
+    for (let i = 0; i < D; i++) {
+      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
+      gxMean += g * x[o + i] * rs;
+    }
+    gxMean /= D;
+    for (let i = 0; i < D; i++) {
+      const xh = x[o + i] * rs;
+      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
+      // term 1: g (direct), term 2: −x̂·mean(g·x̂) (through the RMS)
+      dx[o + i] = (g - xh * gxMean) * rs;
+      if (dw !== null) dw[i] += dy[o + i] * xh;
+      if (db !== null) db[i] += dy[o + i];
+    }
+  }
+  if (dweight !== null && dw !== null) for (let i = 0; i < D; i++) dweight[i] += dw[i];
+  if (dbias !== null && db !== null) for (let i = 0; i < D; i++) dbias[i] += db[i];
+}
+
+export const jsKernels: Kernels = {
+  name: "js",
+  layerNormForward,
+  layerNormBackward,
+  rmsNormForward,
+  rmsNormBackward,
+};

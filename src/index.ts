@@ -1,0 +1,19 @@
+/**
+ * normkit — normalization layers for JavaScript runtimes, forward and backward, with the semantics
+ * of PyTorch. Functional ops (layerNorm, rmsNorm, batchNorm, groupNorm and their *Backward), modules
+ * for training (LayerNorm, RMSNorm, BatchNorm, GroupNorm), and a float64 reference.
+ */
+export { NormError, type NormErrorCode } from "./errors.js";
+export { tensor, numel, type Tensor } from "./tensor.js";
+export type { NormOptions, Grads } from "./ops/common.js";
+export { layerNorm, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
+export { rmsNorm, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
+export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
+export { groupNorm, groupNormBackward, GROUP_NORM_EPS } from "./ops/groupNorm.js";
+export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
+export type { Kernels } from "./backends/types.js";
+export {
+  LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
+  type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
+} from "./nn/index.js";
+export * as reference from "./reference/index.js";

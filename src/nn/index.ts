@@ -1,0 +1,192 @@
+/**
+ * Modules for training: LayerNorm, RMSNorm, BatchNorm, GroupNorm. Each holds its parameters and
+ * their gradients; `forward(x)` keeps the statistics it computed (mean, rstd) and `backward(dy)`
+ * reuses them rather than recomputing, accumulating (+=) into the parameter gradients.
+ */
+import { type BatchNormArgs, batchNormArgs, batchNormBackwardWithStats, batchNormForwardWithStats, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM } from "../ops/batchNorm.js";
+import { checkSameShape, rowNormArgs, type RowNormArgs } from "../ops/common.js";
+import { type GroupNormArgs, groupNormArgs, groupNormBackwardWithStats, groupNormForwardWithStats, GROUP_NORM_EPS } from "../ops/groupNorm.js";
+import { LAYER_NORM_EPS, layerNormBackwardWithStats, layerNormForwardWithStats } from "../ops/layerNorm.js";
+import { RMS_NORM_EPS, rmsNormBackwardWithStats, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
+import type { Tensor } from "../tensor.js";
+import { NormModule, noForward, param, type Parameter } from "./module.js";
+
+export { NormModule, type Parameter, type StateDict } from "./module.js";
+
+export interface RowNormModuleOptions {
+  eps?: number;
+  /** Learnable γ (init 1) and β (init 0) as in PyTorch's elementwise_affine. Default true. */
+  elementwiseAffine?: boolean;
+  /** With elementwiseAffine, whether β exists. Default: true for LayerNorm, false for RMSNorm. */
+  bias?: boolean;
+}
+
+abstract class RowNormModule extends NormModule {
+  readonly normalizedShape: readonly number[];
+  readonly eps: number;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+  protected saved: { a: RowNormArgs; mean: Float32Array; rstd: Float32Array } | null = null;
+
+  constructor(normalizedShape: number | readonly number[], options: RowNormModuleOptions, defaultEps: number, defaultBias: boolean) {
+    super();
+    this.normalizedShape = Object.freeze(typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape]);
+    const affine = options.elementwiseAffine ?? true;
+    this.weight = affine ? param("weight", this.normalizedShape, 1) : null;
+    this.bias = affine && (options.bias ?? defaultBias) ? param("bias", this.normalizedShape, 0) : null;
+    // validates eps and normalizedShape once, with a probe of the right trailing shape
+    this.eps = rowNormArgs({ shape: this.normalizedShape, data: new Float32Array(this.normalizedShape.reduce((p, d) => p * d, 1)) }, this.normalizedShape, { eps: options.eps }, defaultEps).eps;
+  }
+
+  parameters(): Parameter[] {
+    return [this.weight, this.bias].filter((p): p is Parameter => p !== null);
+  }
+
+  protected args(x: Tensor): RowNormArgs {
+    return rowNormArgs(x, this.normalizedShape, { weight: this.weight?.value, bias: this.bias?.value, eps: this.eps }, this.eps);
+  }
+
+  protected into() {
+    return { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
+  }
+
+  /** Statistics of the last forward call (one per row): mean (LayerNorm only) and rstd. */
+  get stats(): { mean: Float32Array | null; rstd: Float32Array } | null {
+    return this.saved;
+  }
+}
+
+/** torch.nn.LayerNorm */
+export class LayerNorm extends RowNormModule {
+  constructor(normalizedShape: number | readonly number[], options: RowNormModuleOptions = {}) {
+    super(normalizedShape, options, LAYER_NORM_EPS, true);
+  }
+
+  forward(x: Tensor): Tensor {
+    const a = this.args(x);
+    const { y, mean, rstd } = layerNormForwardWithStats(a);
+    this.saved = { a, mean, rstd };
+    return y;
+  }
+
+  /** dx for dy; adds this call's dweight/dbias into the parameters' grads. */
+  backward(dy: Tensor): Tensor {
+    const s = this.saved ?? noForward("LayerNorm");
+    return layerNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, this.into()).dx;
+  }
+}
+
+/** torch.nn.RMSNorm (no bias by default; `bias: true` adds β). */
+export class RMSNorm extends RowNormModule {
+  constructor(normalizedShape: number | readonly number[], options: RowNormModuleOptions = {}) {
+    super(normalizedShape, options, RMS_NORM_EPS, false);
+  }
+
+  forward(x: Tensor): Tensor {
+    const a = this.args(x);
+    const { y, rstd } = rmsNormForwardWithStats(a);
+    this.saved = { a, mean: new Float32Array(0), rstd };
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    const s = this.saved ?? noForward("RMSNorm");
+    return rmsNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.rstd, this.into()).dx;
+  }
+}
+
+export interface ChannelModuleOptions {
+  eps?: number;
+  /** Learnable per-channel γ (init 1) and β (init 0). Default true. */
+  affine?: boolean;
+}
+
+/** torch.nn.GroupNorm */
+export class GroupNorm extends NormModule {
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+  private saved: { a: GroupNormArgs; mean: Float32Array; rstd: Float32Array } | null = null;
+
+  constructor(readonly numGroups: number, readonly numChannels: number, readonly options: ChannelModuleOptions = {}) {
+    super();
+    const affine = options.affine ?? true;
+    this.weight = affine ? param("weight", [numChannels], 1) : null;
+    this.bias = affine ? param("bias", [numChannels], 0) : null;
+    groupNormArgs({ shape: [1, numChannels], data: new Float32Array(numChannels) }, numGroups, { eps: options.eps });
+  }
+
+  parameters(): Parameter[] {
+    return [this.weight, this.bias].filter((p): p is Parameter => p !== null);
+  }
+
+  forward(x: Tensor): Tensor {
+    const a = groupNormArgs(x, this.numGroups, { weight: this.weight?.value, bias: this.bias?.value, eps: this.options.eps ?? GROUP_NORM_EPS });
+    const { y, mean, rstd } = groupNormForwardWithStats(a);
+    this.saved = { a, mean, rstd };
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    const s = this.saved ?? noForward("GroupNorm");
+    const into = { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
+    return groupNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, into).dx;
+  }
+}
+
+export interface BatchNormModuleOptions extends ChannelModuleOptions {
+  momentum?: number;
+  /** Keep running statistics (used in eval mode). Default true. */
+  trackRunningStats?: boolean;
+}
+
+/** torch.nn.BatchNorm1d/2d/3d (one class: x is [N, C, *]). */
+export class BatchNorm extends NormModule {
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  private saved: { a: BatchNormArgs; mean: Float64Array; rstd: Float64Array } | null = null;
+
+  constructor(readonly numFeatures: number, readonly options: BatchNormModuleOptions = {}) {
+    super();
+    const affine = options.affine ?? true;
+    this.weight = affine ? param("weight", [numFeatures], 1) : null;
+    this.bias = affine ? param("bias", [numFeatures], 0) : null;
+    const track = options.trackRunningStats ?? true;
+    this.runningMean = track ? param("runningMean", [numFeatures], 0).value : null;
+    this.runningVar = track ? param("runningVar", [numFeatures], 1).value : null;
+    batchNormArgs({ shape: [2, numFeatures], data: new Float32Array(2 * numFeatures) }, { eps: options.eps, momentum: options.momentum, training: true });
+  }
+
+  parameters(): Parameter[] {
+    return [this.weight, this.bias].filter((p): p is Parameter => p !== null);
+  }
+
+  override buffers() {
+    return this.runningMean && this.runningVar
+      ? [{ name: "runningMean", value: this.runningMean }, { name: "runningVar", value: this.runningVar }]
+      : [];
+  }
+
+  forward(x: Tensor): Tensor {
+    const a = batchNormArgs(x, {
+      weight: this.weight?.value,
+      bias: this.bias?.value,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      // without running statistics, eval mode uses batch statistics, as PyTorch does
+      training: this.training || this.runningMean === null,
+      momentum: this.options.momentum ?? BATCH_NORM_MOMENTUM,
+      eps: this.options.eps ?? BATCH_NORM_EPS,
+    });
+    const { y, mean, rstd } = batchNormForwardWithStats(a, true);
+    this.saved = { a, mean, rstd };
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    const s = this.saved ?? noForward("BatchNorm");
+    const into = { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
+    return batchNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, into).dx;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * GroupNorm (torch.nn.functional.group_norm) on x of shape [N, C, *]: the C channels are split into
+ * G groups of C/G; each (sample, group) is normalized over its C/G channels × all positions. Those
+ * values are contiguous, so a group is a row of width L = (C/G)·S and the row kernels of LayerNorm
+ * serve; only the affine is per channel.
+ *
+ * Forward, per (n, g):  μ, σ² over the group,  x̂ = (x − μ)·rstd,  y = x̂·γ_c + β_c
+ * Backward, per (n, g): g' = dy·γ_c,  dx = rstd·(g' − mean(g') − x̂·mean(g'·x̂))   (LayerNorm's dx)
+ *                       dγ_c = Σ_{n,s} dy·x̂,  dβ_c = Σ_{n,s} dy
+ * Defaults as PyTorch: ε = 1e-5.
+ */
+import { NormError, describe } from "../errors.js";
+import { kernels } from "../backends/registry.js";
+import { channelAffine, channelScale, groupNormParamGrads } from "../backends/js/channel.js";
+import type { Tensor } from "../tensor.js";
+import { channelArgs, checkOptions, checkSameShape, out, paramGrads, type ChannelArgs, type Grads, type NormOptions } from "./common.js";
+
+export const GROUP_NORM_EPS = 1e-5;
+
+export interface GroupNormArgs extends ChannelArgs {
+  G: number;
+}
+
+export function groupNormArgs(x: unknown, numGroups: unknown, options: unknown): GroupNormArgs {
+  const a = channelArgs("groupNorm", x, checkOptions<NormOptions>(options), GROUP_NORM_EPS);
+  if (typeof numGroups !== "number" || !Number.isInteger(numGroups) || numGroups <= 0 || a.C % numGroups !== 0) {
+    throw new NormError(
+      "BAD_NUM_GROUPS",
+      "numGroups",
+      `expected a positive integer dividing the ${a.C} channels, got ${describe(numGroups)}`,
+    );
+  }
+  return { ...a, G: numGroups };
+}
+
+/** Normalizes each group of C/numGroups channels per sample, then applies the per-channel weight and bias. */
+export function groupNorm(x: Tensor, numGroups: number, options?: NormOptions): Tensor {
+  return groupNormForwardWithStats(groupNormArgs(x, numGroups, options)).y;
+}
+
+/** Gradients of GroupNorm with respect to x, weight and bias, for the upstream gradient dy. */
+export function groupNormBackward(dy: Tensor, x: Tensor, numGroups: number, options?: NormOptions): Grads {
+  const a = groupNormArgs(x, numGroups, options);
+  const g = checkSameShape(dy, a.x);
+  const { mean, rstd } = groupNormForwardWithStats(a);
+  return groupNormBackwardWithStats(a, g.data, mean, rstd);
+}
+
+export function groupNormForwardWithStats(a: GroupNormArgs) {
+  const { N, C, S, G } = a;
+  const rows = N * G;
+  const L = (C / G) * S;
+  const y = new Float32Array(N * C * S);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  kernels().layerNormForward(y, mean, rstd, a.x.data, null, null, rows, L, a.eps);
+  channelAffine(y, a.weight, a.bias, N, C, S);
+  return { y: out(y, a.x.shape), mean, rstd };
+}
+
+export function groupNormBackwardWithStats(
+  a: GroupNormArgs, dy: Float32Array, mean: Float32Array, rstd: Float32Array,
+  into?: { dweight: Float32Array | null; dbias: Float32Array | null },
+): Grads {
+  const { N, C, S, G } = a;
+  const grads = paramGrads(a.weight, a.bias, [C], into);
+  let g = dy;
+  if (a.weight !== null) {
+    g = new Float32Array(dy.length);
+    channelScale(g, dy, a.weight, N, C, S);
+  }
+  const dx = new Float32Array(N * C * S);
+  kernels().layerNormBackward(dx, null, null, g, a.x.data, mean, rstd, null, N * G, (C / G) * S);
+  groupNormParamGrads(grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, N, C, S, G);
+  return grads.wrap(dx, a.x.shape);
+}
