@@ -1,0 +1,88 @@
+/**
+ * The contract between the lab's experiments (lab/experiments/*, lab/models/*) and its front end
+ * (lab/cli.ts, lab/progress.ts, lab/report/*). Experiments measure and decide verdicts; the front end
+ * shows progress, prints the summary and renders results.json + index.html.
+ */
+
+export type Verdict = "reproduced" | "not reproduced" | "inconclusive";
+
+/** A chart as data; the report renders it with Vega-Lite to SVG. */
+export interface ChartSpec {
+  id: string;
+  title: string;
+  kind: "line" | "bar" | "point";
+  x: { field: string; title: string; scale?: "linear" | "log" };
+  y: { field: string; title: string; scale?: "linear" | "log" | "symlog" };
+  /** field that splits the data into coloured series */
+  series?: string;
+  /** field that splits into small multiples (facet columns) */
+  facet?: string;
+  /** field for a shaded band (error band): rows carry `${y.field}Lo`, `${y.field}Hi` when set */
+  band?: boolean;
+  data: Record<string, number | string | null>[];
+  caption?: string;
+}
+
+export interface ClaimResult {
+  id: string; // "hidden-state-scale" | "stable-training" | "batchnorm-batch-dependence" | "per-sample-inference" | "rmsnorm-cost"
+  title: string;
+  /** a short explanation shown above the charts (plain text / simple HTML-free prose) */
+  explanation: string;
+  verdict: Verdict;
+  /** the rule, in words, that turned the measurements into the verdict */
+  rule: string;
+  /** the numbers the rule looked at, by name */
+  evidence: Record<string, number | string | boolean | null>;
+  charts: ChartSpec[];
+  /** one-line summary for the terminal table */
+  summary: string;
+}
+
+/** One training run, as stored in results.json `runs`. */
+export interface RunRecord {
+  experiment: string;
+  config: Record<string, number | string | boolean>;
+  seed: number;
+  steps: number;
+  losses: number[]; // per logged step (see logEvery)
+  logEvery: number;
+  diverged: boolean;
+  finalLoss: number | null;
+  seconds: number;
+  [extra: string]: unknown;
+}
+
+/** What the CLI hands an experiment. */
+export interface ExperimentContext {
+  full: boolean;
+  seed: number;
+  corpus: string; // the training text for the language model
+  corpusName: string;
+  progress: Progress;
+  /** record a run for results.json */
+  record(run: RunRecord): void;
+}
+
+export interface Experiment {
+  id: string;
+  title: string;
+  run(ctx: ExperimentContext): Promise<ClaimResult> | ClaimResult;
+}
+
+/** Live progress, one line per run: experiment, configuration, step/total, loss, steps/s, ETA. */
+export interface Progress {
+  start(experiment: string, config: string, total: number): ProgressRun;
+  /** a plain message line */
+  log(message: string): void;
+}
+
+export interface ProgressRun {
+  update(step: number, loss: number): void;
+  end(status?: string): void;
+}
+
+export interface LabResults {
+  claims: Omit<ClaimResult, "charts" | "summary" | "explanation">[] & Partial<ClaimResult>[];
+  runs: RunRecord[];
+  environment: Record<string, string | number | boolean>;
+}
