@@ -2,9 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nk from "../src/index.js";
-import { assertClose, eachBackend, f32, f64, loadCases, type GoldenCase } from "./helpers.js";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { assertClose, eachBackend, f32, f64, FIXTURES, loadCases, type GoldenCase } from "./helpers.js";
 
-const cases = loadCases();
+// the shared case file (copied unchanged) plus any more the same generator wrote with other seeds
+const dir = dirname(FIXTURES);
+const files = readdirSync(dir).filter((f) => /^normalization-cases.*\.json$/.test(f)).sort();
+const cases = files.flatMap((f) => loadCases(join(dir, f)).map((c) => ({ ...c, name: `${c.name} (${f})` })));
 
 /** Runs one case through the public API; returns outputs by name (y, dx, dweight, dbias, running stats). */
 export function runCase(c: GoldenCase): Record<string, Float32Array> {
