@@ -218,3 +218,19 @@ test("README assets: claims table in Markdown and one standalone chart SVG", asy
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("chart mapping: error bands are areas on lines and rules on bars and points", () => {
+  const kinds = (["line", "bar", "point"] as const).map((kind) => (chartToVegaLite({ ...line, kind }) as any).layer[0].mark.type);
+  assert.deepEqual(kinds, ["area", "rule", "rule"]);
+});
+
+test("the core library does not import the lab or its chart/browser dependencies", async () => {
+  const { readdir } = await import("node:fs/promises");
+  const root = new URL("../../src/", import.meta.url);
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".ts"));
+  assert.ok(files.length > 5);
+  for (const f of files) {
+    const text = await readFile(new URL(f, root), "utf8");
+    assert.ok(!/from\s+["'](vega|vega-lite|playwright-core)["']|["'][./]+\/lab\//.test(text), `src/${f} imports lab-only code`);
+  }
+});

@@ -165,7 +165,13 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
     if (y.scale === "log") bandValid.push(`${datumRef(lo)} > 0`);
     layers.push({
       transform: [{ filter: bandValid.join(" && ") }],
-      mark: { type: spec.kind === "bar" ? "rule" : "area", opacity: spec.kind === "bar" ? 0.9 : 0.18, ...(spec.kind === "bar" ? { color: "#333" } : {}) },
+      // a shaded band under a line; error bars (rules) on bars and points, where an area would mislead
+      mark:
+        spec.kind === "line"
+          ? { type: "area", opacity: 0.18 }
+          : spec.kind === "bar"
+            ? { type: "rule", color: "#333", strokeWidth: 1.5 }
+            : { type: "rule", strokeWidth: 1.5, opacity: 0.7 },
       encoding: {
         x: xEnc,
         y: { field: fieldRef(lo), type: "quantitative", title: y.title, scale: yScale },
