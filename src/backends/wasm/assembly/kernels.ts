@@ -33,30 +33,30 @@ function sumShifted(x: usize, D: i32, c: f32): f32 {
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
 }
 
-// q = Σ_i (x[i] − m)²  (m = 0 gives RMSNorm's Σx²). Two-pass: m is the row mean already computed,
-// never E[x²] − E[x]².
-function sumSqDev(x: usize, D: i32, m: f32): f32 {
-  const mv = f32x4.splat(m);
+// q = Σ_i ((x[i] − m) − mlo)²  (m = mlo = 0 gives RMSNorm's Σx²). Two-pass: m + mlo is the row
+// mean already computed (see normalizeRow), never E[x²] − E[x]².
+function sumSqDev(x: usize, D: i32, m: f32, mlo: f32): f32 {
+  const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let i = 0;
   for (; i + 16 <= D; i += 16) {
     const p = x + (<usize>i << 2);
-    const d0 = f32x4.sub(v128.load(p), mv);
-    const d1 = f32x4.sub(v128.load(p, 16), mv);
-    const d2 = f32x4.sub(v128.load(p, 32), mv);
-    const d3 = f32x4.sub(v128.load(p, 48), mv);
+    const d0 = f32x4.sub(f32x4.sub(v128.load(p), mv), lv);
+    const d1 = f32x4.sub(f32x4.sub(v128.load(p, 16), mv), lv);
+    const d2 = f32x4.sub(f32x4.sub(v128.load(p, 32), mv), lv);
+    const d3 = f32x4.sub(f32x4.sub(v128.load(p, 48), mv), lv);
     a0 = f32x4.add(a0, f32x4.mul(d0, d0));
     a1 = f32x4.add(a1, f32x4.mul(d1, d1));
     a2 = f32x4.add(a2, f32x4.mul(d2, d2));
     a3 = f32x4.add(a3, f32x4.mul(d3, d3));
   }
   for (; i + 4 <= D; i += 4) {
-    const d = f32x4.sub(v128.load(x + (<usize>i << 2)), mv);
+    const d = f32x4.sub(f32x4.sub(v128.load(x + (<usize>i << 2)), mv), lv);
     a0 = f32x4.add(a0, f32x4.mul(d, d));
   }
   let t: f32 = 0;
   for (; i < D; i++) {
-    const d = load<f32>(x + (<usize>i << 2)) - m;
+    const d = (load<f32>(x + (<usize>i << 2)) - m) - mlo;
     t += d * d;
   }
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
@@ -92,48 +92,52 @@ function sqDev64(x: usize, D: i32, m: f64): f64 {
 
 // ---- forward ------------------------------------------------------------------------------------
 
-// y[i] = (x[i] − m)·rs·w[i] + b[i]: normalize and affine fused in one pass over the cached row.
-// The caller passes w = ones and b = zeros when the op has no weight/bias.
-function normalizeRow(y: usize, x: usize, w: usize, b: usize, D: i32, m: f32, rs: f32): void {
-  const mv = f32x4.splat(m), rv = f32x4.splat(rs);
+// y[i] = ((x[i] − m) − mlo)·rs·w[i] + b[i]: normalize and affine fused in one pass over the cached
+// row. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near m,
+// so a row of 1e4 + noise keeps the noise's bits. The caller passes w = ones and b = zeros when
+// the op has no weight/bias.
+function normalizeRow(y: usize, x: usize, w: usize, b: usize, D: i32, m: f32, mlo: f32, rs: f32): void {
+  const mv = f32x4.splat(m), lv = f32x4.splat(mlo), rv = f32x4.splat(rs);
   let i = 0;
   for (; i + 8 <= D; i += 8) {
     const o = <usize>i << 2;
-    const h0 = f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv), v128.load(w + o));
-    const h1 = f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + o, 16), mv), rv), v128.load(w + o, 16));
+    const h0 = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o), mv), lv), rv), v128.load(w + o));
+    const h1 = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o, 16), mv), lv), rv), v128.load(w + o, 16));
     v128.store(y + o, f32x4.add(h0, v128.load(b + o)));
     v128.store(y + o, f32x4.add(h1, v128.load(b + o, 16)), 16);
   }
   for (; i + 4 <= D; i += 4) {
     const o = <usize>i << 2;
-    const h = f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv), v128.load(w + o));
+    const h = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o), mv), lv), rv), v128.load(w + o));
     v128.store(y + o, f32x4.add(h, v128.load(b + o)));
   }
   for (; i < D; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, (load<f32>(x + o) - m) * rs * load<f32>(w + o) + load<f32>(b + o));
+    store<f32>(y + o, ((load<f32>(x + o) - m) - mlo) * rs * load<f32>(w + o) + load<f32>(b + o));
   }
 }
 
 // LayerNorm forward over `rows` rows:
-//   μ = x₀ + Σ(x − x₀)/D,  σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
+//   μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
+//   σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
 export function layerNormForward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
   for (let r = 0; r < rows; r++) {
     const o = <usize>r * <usize>D << 2;
     const xr = x + o;
     const x0 = load<f32>(xr);
-    let m = <f32>(<f64>x0 + <f64>sumShifted(xr, D, x0) / D);
-    const q = sumSqDev(xr, D, m);
+    let m64 = <f64>x0 + <f64>sumShifted(xr, D, x0) / D;
+    let m = <f32>m64;
+    const q = sumSqDev(xr, D, m, <f32>(m64 - <f64>m));
     let rs: f32;
     if (!isFinite<f32>(q) && allFinite(xr, D)) {
       // float32 overflow on a finite row: redo its statistics in float64
-      const m64 = mean64(xr, D);
+      m64 = mean64(xr, D);
       m = <f32>m64;
       rs = rstdOf(sqDev64(xr, D, m64), D, eps);
     } else {
       rs = rstdOf(<f64>q, D, eps);
     }
-    normalizeRow(y + o, xr, w, b, D, m, rs);
+    normalizeRow(y + o, xr, w, b, D, m, <f32>(m64 - <f64>m), rs);
     store<f32>(mean + (<usize>r << 2), m);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
@@ -144,9 +148,9 @@ export function rmsNormForward(y: usize, rstd: usize, x: usize, w: usize, b: usi
   for (let r = 0; r < rows; r++) {
     const o = <usize>r * <usize>D << 2;
     const xr = x + o;
-    const q = sumSqDev(xr, D, 0);
+    const q = sumSqDev(xr, D, 0, 0);
     const rs = !isFinite<f32>(q) && allFinite(xr, D) ? rstdOf(sqDev64(xr, D, 0), D, eps) : rstdOf(<f64>q, D, eps);
-    normalizeRow(y + o, xr, w, b, D, 0, rs);
+    normalizeRow(y + o, xr, w, b, D, 0, 0, rs);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
 }
