@@ -15,6 +15,7 @@ import "./backends/wasm/index.js";
 
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
+export { createPool, type Pool, type PoolOptions } from "./pool/index.js";
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,

@@ -97,9 +97,9 @@ export class WasmRuntime {
     else f.fill(0, B >> 2, (B >> 2) + D);
   }
 
-  /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y, mean, rstd. */
+  /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics only), mean, rstd. */
   forward(
-    y: Float32Array, mean: Float32Array | null, rstd: Float32Array,
+    y: Float32Array | null, mean: Float32Array | null, rstd: Float32Array,
     x: Float32Array, w: Float32Array | null, b: Float32Array | null,
     r0: number, r1: number, D: number, eps: number,
   ): void {
@@ -118,7 +118,7 @@ export class WasmRuntime {
       } else {
         this.ex.rmsNormForward(Y, R, X, W, B, k, D, eps);
       }
-      y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
+      if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
       rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);
     }
   }
