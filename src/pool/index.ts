@@ -140,9 +140,12 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   let inFlight = 0;
   const inFlightDone: Array<() => void> = [];
   /** Runs one job per thread (rows split on the chunk grid); resolves with the replies in thread order. */
-  async function dispatch(base: Omit<Job, "id" | "r0" | "r1">, rows: number): Promise<Reply[]> {
+  const usable = () => {
     if (closed) throw new NormError("BAD_ARGUMENT", "pool", "the pool is closed");
     if (failure !== null) throw failure;
+  };
+  async function dispatch(base: Omit<Job, "id" | "r0" | "r1">, rows: number): Promise<Reply[]> {
+    usable();
     if (inFlight++ === 0) for (const t of threads) t.ref(true);
     try {
       const ranges = splitRows(rows, base.D, threads.length, flush);
@@ -165,6 +168,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   }
 
   async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown): Promise<Tensor> {
+    usable();
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
     const n = a.rows * a.D;
     if (n < minElements) {
@@ -183,6 +187,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   }
 
   async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
+    usable();
     const a: RowNormArgs = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
     const g = checkSameShape(dy, a.x);
     const grads = paramGrads(a.weight, a.bias, a.normalizedShape);
