@@ -17,25 +17,36 @@ function randn(n: number, into?: Float32Array): Float32Array {
   return a;
 }
 
-/** Runs each contender once per round, REPS rounds (after one warm-up round); median ms each. */
-function race(contenders: Record<string, () => void>): Record<string, number> {
+/**
+ * Runs each contender once per round, REPS rounds (after one warm-up round): median wall ms and
+ * median CPU ms of this thread's process (on a shared machine CPU time is far steadier than wall).
+ */
+function race(contenders: Record<string, () => void>): Record<string, [number, number]> {
   const names = Object.keys(contenders);
   const t: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const c: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) contenders[n]();
   for (let r = 0; r < REPS; r++) {
     for (const n of r % 2 ? [...names].reverse() : names) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       contenders[n]();
       t[n].push(performance.now() - t0);
+      const dc = process.cpuUsage(c0);
+      c[n].push((dc.user + dc.system) / 1000);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, median(t[n])]));
+  return Object.fromEntries(names.map((n) => [n, [median(t[n]), median(c[n])]]));
 }
 
-function report(title: string, bytes: number, ms: Record<string, number>, floor: string): void {
+function report(title: string, bytes: number, ms: Record<string, number | [number, number]>, floor: string): void {
   console.log(`\n${title}  (${(bytes / 1e6).toFixed(1)} MB moved)`);
+  const wall = (v: number | [number, number]) => (typeof v === "number" ? v : v[0]);
   for (const [n, v] of Object.entries(ms)) {
-    console.log(`  ${n.padEnd(22)} ${v.toFixed(3).padStart(8)} ms  ${(bytes / v / 1e6).toFixed(1).padStart(6)} GB/s  ${(v / ms[floor]).toFixed(2)}× ${floor}`);
+    const cpu = typeof v === "number" ? "" : `   cpu ${v[1].toFixed(3).padStart(8)} ms  ${(v[1] / (ms[floor] as [number, number])[1]).toFixed(2)}× ${floor}`;
+    console.log(
+      `  ${n.padEnd(24)} ${wall(v).toFixed(3).padStart(8)} ms  ${(bytes / wall(v) / 1e6).toFixed(1).padStart(6)} GB/s  ${(wall(v) / wall(ms[floor])).toFixed(2)}× ${floor}${cpu}`,
+    );
   }
 }
 

@@ -33,7 +33,7 @@ function sumShifted(x: usize, D: i32, c: f32): f32 {
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
 }
 
-// q = Σ_i ((x[i] − m) − mlo)²  (m = mlo = 0 gives RMSNorm's Σx²). Two-pass: m + mlo is the row
+// q = Σ_i ((x[i] − m) − mlo)². Two-pass: m + mlo is the row
 // mean already computed (see normalizeRow), never E[x²] − E[x]².
 function sumSqDev(x: usize, D: i32, m: f32, mlo: f32): f32 {
   const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
@@ -57,6 +57,30 @@ function sumSqDev(x: usize, D: i32, m: f32, mlo: f32): f32 {
   let t: f32 = 0;
   for (; i < D; i++) {
     const d = (load<f32>(x + (<usize>i << 2)) - m) - mlo;
+    t += d * d;
+  }
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
+}
+
+// q = Σ_i x[i]² (RMSNorm), as sumSqDev without the subtractions.
+function sumSq(x: usize, D: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let i = 0;
+  for (; i + 16 <= D; i += 16) {
+    const p = x + (<usize>i << 2);
+    const d0 = v128.load(p), d1 = v128.load(p, 16), d2 = v128.load(p, 32), d3 = v128.load(p, 48);
+    a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+    a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+    a2 = f32x4.add(a2, f32x4.mul(d2, d2));
+    a3 = f32x4.add(a3, f32x4.mul(d3, d3));
+  }
+  for (; i + 4 <= D; i += 4) {
+    const d = v128.load(x + (<usize>i << 2));
+    a0 = f32x4.add(a0, f32x4.mul(d, d));
+  }
+  let t: f32 = 0;
+  for (; i < D; i++) {
+    const d = load<f32>(x + (<usize>i << 2));
     t += d * d;
   }
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
@@ -117,6 +141,27 @@ function normalizeRow(y: usize, x: usize, w: usize, b: usize, D: i32, m: f32, ml
   }
 }
 
+// y[i] = x[i]·rs·w[i] + b[i]: RMSNorm's normalizeRow, without the two mean subtractions.
+function scaleRow(y: usize, x: usize, w: usize, b: usize, D: i32, rs: f32): void {
+  const rv = f32x4.splat(rs);
+  let i = 0;
+  for (; i + 8 <= D; i += 8) {
+    const o = <usize>i << 2;
+    const h0 = f32x4.mul(f32x4.mul(v128.load(x + o), rv), v128.load(w + o));
+    const h1 = f32x4.mul(f32x4.mul(v128.load(x + o, 16), rv), v128.load(w + o, 16));
+    v128.store(y + o, f32x4.add(h0, v128.load(b + o)));
+    v128.store(y + o, f32x4.add(h1, v128.load(b + o, 16)), 16);
+  }
+  for (; i + 4 <= D; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(f32x4.mul(f32x4.mul(v128.load(x + o), rv), v128.load(w + o)), v128.load(b + o)));
+  }
+  for (; i < D; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(x + o) * rs * load<f32>(w + o) + load<f32>(b + o));
+  }
+}
+
 // LayerNorm forward over `rows` rows:
 //   μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
 //   σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
@@ -143,14 +188,14 @@ export function layerNormForward(y: usize, mean: usize, rstd: usize, x: usize, w
   }
 }
 
-// RMSNorm forward:  rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b  (normalizeRow with m = 0)
+// RMSNorm forward:  rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b
 export function rmsNormForward(y: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
   for (let r = 0; r < rows; r++) {
     const o = <usize>r * <usize>D << 2;
     const xr = x + o;
-    const q = sumSqDev(xr, D, 0, 0);
+    const q = sumSq(xr, D);
     const rs = !isFinite<f32>(q) && allFinite(xr, D) ? rstdOf(sqDev64(xr, D, 0), D, eps) : rstdOf(<f64>q, D, eps);
-    normalizeRow(y + o, xr, w, b, D, 0, 0, rs);
+    scaleRow(y + o, xr, w, b, D, rs);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
 }
