@@ -49,12 +49,10 @@ interface Thread {
   terminate(): Promise<void>;
 }
 
-const WORKER_URL = new URL("./worker.js", import.meta.url);
-
 async function spawn(): Promise<Thread> {
-  const WebWorker = (globalThis as { Worker?: typeof Worker }).Worker;
-  if (typeof WebWorker === "function") {
-    const w = new WebWorker(WORKER_URL, { type: "module" });
+  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
+    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
+    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     return {
       post: (j) => w.postMessage(j),
       onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
@@ -65,7 +63,7 @@ async function spawn(): Promise<Thread> {
   }
   const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
   const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(WORKER_URL);
+  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
   return {
     post: (j) => w.postMessage(j),
     onMessage: (f) => w.on("message", f),
