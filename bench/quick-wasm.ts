@@ -7,6 +7,7 @@
  */
 import { createPool } from "../src/index.js";
 import { backendKernels } from "../src/backends/registry.js";
+import { kernelsModule } from "../src/backends/wasm/runtime.js";
 
 const REPS = Number(process.argv[2] ?? 15);
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
@@ -53,24 +54,59 @@ function report(title: string, bytes: number, ms: Record<string, number | [numbe
 const js = backendKernels("js");
 const wasm = backendKernels("wasm");
 
+/**
+ * The same kernels on data already in wasm memory (no streaming copies): what a zero-copy API,
+ * with tensors allocated in wasm memory, would give. Not a public path; measured for comparison.
+ */
+type Raw = Record<string, (...a: number[]) => void> & { memory: WebAssembly.Memory; heapBase(): number };
+function inPlace(rows: number, D: number, x: Float32Array, dy: Float32Array, w: Float32Array, b: Float32Array) {
+  const ex = new WebAssembly.Instance(kernelsModule()!, {}).exports as unknown as Raw;
+  const n = rows * D;
+  let p = ex.heapBase();
+  const at = (bytes: number) => ((p += (bytes + 15) & ~15), p - ((bytes + 15) & ~15));
+  const [W, B, X, Y, DY, DX, M, R, DW32, DB32, DW64, DB64] = [4 * D, 4 * D, 4 * n, 4 * n, 4 * n, 4 * n, 4 * rows, 4 * rows, 4 * D, 4 * D, 8 * D, 8 * D].map(at);
+  ex.memory.grow(Math.ceil(p / 65536) + 1);
+  const f = new Float32Array(ex.memory.buffer);
+  f.set(w, W >> 2);
+  f.set(b, B >> 2);
+  f.set(x, X >> 2);
+  f.set(dy, DY >> 2);
+  return {
+    lnF: () => ex.layerNormForward(Y, M, R, X, W, B, rows, D, 1e-5),
+    rmsF: () => ex.rmsNormForward(Y, R, X, W, B, rows, D, 1e-5),
+    lnB: () => ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, rows, D),
+    rmsB: () => ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, rows, D),
+  };
+}
+
 for (const [rows, D] of [[4096, 768], [1024, 4096]] as const) {
   const n = rows * D;
   const x = randn(n), dy = randn(n), w = randn(D), b = randn(D);
   const y = new Float32Array(n), dx = new Float32Array(n), dst = new Float32Array(n), dst2 = new Float32Array(n);
   const mean = new Float32Array(rows), rstd = new Float32Array(rows);
   const dw = new Float32Array(D), db = new Float32Array(D);
+  const raw = inPlace(rows, D, x, dy, w, b);
   for (const rms of [false, true]) {
     const op = rms ? "rmsNorm" : "layerNorm";
     const fwd = (k: typeof js) => () =>
       rms ? k.rmsNormForward(y, rstd, x, w, null, rows, D, 1e-5) : k.layerNormForward(y, mean, rstd, x, w, b, rows, D, 1e-5);
-    report(`${op} forward [${rows}, ${D}]`, 8 * n, race({ copy: () => dst.set(x), wasm: fwd(wasm), js: fwd(js) }), "copy");
+    report(`${op} forward [${rows}, ${D}]`, 8 * n, race({ copy: () => dst.set(x), wasm: fwd(wasm), "wasm, data in wasm mem": rms ? raw.rmsF : raw.lnF, js: fwd(js) }), "copy");
     fwd(wasm)();
+    (rms ? raw.rmsF : raw.lnF)(); // its statistics for the in-place backward
     const bwd = (k: typeof js) => () =>
       rms ? k.rmsNormBackward(dx, dw, null, dy, x, rstd, w, rows, D) : k.layerNormBackward(dx, dw, db, dy, x, mean, rstd, w, rows, D);
     // backward moves x and dy in, dx out: the floor copies the same 12 bytes per element
     report(
       `${op} backward [${rows}, ${D}]`, 12 * n,
-      race({ "copy (x→a, dy→b half)": () => { dst.set(x); dst2.set(dy.subarray(0, n >> 1)); }, wasm: bwd(wasm), js: bwd(js) }),
+      race({
+        "copy (x→a, dy→b half)": () => {
+          dst.set(x);
+          dst2.set(dy.subarray(0, n >> 1));
+        },
+        wasm: bwd(wasm),
+        "wasm, data in wasm mem": rms ? raw.rmsB : raw.lnB,
+        js: bwd(js),
+      }),
       "copy (x→a, dy→b half)",
     );
   }

@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as nk from "../src/index.js";
 import { backendKernels, getBackend } from "../src/backends/registry.js";
 import { kernelsModule, splitRows, WasmRuntime } from "../src/backends/wasm/runtime.js";
@@ -17,6 +18,23 @@ test("wasm is registered and is the default synchronous backend in Node", () => 
   assert.ok(wasmKernels !== null, "WebAssembly SIMD should be available in Node ≥ 20");
   assert.ok(nk.listBackends().includes("wasm"));
   assert.equal(getBackend(), "wasm");
+});
+
+test("without WebAssembly the ops fall back to js silently, and createPool says why it cannot run", () => {
+  const index = new URL("../src/index.js", import.meta.url).href;
+  const script = `
+    delete globalThis.WebAssembly;
+    const nk = await import(${JSON.stringify(index)});
+    const y = nk.layerNorm(nk.tensor([1, 2, 3, 4], [2, 2]), 2);
+    let pool = "created";
+    try { await nk.createPool({ threads: 1 }); } catch (e) { pool = e.code; }
+    const ref = Array.from(nk.reference.rowNormRef(false, [1, 2, 3, 4], 2, 2, null, null, 1e-5));
+    console.log(JSON.stringify({ backend: nk.getBackend(), backends: nk.listBackends(), y: Array.from(y.data), ref, pool }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+  assert.equal(out.backend, "js");
+  assert.deepEqual(out.backends, ["js"]);
+  assertClose(out.y, out.ref, 1e-6, "y on the js fallback");
+  assert.equal(out.pool, "BACKEND_UNAVAILABLE");
 });
 
 type Kind = "normal" | "offset" | "huge" | "tiny" | "overflow" | "constant";
