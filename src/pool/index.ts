@@ -73,6 +73,18 @@ async function spawn(): Promise<Thread> {
   };
 }
 
+/** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
+async function hardwareThreads(): Promise<number> {
+  const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (hw !== undefined) return hw;
+  try {
+    const spec = "node:os";
+    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+  } catch {
+    return 2;
+  }
+}
+
 /** `a` itself if it lives in shared memory, else a shared copy. */
 function shared(a: Float32Array): Float32Array {
   if (a.buffer instanceof SharedArrayBuffer) return a;
@@ -84,8 +96,7 @@ const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n)
 
 /** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
 export async function createPool(options: PoolOptions = {}): Promise<Pool> {
-  const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  const nThreads = options.threads ?? Math.max(1, hw ?? 2);
+  const nThreads = options.threads ?? Math.max(1, await hardwareThreads());
   if (!Number.isInteger(nThreads) || nThreads < 1) {
     throw new NormError("BAD_ARGUMENT", "threads", `expected a positive integer, got ${String(options.threads)}`);
   }
