@@ -10,6 +10,7 @@ import * as nk from "../src/index.js";
 import { backendKernels, getBackend } from "../src/backends/registry.js";
 import { kernelsModule, splitRows, WasmRuntime } from "../src/backends/wasm/runtime.js";
 import { wasmKernels } from "../src/backends/wasm/index.js";
+import { KERNELS_WASM_BASE64 } from "../src/backends/wasm/kernels.generated.js";
 import { assertBitwise, assertClose, rng } from "./helpers.js";
 
 const WIDTHS = [...Array.from({ length: 70 }, (_, i) => i + 1), 127, 768, 4097];
@@ -18,6 +19,10 @@ test("wasm is registered and is the default synchronous backend in Node", () => 
   assert.ok(wasmKernels !== null, "WebAssembly SIMD should be available in Node ≥ 20");
   assert.ok(nk.listBackends().includes("wasm"));
   assert.equal(getBackend(), "wasm");
+});
+
+test("the kernels module stays under 4 KB, the browsers' limit for a synchronous compile on the main thread", () => {
+  assert.ok(atob(KERNELS_WASM_BASE64).length < 4096, `${atob(KERNELS_WASM_BASE64).length} bytes`);
 });
 
 test("without WebAssembly the ops fall back to js silently, and createPool says why it cannot run", () => {

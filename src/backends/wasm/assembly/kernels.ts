@@ -3,9 +3,10 @@
 //
 // Every pointer is a byte offset into linear memory, 16-byte aligned by the caller (src/backends/
 // wasm/runtime.ts), which lays out the buffers; nothing here allocates. Rows are contiguous, width D.
-// Reductions over a row use four f32x4 accumulators (16 lanes) combined in a fixed order, then the
-// scalar tail: a row's result depends only on that row and D, never on which call or thread ran it.
-// Rows whose sums overflow float32 (finite inputs ~1e19 and up) are redone in float64 scalar code.
+// Reductions over a row use several f32x4 accumulators (16 lanes forward, 8 backward) combined in
+// a fixed order, then the scalar tail: a row's result depends only on that row and D, never on which call or thread ran it.
+// Forward rows whose sums overflow float32 (finite inputs ~1e19 and up) are redone in float64.
+// Keep the module under 4 KB: browsers refuse a larger synchronous compile on the main thread.
 
 // ---- row reductions -----------------------------------------------------------------------------
 
