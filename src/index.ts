@@ -10,8 +10,12 @@ export { layerNorm, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js
 export { rmsNorm, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
 export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
 export { groupNorm, groupNormBackward, GROUP_NORM_EPS } from "./ops/groupNorm.js";
+// registers the WebAssembly backend as the default where it can be instantiated (falls back to js)
+import "./backends/wasm/index.js";
+
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
+export { createPool, type Pool, type PoolOptions } from "./pool/index.js";
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,

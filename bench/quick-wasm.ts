@@ -1,0 +1,150 @@
+/**
+ * Quick internal timing of the wasm kernels (not a test, not the benchmark: see `npm run bench`).
+ * Prints median ms and GB/s (bytes read + written) of js vs wasm kernels vs the copy floor
+ * (Float32Array.prototype.set of the same bytes), forward and backward, and the pool with 1 vs 2
+ * threads. Runs alternate between contenders so drifting machine load hits them alike.
+ *   npm run build && node build/bench/quick-wasm.js [reps]
+ */
+import { createPool } from "../src/index.js";
+import { backendKernels } from "../src/backends/registry.js";
+import { kernelsModule } from "../src/backends/wasm/runtime.js";
+
+const REPS = Number(process.argv[2] ?? 15);
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
+
+function randn(n: number, into?: Float32Array): Float32Array {
+  const a = into ?? new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
+  return a;
+}
+
+/**
+ * Runs each contender once per round, REPS rounds (after one warm-up round): median wall ms and
+ * median CPU ms of this thread's process (on a shared machine CPU time is far steadier than wall).
+ */
+function race(contenders: Record<string, () => void>): Record<string, [number, number]> {
+  const names = Object.keys(contenders);
+  const t: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const c: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) contenders[n]();
+  for (let r = 0; r < REPS; r++) {
+    for (const n of r % 2 ? [...names].reverse() : names) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      contenders[n]();
+      t[n].push(performance.now() - t0);
+      const dc = process.cpuUsage(c0);
+      c[n].push((dc.user + dc.system) / 1000);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, [median(t[n]), median(c[n])]]));
+}
+
+function report(title: string, bytes: number, ms: Record<string, number | [number, number]>, floor: string): void {
+  console.log(`\n${title}  (${(bytes / 1e6).toFixed(1)} MB moved)`);
+  const wall = (v: number | [number, number]) => (typeof v === "number" ? v : v[0]);
+  for (const [n, v] of Object.entries(ms)) {
+    const cpu = typeof v === "number" ? "" : `   cpu ${v[1].toFixed(3).padStart(8)} ms  ${(v[1] / (ms[floor] as [number, number])[1]).toFixed(2)}× ${floor}`;
+    console.log(
+      `  ${n.padEnd(24)} ${wall(v).toFixed(3).padStart(8)} ms  ${(bytes / wall(v) / 1e6).toFixed(1).padStart(6)} GB/s  ${(wall(v) / wall(ms[floor])).toFixed(2)}× ${floor}${cpu}`,
+    );
+  }
+}
+
+const js = backendKernels("js");
+const wasm = backendKernels("wasm");
+
+/**
+ * The same kernels on data already in wasm memory (no streaming copies): what a zero-copy API,
+ * with tensors allocated in wasm memory, would give. Not a public path; measured for comparison.
+ */
+type Raw = Record<string, (...a: number[]) => void> & { memory: WebAssembly.Memory; heapBase(): number };
+function inPlace(rows: number, D: number, x: Float32Array, dy: Float32Array, w: Float32Array, b: Float32Array) {
+  const ex = new WebAssembly.Instance(kernelsModule()!, {}).exports as unknown as Raw;
+  const n = rows * D;
+  let p = ex.heapBase();
+  const at = (bytes: number) => ((p += (bytes + 15) & ~15), p - ((bytes + 15) & ~15));
+  const [W, B, X, Y, DY, DX, M, R, DW32, DB32, DW64, DB64] = [4 * D, 4 * D, 4 * n, 4 * n, 4 * n, 4 * n, 4 * rows, 4 * rows, 4 * D, 4 * D, 8 * D, 8 * D].map(at);
+  ex.memory.grow(Math.ceil(p / 65536) + 1);
+  const f = new Float32Array(ex.memory.buffer);
+  f.set(w, W >> 2);
+  f.set(b, B >> 2);
+  f.set(x, X >> 2);
+  f.set(dy, DY >> 2);
+  return {
+    lnF: () => ex.layerNormForward(Y, M, R, X, W, B, rows, D, 1e-5),
+    rmsF: () => ex.rmsNormForward(Y, R, X, W, B, rows, D, 1e-5),
+    lnB: () => ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, rows, D),
+    rmsB: () => ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, rows, D),
+  };
+}
+
+for (const [rows, D] of [[4096, 768], [1024, 4096]] as const) {
+  const n = rows * D;
+  const x = randn(n), dy = randn(n), w = randn(D), b = randn(D);
+  const y = new Float32Array(n), dx = new Float32Array(n), dst = new Float32Array(n), dst2 = new Float32Array(n);
+  const mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const dw = new Float32Array(D), db = new Float32Array(D);
+  const raw = inPlace(rows, D, x, dy, w, b);
+  for (const rms of [false, true]) {
+    const op = rms ? "rmsNorm" : "layerNorm";
+    const fwd = (k: typeof js) => () =>
+      rms ? k.rmsNormForward(y, rstd, x, w, null, rows, D, 1e-5) : k.layerNormForward(y, mean, rstd, x, w, b, rows, D, 1e-5);
+    report(`${op} forward [${rows}, ${D}]`, 8 * n, race({ copy: () => dst.set(x), wasm: fwd(wasm), "wasm, data in wasm mem": rms ? raw.rmsF : raw.lnF, js: fwd(js) }), "copy");
+    fwd(wasm)();
+    (rms ? raw.rmsF : raw.lnF)(); // its statistics for the in-place backward
+    const bwd = (k: typeof js) => () =>
+      rms ? k.rmsNormBackward(dx, dw, null, dy, x, rstd, w, rows, D) : k.layerNormBackward(dx, dw, db, dy, x, mean, rstd, w, rows, D);
+    // backward moves x and dy in, dx out: the floor copies the same 12 bytes per element
+    report(
+      `${op} backward [${rows}, ${D}]`, 12 * n,
+      race({
+        "copy (x→a, dy→b half)": () => {
+          dst.set(x);
+          dst2.set(dy.subarray(0, n >> 1));
+        },
+        wasm: bwd(wasm),
+        "wasm, data in wasm mem": rms ? raw.rmsB : raw.lnB,
+        js: bwd(js),
+      }),
+      "copy (x→a, dy→b half)",
+    );
+  }
+}
+
+// pool: inputs in shared memory (as a caller of the pool keeps them), 1 vs 2 threads
+{
+  const [rows, D] = [16384, 1024];
+  const n = rows * D;
+  const x = { shape: [rows, D], data: randn(n, new Float32Array(new SharedArrayBuffer(4 * n))) };
+  const dy = { shape: [rows, D], data: randn(n, new Float32Array(new SharedArrayBuffer(4 * n))) };
+  const weight = { shape: [D], data: randn(D) };
+  const p1 = await createPool({ threads: 1 });
+  const p2 = await createPool({ threads: 2 });
+  const t: Record<string, number[]> = { sync: [], "1 thread": [], "2 threads": [] };
+  const runs: Record<string, () => Promise<unknown>> = {
+    sync: async () => wasm.layerNormForward(new Float32Array(n), new Float32Array(rows), new Float32Array(rows), x.data, weight.data, null, rows, D, 1e-5),
+    "1 thread": () => p1.layerNorm(x, [D], { weight }),
+    "2 threads": () => p2.layerNorm(x, [D], { weight }),
+  };
+  const tb: Record<string, number[]> = { "1 thread": [], "2 threads": [] };
+  for (let r = -1; r < REPS; r++) {
+    for (const [name, f] of Object.entries(runs)) {
+      const t0 = performance.now();
+      await f();
+      if (r >= 0) t[name].push(performance.now() - t0);
+    }
+    for (const [name, p] of [["1 thread", p1], ["2 threads", p2]] as const) {
+      const t0 = performance.now();
+      await p.layerNormBackward(dy, x, [D], { weight });
+      if (r >= 0) tb[name].push(performance.now() - t0);
+    }
+  }
+  const ms = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+  report(`pool layerNorm forward [${rows}, ${D}] (shared inputs, fresh outputs)`, 8 * n, ms, "1 thread");
+  // pool backward = forward for the statistics + backward, as the synchronous layerNormBackward
+  const msb = Object.fromEntries(Object.entries(tb).map(([k, v]) => [k, median(v)]));
+  report(`pool layerNormBackward [${rows}, ${D}] (recomputes stats: forward + backward)`, 20 * n, msb, "1 thread");
+  await p1.close();
+  await p2.close();
+}

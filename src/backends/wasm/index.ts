@@ -1,0 +1,55 @@
+/**
+ * The `wasm` backend: the AssemblyScript f32x4 kernels (./assembly/kernels.ts) behind the `Kernels`
+ * interface. Importing this module registers it as the default synchronous backend when the
+ * WebAssembly module (with SIMD) can be compiled and instantiated; otherwise nothing is registered
+ * and the ops stay on `js`, silently.
+ */
+import { registerBackend } from "../registry.js";
+import type { Kernels } from "../types.js";
+import { kernelsModule, WasmRuntime } from "./runtime.js";
+
+function addInto(into: Float32Array | null, sums: Float64Array): void {
+  // float64 sums added to the float32 gradient once, as the js backend does
+  if (into !== null) for (let i = 0; i < into.length; i++) into[i] += sums[i];
+}
+
+/** The wasm kernels on a runtime of their own (one per thread that uses them). */
+export function wasmKernelsOn(rt: WasmRuntime): Kernels {
+  return {
+    name: "wasm",
+    layerNormForward(y, mean, rstd, x, weight, bias, rows, D, eps) {
+      rt.forward(y, mean, rstd, x, weight, bias, 0, rows, D, eps);
+    },
+    rmsNormForward(y, rstd, x, weight, bias, rows, D, eps) {
+      rt.forward(y, null, rstd, x, weight, bias, 0, rows, D, eps);
+    },
+    layerNormBackward(dx, dweight, dbias, dy, x, mean, rstd, weight, rows, D) {
+      const { dw, db } = rt.backward(dx, dy, x, mean, rstd, weight, 0, rows, D);
+      addInto(dweight, dw);
+      addInto(dbias, db);
+    },
+    rmsNormBackward(dx, dweight, dbias, dy, x, rstd, weight, rows, D) {
+      const { dw, db } = rt.backward(dx, dy, x, null, rstd, weight, 0, rows, D);
+      addInto(dweight, dw);
+      addInto(dbias, db);
+    },
+  };
+}
+
+function instantiate(): WasmRuntime | null {
+  const m = kernelsModule();
+  if (m === null) return null;
+  try {
+    return new WasmRuntime(m);
+  } catch {
+    return null;
+  }
+}
+
+/** This thread's wasm runtime, or null where WebAssembly SIMD is unavailable. */
+export const wasmRuntime: WasmRuntime | null = instantiate();
+
+/** The wasm backend's kernels, or null where unavailable. */
+export const wasmKernels: Kernels | null = wasmRuntime !== null ? wasmKernelsOn(wasmRuntime) : null;
+
+if (wasmKernels !== null) registerBackend(wasmKernels, true);

@@ -1,0 +1,164 @@
+/**
+ * One instance of the WebAssembly kernels with its own linear memory, and the row loops that feed
+ * it. Used by the synchronous `wasm` backend (src/backends/wasm/index.ts) and by each pool worker
+ * (src/pool/worker.ts), so both run the same code on the same row grid: a row's result is
+ * bitwise the same whichever thread computes it.
+ *
+ * Data streams through wasm memory in chunks of whole rows (~64 KiB per array): copy a chunk of x
+ * in, run the kernel, copy the chunk of y out. The chunk stays in L2, so main memory sees x read
+ * once and y written once, as for a kernel working in place; memory stays small and only grows for
+ * very wide rows. Measured (bench/quick-wasm.ts), the kernels on data already in wasm memory are
+ * only 0–25% faster than this: the arithmetic, not the copies, bounds the time.
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  FLUSH: WebAssembly.Global;
+  heapBase(): number;
+  layerNormForward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
+  rmsNormForward(y: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
+  layerNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
+  rmsNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, rstd: number, w: number, rows: number, D: number): void;
+}
+
+/** Floats per streamed array chunk (16 Ki floats = 64 KiB). */
+const CHUNK_FLOATS = 16384;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernels, or null where WebAssembly or its SIMD is unavailable (compiled once). */
+export function kernelsModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    // atob: in every browser and in Node ≥ 16; no Buffer, so browser bundles need no polyfill
+    const s = atob(KERNELS_WASM_BASE64);
+    const bytes = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+    // synchronous compile: the module is < 4 KB, the browsers' main-thread limit (tested)
+    compiled = new WebAssembly.Module(bytes);
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/**
+ * Rows per chunk for width D. When a chunk holds FLUSH rows or more it is a multiple of FLUSH, so
+ * the kernels' float32 dweight/dbias blocks fall on the same global row grid for any split of the
+ * rows into chunk-aligned ranges (threads split on chunk boundaries: see `splitRows`).
+ */
+export function chunkRows(D: number, flush: number): number {
+  const cr = Math.max(1, Math.floor(CHUNK_FLOATS / Math.max(1, D)));
+  return cr >= flush ? cr - (cr % flush) : cr;
+}
+
+/** Splits rows [0, rows) into `parts` chunk-aligned ranges, in order (some may be empty). */
+export function splitRows(rows: number, D: number, parts: number, flush: number): Array<[number, number]> {
+  const cr = chunkRows(D, flush);
+  const chunks = Math.ceil(rows / cr);
+  const out: Array<[number, number]> = [];
+  for (let t = 0; t < parts; t++) {
+    const c0 = Math.floor((t * chunks) / parts);
+    const c1 = Math.floor(((t + 1) * chunks) / parts);
+    out.push([Math.min(rows, c0 * cr), Math.min(rows, c1 * cr)]);
+  }
+  return out;
+}
+
+export class WasmRuntime {
+  readonly flush: number;
+  private readonly ex: KernelExports;
+  private readonly base: number;
+
+  constructor(module: WebAssembly.Module) {
+    this.ex = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+    this.base = this.ex.heapBase();
+    this.flush = this.ex.FLUSH.value as number;
+  }
+
+  /** Byte offsets (16-byte aligned) of consecutive buffers of the given byte sizes; grows memory to fit. */
+  private layout(bytes: number[]): number[] {
+    const offs: number[] = [];
+    let p = this.base;
+    for (const b of bytes) {
+      offs.push(p);
+      p += (b + 15) & ~15;
+    }
+    const mem = this.ex.memory;
+    if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / 65536));
+    return offs;
+  }
+
+  /** Writes weight (or ones) and bias (or zeros) at byte offsets W, B. */
+  private affine(f: Float32Array, W: number, B: number, w: Float32Array | null, b: Float32Array | null, D: number): void {
+    if (w !== null) f.set(w, W >> 2);
+    else f.fill(1, W >> 2, (W >> 2) + D);
+    if (b !== null) f.set(b, B >> 2);
+    else f.fill(0, B >> 2, (B >> 2) + D);
+  }
+
+  /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics only), mean, rstd. */
+  forward(
+    y: Float32Array | null, mean: Float32Array | null, rstd: Float32Array,
+    x: Float32Array, w: Float32Array | null, b: Float32Array | null,
+    r0: number, r1: number, D: number, eps: number,
+  ): void {
+    if (r1 <= r0 || D === 0) return;
+    const cr = chunkRows(D, this.flush);
+    const n = cr * D;
+    const [W, B, X, Y, M, R] = this.layout([4 * D, 4 * D, 4 * n, 4 * n, 4 * cr, 4 * cr]);
+    const f = new Float32Array(this.ex.memory.buffer);
+    this.affine(f, W, B, w, b, D);
+    for (let r = r0; r < r1; r += cr) {
+      const k = Math.min(cr, r1 - r);
+      f.set(x.subarray(r * D, (r + k) * D), X >> 2);
+      if (mean !== null) {
+        this.ex.layerNormForward(Y, M, R, X, W, B, k, D, eps);
+        mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
+      } else {
+        this.ex.rmsNormForward(Y, R, X, W, B, k, D, eps);
+      }
+      if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
+      rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);
+    }
+  }
+
+  /**
+   * LayerNorm (mean !== null) or RMSNorm backward of rows [r0, r1): writes dx; returns float64
+   * Σ dy·x̂ and Σ dy over those rows (views into wasm memory, valid until the next call).
+   */
+  backward(
+    dx: Float32Array, dy: Float32Array, x: Float32Array, mean: Float32Array | null, rstd: Float32Array,
+    w: Float32Array | null, r0: number, r1: number, D: number,
+  ): { dw: Float64Array; db: Float64Array } {
+    const cr = chunkRows(D, this.flush);
+    const n = cr * D;
+    const [W, DW32, DB32, DW64, DB64, X, DY, DX, M, R] = this.layout(
+      [4 * D, 4 * D, 4 * D, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr],
+    );
+    const buf = this.ex.memory.buffer;
+    const f = new Float32Array(buf);
+    if (w !== null) f.set(w, W >> 2);
+    else f.fill(1, W >> 2, (W >> 2) + D);
+    // the kernels' float32 blocks must be zero on entry
+    f.fill(0, DW32 >> 2, (DW32 >> 2) + D);
+    f.fill(0, DB32 >> 2, (DB32 >> 2) + D);
+    const dw = new Float64Array(buf, DW64, D).fill(0);
+    const db = new Float64Array(buf, DB64, D).fill(0);
+    for (let r = r0; r < r1; r += cr) {
+      const k = Math.min(cr, r1 - r);
+      f.set(x.subarray(r * D, (r + k) * D), X >> 2);
+      f.set(dy.subarray(r * D, (r + k) * D), DY >> 2);
+      f.set(rstd.subarray(r, r + k), R >> 2);
+      if (mean !== null) {
+        f.set(mean.subarray(r, r + k), M >> 2);
+        this.ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, k, D);
+      } else {
+        this.ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, k, D);
+      }
+      dx.set(f.subarray(DX >> 2, (DX >> 2) + k * D), r * D);
+    }
+    return { dw, db };
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The worker pool: LayerNorm and RMSNorm, forward and backward, with the rows split over threads
+ * (Web Workers in browsers, worker_threads in Node), each running its own instance of the wasm
+ * kernels on shared memory (SharedArrayBuffer).
+ *
+ * - Same signatures and validation as the synchronous ops (rowNormArgs), but async.
+ * - Rows are split on the kernels' chunk grid (splitRows), so a row's y, dx, mean, rstd are bitwise
+ *   those of the synchronous `wasm` backend whatever the thread count; dweight/dbias are float64
+ *   per-thread partials reduced in thread order (bitwise the synchronous result with one thread).
+ * - Inputs whose data already live in a SharedArrayBuffer are used in place; others are copied
+ *   once. Outputs are Float32Arrays on SharedArrayBuffers, ready to feed the next pool call.
+ * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
+ * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
+ */
+import { NormError } from "../errors.js";
+import { splitRows } from "../backends/wasm/runtime.js";
+import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
+import type { Kernels } from "../backends/types.js";
+import { checkSameShape, out, paramGrads, rowNormArgs, type Grads, type NormOptions, type RowNormArgs } from "../ops/common.js";
+import { LAYER_NORM_EPS } from "../ops/layerNorm.js";
+import { RMS_NORM_EPS } from "../ops/rmsNorm.js";
+import type { Tensor } from "../tensor.js";
+import type { Job, Reply } from "./protocol.js";
+
+export interface PoolOptions {
+  /** Worker threads (default: the hardware concurrency, at least 1). */
+  threads?: number;
+  /** Inputs with fewer values run on the calling thread (default 262144 = 1 MiB of float32). */
+  minElements?: number;
+}
+
+export interface Pool {
+  readonly threads: number;
+  layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Tensor>;
+  layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
+  rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Tensor>;
+  rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
+  /** Waits for the calls in flight, then terminates the workers. */
+  close(): Promise<void>;
+}
+
+/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
+interface Thread {
+  post(j: Job): void;
+  onMessage(f: (r: Reply) => void): void;
+  onError(f: (e: unknown) => void): void;
+  /** Node only: whether an idle pool keeps the process alive. */
+  ref(on: boolean): void;
+  terminate(): Promise<void>;
+}
+
+async function spawn(): Promise<Thread> {
+  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
+    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
+    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    return {
+      post: (j) => w.postMessage(j),
+      onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
+      onError: (f) => (w.onerror = (e) => f(e)),
+      ref: () => {},
+      terminate: async () => w.terminate(),
+    };
+  }
+  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
+  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
+  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
+  return {
+    post: (j) => w.postMessage(j),
+    onMessage: (f) => w.on("message", f),
+    onError: (f) => w.on("error", f),
+    ref: (on) => (on ? w.ref() : w.unref()),
+    terminate: async () => void (await w.terminate()),
+  };
+}
+
+/** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
+async function hardwareThreads(): Promise<number> {
+  const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (hw !== undefined) return hw;
+  try {
+    const spec = "node:os";
+    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+  } catch {
+    return 2;
+  }
+}
+
+/** `a` itself if it lives in shared memory, else a shared copy. */
+function shared(a: Float32Array): Float32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = sharedZeros(a.length);
+  s.set(a);
+  return s;
+}
+const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+
+/** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
+export async function createPool(options: PoolOptions = {}): Promise<Pool> {
+  const nThreads = options.threads ?? Math.max(1, await hardwareThreads());
+  if (!Number.isInteger(nThreads) || nThreads < 1) {
+    throw new NormError("BAD_ARGUMENT", "threads", `expected a positive integer, got ${String(options.threads)}`);
+  }
+  const minElements = options.minElements ?? 1 << 18;
+  if (!(minElements >= 0)) throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0, got ${String(minElements)}`);
+  if (wasmKernels === null || wasmRuntime === null) {
+    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
+  }
+  if (typeof SharedArrayBuffer === "undefined") {
+    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
+  }
+  const local: Kernels = wasmKernels;
+  const flush = wasmRuntime.flush;
+
+  const threads: Thread[] = [];
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  let nextId = 0;
+  let closed = false;
+  let failure: unknown = null;
+  const fail = (e: unknown) => {
+    failure ??= e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: nThreads }, async () => {
+        const t = await spawn();
+        threads.push(t);
+        await new Promise<void>((resolve, reject) => {
+          t.onError(reject);
+          t.onMessage((r) => {
+            if ("ready" in r) return r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
+            const p = pending.get(r.id);
+            if (p === undefined) return;
+            pending.delete(r.id);
+            if (r.error !== undefined) p.reject(new Error(`normkit worker: ${r.error}`));
+            else p.resolve(r);
+          });
+        });
+        t.onError(fail);
+        t.ref(false); // idle: an unclosed pool does not keep the process alive
+      }),
+    );
+  } catch (e) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw e;
+  }
+
+  let inFlight = 0;
+  const inFlightDone: Array<() => void> = [];
+  /** Runs one job per thread (rows split on the chunk grid); resolves with the replies in thread order. */
+  const usable = () => {
+    if (closed) throw new NormError("BAD_ARGUMENT", "pool", "the pool is closed");
+    if (failure !== null) throw failure;
+  };
+  async function dispatch(base: Omit<Job, "id" | "r0" | "r1">, rows: number): Promise<Reply[]> {
+    usable();
+    if (inFlight++ === 0) for (const t of threads) t.ref(true);
+    try {
+      const ranges = splitRows(rows, base.D, threads.length, flush);
+      return await Promise.all(
+        ranges.map(([r0, r1], i) => {
+          const id = nextId++;
+          const job: Job = { ...base, id, r0, r1 };
+          return new Promise<Reply>((resolve, reject) => {
+            pending.set(id, { resolve, reject });
+            threads[i].post(job);
+          });
+        }),
+      );
+    } finally {
+      if (--inFlight === 0) {
+        for (const t of threads) t.ref(false);
+        for (const f of inFlightDone.splice(0)) f();
+      }
+    }
+  }
+
+  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown): Promise<Tensor> {
+    usable();
+    const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+    const n = a.rows * a.D;
+    if (n < minElements) {
+      const y = new Float32Array(n);
+      const rstd = new Float32Array(a.rows);
+      if (rms) local.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+      else local.layerNormForward(y, new Float32Array(a.rows), rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+      return out(y, a.x.shape);
+    }
+    const y = sharedZeros(n);
+    await dispatch(
+      { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: sharedZeros(a.rows), rstd: sharedZeros(a.rows) },
+      a.rows,
+    );
+    return out(y, a.x.shape);
+  }
+
+  async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
+    usable();
+    const a: RowNormArgs = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+    const g = checkSameShape(dy, a.x);
+    const grads = paramGrads(a.weight, a.bias, a.normalizedShape);
+    const n = a.rows * a.D;
+    if (n < minElements) {
+      const dx = new Float32Array(n);
+      const rstd = new Float32Array(a.rows);
+      if (rms) {
+        local.rmsNormForward(new Float32Array(n), rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+        local.rmsNormBackward(dx, grads.dweight, grads.dbias, g.data, a.x.data, rstd, a.weight, a.rows, a.D);
+      } else {
+        const mean = new Float32Array(a.rows);
+        local.layerNormForward(new Float32Array(n), mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+        local.layerNormBackward(dx, grads.dweight, grads.dbias, g.data, a.x.data, mean, rstd, a.weight, a.rows, a.D);
+      }
+      return grads.wrap(dx, a.x.shape);
+    }
+    const dx = sharedZeros(n);
+    const replies = await dispatch(
+      { rms, backward: true, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, dy: shared(g.data), dx },
+      a.rows,
+    );
+    // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
+    for (const [into, key] of [[grads.dweight, "dw"], [grads.dbias, "db"]] as const) {
+      if (into === null) continue;
+      const s = new Float64Array(a.D);
+      for (const r of replies) {
+        const p = (r as { dw?: Float64Array; db?: Float64Array })[key]!;
+        for (let i = 0; i < a.D; i++) s[i] += p[i];
+      }
+      for (let i = 0; i < a.D; i++) into[i] += s[i];
+    }
+    return grads.wrap(dx, a.x.shape);
+  }
+
+  return {
+    threads: nThreads,
+    layerNorm: (x, ns, o) => forward(false, x, ns, o),
+    rmsNorm: (x, ns, o) => forward(true, x, ns, o),
+    layerNormBackward: (dy, x, ns, o) => backward(false, dy, x, ns, o),
+    rmsNormBackward: (dy, x, ns, o) => backward(true, dy, x, ns, o),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (inFlight > 0) await new Promise<void>((r) => inFlightDone.push(r));
+      await Promise.all(threads.map((t) => t.terminate()));
+    },
+  };
+}

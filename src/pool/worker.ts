@@ -1,0 +1,59 @@
+/**
+ * A pool worker: its own instance of the wasm kernels (src/backends/wasm/runtime.ts), running the
+ * rows it is given on shared arrays. Loaded by src/pool/index.ts as a Web Worker (module type) or
+ * a Node worker_threads Worker; never imported by the package's entry point.
+ */
+import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
+import type { Job, Reply } from "./protocol.js";
+
+interface Port {
+  postMessage(m: Reply, transfer?: ArrayBuffer[]): void;
+}
+
+function run(rt: WasmRuntime, j: Job): Reply {
+  if (!j.backward) {
+    rt.forward(j.y!, j.rms ? null : j.mean!, j.rstd!, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
+    return { id: j.id };
+  }
+  // backward recomputes this range's statistics, as the synchronous *Backward ops do: rows are
+  // independent, so the statistics (and dx) are bitwise those of the synchronous path
+  const mean = j.rms ? null : new Float32Array(j.r1);
+  const rstd = new Float32Array(j.r1);
+  rt.forward(null, mean, rstd, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
+  const g = rt.backward(j.dx!, j.dy!, j.x, mean, rstd, j.weight, j.r0, j.r1, j.D);
+  return { id: j.id, dw: g.dw.slice(), db: g.db.slice() };
+}
+
+async function start(): Promise<void> {
+  let port: Port;
+  let listen: (f: (j: Job) => void) => void;
+  if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+    const self = globalThis as unknown as Port & { onmessage: ((e: MessageEvent<Job>) => void) | null };
+    port = self;
+    listen = (f) => (self.onmessage = (e) => f(e.data));
+  } else {
+    // Node: a variable specifier keeps bundlers from resolving a Node built-in
+    const spec = "node:worker_threads";
+    const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
+    port = parentPort!;
+    listen = (f) => parentPort!.on("message", f);
+  }
+  const module = kernelsModule();
+  if (module === null) {
+    port.postMessage({ ready: false, error: "WebAssembly SIMD is unavailable in this worker" });
+    return;
+  }
+  const rt = new WasmRuntime(module);
+  listen((j) => {
+    let r: Reply;
+    try {
+      r = run(rt, j);
+    } catch (e) {
+      r = { id: j.id, error: e instanceof Error ? e.message : String(e) };
+    }
+    port.postMessage(r, "dw" in r && r.dw ? [r.dw.buffer as ArrayBuffer, r.db!.buffer as ArrayBuffer] : []);
+  });
+  port.postMessage({ ready: true });
+}
+
+void start();
