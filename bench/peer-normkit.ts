@@ -1,0 +1,103 @@
+/**
+ * normkit's variants: the synchronous ops on the `js` and `wasm` backends, and the worker pool
+ * (`createPool({ threads: 2 })`) when the package exports it. Forward and backward are timed the
+ * way PyTorch's autograd runs them: the LayerNorm/RMSNorm modules' forward (which saves mean/rstd)
+ * and their backward from those saved statistics (dx written, dγ/dβ accumulated).
+ */
+import type { Peer, Runner } from "./child.js";
+import { EPS } from "./lib.js";
+import * as nk from "../src/index.js";
+import type { Tensor } from "../src/index.js";
+
+type AsyncOp = (...args: unknown[]) => Promise<Tensor | { dx: Tensor }>;
+interface Pool {
+  layerNorm: AsyncOp; layerNormBackward: AsyncOp; rmsNorm: AsyncOp; rmsNormBackward: AsyncOp;
+  close(): unknown;
+}
+const createPool = (nk as Record<string, unknown>)["createPool"] as ((o: { threads: number }) => Promise<Pool> | Pool) | undefined;
+
+let pool: Pool | null = null;
+let poolError: string | null = null;
+
+const syncTimed = {
+  forward: "module.forward(x): validation, allocation of y/mean/rstd, kernel",
+  backward: "module.backward(dy) from the statistics saved by forward: dx written, dγ/dβ accumulated",
+};
+
+function backendSkip(name: string): string | undefined {
+  if (nk.listBackends().includes(name)) return undefined;
+  try {
+    nk.setBackend(name);
+    return undefined;
+  } catch (e) {
+    return `setBackend('${name}') threw: ${(e as Error).message}`;
+  }
+}
+
+export const peer: Peer = {
+  async hello() {
+    if (createPool === undefined) poolError = "createPool is not exported by this normkit build";
+    else {
+      try {
+        pool = await createPool({ threads: 2 });
+      } catch (e) {
+        poolError = `createPool({ threads: 2 }) threw: ${(e as Error).message}`;
+      }
+    }
+    const wasmSkip = backendSkip("wasm");
+    return {
+      peer: "normkit",
+      versions: { normkit: "working tree", backends: nk.listBackends().join(",") },
+      variants: [
+        { id: "normkit-js", peer: "normkit", label: "normkit js", threads: 1, timed: syncTimed },
+        { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
+        {
+          id: "normkit-wasm-2t", peer: "normkit", label: "normkit wasm, 2 threads", threads: 2,
+          timed: {
+            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias })",
+            backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, …): the public signature, which recomputes the statistics",
+          },
+          ...(poolError ? { skip: poolError } : {}),
+        },
+      ],
+    };
+  },
+
+  async prepare(variant, d) {
+    const { c } = d;
+    const x: Tensor = nk.tensor(d.x, [c.rows, c.D]);
+    const dy: Tensor = nk.tensor(d.dy, [c.rows, c.D]);
+    if (variant === "normkit-wasm-2t") {
+      if (pool === null) return { skip: poolError ?? "no pool" };
+      const p = pool;
+      const opts = c.op === "layerNorm"
+        ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
+        : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
+      let last: Float32Array = new Float32Array(0);
+      const fn = c.dir === "forward" ? (c.op === "layerNorm" ? p.layerNorm : p.rmsNorm) : c.op === "layerNorm" ? p.layerNormBackward : p.rmsNormBackward;
+      const args = c.dir === "forward" ? [x, c.D, opts] : [dy, x, c.D, opts];
+      return {
+        run: async () => {
+          const r = await fn.apply(p, args);
+          last = "dx" in r ? r.dx.data : r.data;
+        },
+        output: () => last,
+      } satisfies Runner;
+    }
+    const backend = variant === "normkit-js" ? "js" : variant === "normkit-wasm" ? "wasm" : null;
+    if (backend === null) return { skip: `unknown variant ${variant}` };
+    const why = backendSkip(backend);
+    if (why) return { skip: why };
+    const m = c.op === "layerNorm" ? new nk.LayerNorm(c.D, { eps: EPS }) : new nk.RMSNorm(c.D, { eps: EPS });
+    m.weight!.value.data.set(d.weight);
+    if (c.op === "layerNorm") m.bias!.value.data.set(d.bias);
+    let last = m.forward(x).data;
+    return {
+      select: () => nk.setBackend(backend),
+      run: c.dir === "forward" ? () => { last = m.forward(x).data; } : () => { last = m.backward(dy).data; },
+      output: () => last,
+    } satisfies Runner;
+  },
+};
+
+process.on("exit", () => void pool?.close());
