@@ -301,8 +301,24 @@ export function resultRows(r: Pick<Results, "measurements" | "peers">): string[]
     m.skip !== undefined ? `skipped: ${m.skip}` : fmtMs(m.medianMs),
     m.skip !== undefined ? "" : fmtGbps(m.gbps),
     m.skip !== undefined ? "" : fmtRatio(m.ratio),
-    m.skip !== undefined ? "" : String(m.times?.length ?? 0),
+    m.skip !== undefined ? "" : String(m.runs ?? m.times?.length ?? 0),
   ]);
+}
+
+/** "What was timed", one line per distinct description (variants differing only in threads share theirs). */
+export function timedLines(peers: Hello[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const p of peers) {
+    for (const v of p.variants) {
+      for (const [d, s] of Object.entries(v.timed)) {
+        if (seen.has(`${d}:${s}`)) continue;
+        seen.add(`${d}:${s}`);
+        out.push(`${v.label.replace(/, \d+ (intra-op )?threads?$/, "")}, ${d}: ${s}`);
+      }
+    }
+  }
+  return out;
 }
 
 export const RESULT_HEADER = ["case", "variant", "median", "GB/s", "× normkit", "runs"];

@@ -8,7 +8,7 @@ import { importPeer } from "./deps.js";
 import { REPO } from "./deps.js";
 import { ensurePeersInstalled } from "./run.js";
 import {
-  caseKey, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
+  caseKey, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
   type Measurement, type Results,
 } from "./lib.js";
 
@@ -16,11 +16,10 @@ const shapeKey = (r: number, d: number) => `[${r}, ${d}]`;
 
 /** Markdown: the machine, one table per op × direction (variants × shapes), skips, targets. */
 export function markdownReport(r: Results): string {
-  const label = new Map(r.peers.flatMap((p) => p.variants.map((v) => [v.id, v.label] as const)));
   const variants = r.peers.flatMap((p) => p.variants.map((v) => v.id));
   const out: string[] = [];
   out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
-  out.push(`Peers: ${r.peers.map((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(", ")).filter((s) => s).join("; ")}.`);
+  out.push(`Peers: ${[...new Set(r.peers.flatMap((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`)))].join(", ")}.`);
   out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). Float32, ε = 1e-5, γ (and β for LayerNorm) present.");
   for (const op of ["layerNorm", "rmsNorm"] as const) {
     for (const dir of ["forward", "backward"] as const) {
@@ -41,16 +40,7 @@ export function markdownReport(r: Results): string {
   out.push("");
   out.push("What was timed:");
   out.push("");
-  for (const p of r.peers) {
-    const seen = new Set<string>();
-    for (const v of p.variants) {
-      for (const [d, s] of Object.entries(v.timed)) {
-        if (seen.has(`${d}:${s}`)) continue;
-        seen.add(`${d}:${s}`);
-        out.push(`- ${v.label}, ${d}: ${s}`);
-      }
-    }
-  }
+  for (const l of timedLines(r.peers)) out.push(`- ${l}`);
   const skips = new Map<string, string[]>();
   for (const m of r.measurements) {
     if (m.skip === undefined) continue;
@@ -79,7 +69,7 @@ export function chartSpec(r: Results): Record<string, unknown> {
     .map((m) => ({
       variant: m.variant, // the short id: full labels are in the tables
       label: label.get(m.variant) ?? m.variant,
-      peer: r.peers.find((p) => p.variants.some((v) => v.id === m.variant))?.peer ?? "",
+      peer: (r.peers.find((p) => p.variants.some((v) => v.id === m.variant))?.peer ?? "").replace(/-\d+t$/, ""), // pytorch-1t, pytorch-2t: one colour
       op: `${m.case.op === "layerNorm" ? "LayerNorm" : "RMSNorm"} ${m.case.dir}`,
       shape: shapeKey(m.case.rows, m.case.D),
       gbps: m.gbps,

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { REPO } from "./deps.js";
 import {
   allCases, caseKey, evaluateTargets, summarize, textTable, resultRows, targetRows, RESULT_HEADER, TARGET_HEADER,
-  checkIndices, LATENCY_SHAPE, THREADS_SHAPE,
+  checkIndices, timedLines, LATENCY_SHAPE, THREADS_SHAPE,
   type Case, type Hello, type Measurement, type Reply, type Request, type Results, type VariantInfo,
 } from "./lib.js";
 
@@ -157,12 +157,13 @@ export async function main(argv: string[]): Promise<Results> {
   ];
   const skippedPeers: { peer: string; reason: string }[] = [];
   const py = findTorchPython();
-  if ("python" in py) specs.push({ peer: "pytorch", cmd: py.python, args: [`${REPO}bench/peer_torch.py`] });
+  // one process per thread count (see peer_torch.py)
+  if ("python" in py) for (const t of [1, 2]) specs.push({ peer: `pytorch-${t}t`, cmd: py.python, args: [`${REPO}bench/peer_torch.py`, String(t)] });
   else skippedPeers.push({ peer: "pytorch", reason: py.reason });
 
   const children: Child[] = [];
   for (const s of specs) {
-    if (args.only && !args.only.includes(s.peer)) continue;
+    if (args.only && !args.only.some((o) => s.peer.startsWith(o))) continue;
     const ch = new Child(s.peer, s.cmd, s.args);
     try {
       await ch.start();
@@ -316,17 +317,7 @@ export function printable(r: Results): string {
   }
   lines.push("");
   lines.push("What was timed:");
-  for (const p of r.peers) {
-    // variants of a peer that differ only in thread count time the same thing: say it once
-    const seen = new Set<string>();
-    for (const v of p.variants) {
-      for (const [d, s] of Object.entries(v.timed)) {
-        if (seen.has(`${d}:${s}`)) continue;
-        seen.add(`${d}:${s}`);
-        lines.push(`  ${v.label}, ${d}: ${s}`);
-      }
-    }
-  }
+  for (const l of timedLines(r.peers)) lines.push(`  ${l}`);
   const skips = new Map<string, string[]>();
   for (const m of r.measurements) {
     if (m.skip === undefined) continue;
