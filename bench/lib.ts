@@ -147,7 +147,11 @@ export interface Results {
   date: string;
   host: string;
   quick: boolean;
-  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string };
+  machine: {
+    cpu: string; cores: number; memoryGiB: number; platform: string; node: string;
+    /** 1-minute load average when the run started and ended: other work on the machine skews the times */
+    loadavg?: [number, number];
+  };
   peers: Hello[];
   /** peers that could not start at all */
   skippedPeers: { peer: string; reason: string }[];
@@ -252,7 +256,7 @@ export function evaluateTargets(ms: Measurement[], tv: TargetVariants): TargetCh
         const two = t(c, [tv.normkitPool]);
         const speedup = one === undefined || two === undefined ? undefined : one / two;
         const big = rows === THREADS_SHAPE[0] && D === THREADS_SHAPE[1];
-        out.push(check(big ? "2 threads ≥ 1.4× 1 thread" : "2 threads faster than 1", c, speedup, big ? 1.4 : 1, big ? "ge" : "ge"));
+        out.push(check(big ? "pool: 2 threads ≥ 1.4× 1 thread" : "pool: 2 threads faster than 1", c, speedup, big ? 1.4 : 1, "ge"));
       }
     }
   }
@@ -305,20 +309,29 @@ export function resultRows(r: Pick<Results, "measurements" | "peers">): string[]
   ]);
 }
 
-/** "What was timed", one line per distinct description (variants differing only in threads share theirs). */
+/** "What was timed", one line per distinct description, naming the variants that share it. */
 export function timedLines(peers: Hello[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
+  const byText = new Map<string, Set<string>>();
   for (const p of peers) {
     for (const v of p.variants) {
       for (const [d, s] of Object.entries(v.timed)) {
-        if (seen.has(`${d}:${s}`)) continue;
-        seen.add(`${d}:${s}`);
-        out.push(`${v.label.replace(/, \d+ (intra-op )?threads?$/, "")}, ${d}: ${s}`);
+        const k = `${d}: ${s}`;
+        // variants differing only in thread count share a description: name them once
+        byText.set(k, (byText.get(k) ?? new Set()).add(v.label.replace(/, \d+ (intra-op )?threads?$/, "")));
       }
     }
   }
-  return out;
+  return [...byText].map(([k, labels]) => `${[...labels].join(" / ")}, ${k}`);
+}
+
+export const loadText = (r: Pick<Results, "machine">) =>
+  r.machine.loadavg ? `, load average ${r.machine.loadavg[0].toFixed(1)} at start, ${r.machine.loadavg[1].toFixed(1)} at end` : "";
+
+/** One line on how far the peers' outputs were from normkit js's on the checked elements. */
+export function crossCheckLine(ms: Measurement[]): string {
+  const errs = ms.filter((m) => m.checkError !== undefined && !m.variant.startsWith("normkit-")).map((m) => m.checkError!);
+  if (errs.length === 0) return "Cross-check: no peer output was compared with normkit js.";
+  return `Cross-check: in ${errs.length} measured peer runs, the checked outputs (y or dx) differ from normkit js's by at most ${Math.max(...errs).toExponential(1)}.`;
 }
 
 export const RESULT_HEADER = ["case", "variant", "median", "GB/s", "× normkit", "runs"];

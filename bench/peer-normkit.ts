@@ -1,8 +1,10 @@
 /**
  * normkit's variants: the synchronous ops on the `js` and `wasm` backends, and the worker pool
- * (`createPool({ threads: 2 })`) when the package exports it. Forward and backward are timed the
- * way PyTorch's autograd runs them: the LayerNorm/RMSNorm modules' forward (which saves mean/rstd)
- * and their backward from those saved statistics (dx written, dγ/dβ accumulated).
+ * (`createPool({ threads })`, 2 threads, and 1 thread as the like-for-like base of the threads
+ * comparison) when the package exports it. The synchronous ops are timed the way PyTorch's autograd
+ * runs them: the LayerNorm/RMSNorm modules' forward (which saves mean/rstd) and their backward from
+ * those saved statistics (dx written, dγ/dβ accumulated). The pool has only the public signatures,
+ * whose backward recomputes the statistics.
  */
 import type { Peer, Runner } from "./child.js";
 import { EPS } from "./lib.js";
@@ -16,8 +18,9 @@ interface Pool {
 }
 const createPool = (nk as Record<string, unknown>)["createPool"] as ((o: { threads: number }) => Promise<Pool> | Pool) | undefined;
 
-let pool: Pool | null = null;
-let poolError: string | null = null;
+const pools = new Map<number, Pool>();
+const poolErrors = new Map<number, string>();
+const POOL_THREADS = [2, 1];
 
 const syncTimed = {
   forward: "module.forward(x): validation, allocation of y/mean/rstd, kernel",
@@ -36,14 +39,20 @@ function backendSkip(name: string): string | undefined {
 
 export const peer: Peer = {
   async hello() {
-    if (createPool === undefined) poolError = "createPool is not exported by this normkit build";
-    else {
-      try {
-        pool = await createPool({ threads: 2 });
-      } catch (e) {
-        poolError = `createPool({ threads: 2 }) threw: ${(e as Error).message}`;
+    for (const t of POOL_THREADS) {
+      if (createPool === undefined) poolErrors.set(t, "createPool is not exported by this normkit build");
+      else {
+        try {
+          pools.set(t, await createPool({ threads: t }));
+        } catch (e) {
+          poolErrors.set(t, `createPool({ threads: ${t} }) threw: ${(e as Error).message}`);
+        }
       }
     }
+    const poolTimed = {
+      forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias })",
+      backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, …): the public signature, which recomputes the statistics",
+    };
     const wasmSkip = backendSkip("wasm");
     return {
       peer: "normkit",
@@ -51,14 +60,10 @@ export const peer: Peer = {
       variants: [
         { id: "normkit-js", peer: "normkit", label: "normkit js", threads: 1, timed: syncTimed },
         { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
-        {
-          id: "normkit-wasm-2t", peer: "normkit", label: "normkit wasm, 2 threads", threads: 2,
-          timed: {
-            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias })",
-            backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, …): the public signature, which recomputes the statistics",
-          },
-          ...(poolError ? { skip: poolError } : {}),
-        },
+        ...POOL_THREADS.map((t) => ({
+          id: `normkit-wasm-${t}t`, peer: "normkit", label: `normkit wasm pool, ${t} thread${t > 1 ? "s" : ""}`, threads: t, timed: poolTimed,
+          ...(poolErrors.has(t) ? { skip: poolErrors.get(t)! } : {}),
+        })),
       ],
     };
   },
@@ -67,9 +72,10 @@ export const peer: Peer = {
     const { c } = d;
     const x: Tensor = nk.tensor(d.x, [c.rows, c.D]);
     const dy: Tensor = nk.tensor(d.dy, [c.rows, c.D]);
-    if (variant === "normkit-wasm-2t") {
-      if (pool === null) return { skip: poolError ?? "no pool" };
-      const p = pool;
+    const poolThreads = /^normkit-wasm-(\d+)t$/.exec(variant)?.[1];
+    if (poolThreads !== undefined) {
+      const p = pools.get(Number(poolThreads));
+      if (p === undefined) return { skip: poolErrors.get(Number(poolThreads)) ?? "no pool" };
       const opts = c.op === "layerNorm"
         ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
         : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
@@ -100,4 +106,4 @@ export const peer: Peer = {
   },
 };
 
-process.on("exit", () => void pool?.close());
+process.on("exit", () => { for (const p of pools.values()) void p.close(); });

@@ -8,7 +8,7 @@ import { importPeer } from "./deps.js";
 import { REPO } from "./deps.js";
 import { ensurePeersInstalled } from "./run.js";
 import {
-  caseKey, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
+  caseKey, crossCheckLine, loadText, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
   type Measurement, type Results,
 } from "./lib.js";
 
@@ -18,7 +18,7 @@ const shapeKey = (r: number, d: number) => `[${r}, ${d}]`;
 export function markdownReport(r: Results): string {
   const variants = r.peers.flatMap((p) => p.variants.map((v) => v.id));
   const out: string[] = [];
-  out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
+  out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${loadText(r)}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
   out.push(`Peers: ${[...new Set(r.peers.flatMap((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`)))].join(", ")}.`);
   out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). Float32, ε = 1e-5, γ (and β for LayerNorm) present.");
   for (const op of ["layerNorm", "rmsNorm"] as const) {
@@ -37,6 +37,8 @@ export function markdownReport(r: Results): string {
       out.push(markdownTable(["variant", ...SHAPES.map(([R, D]) => shapeKey(R, D))], rows, ["l", ...SHAPES.map(() => "r" as const)]));
     }
   }
+  out.push("");
+  out.push(crossCheckLine(r.measurements));
   out.push("");
   out.push("What was timed:");
   out.push("");

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { REPO } from "./deps.js";
 import {
   allCases, caseKey, evaluateTargets, summarize, textTable, resultRows, targetRows, RESULT_HEADER, TARGET_HEADER,
-  checkIndices, timedLines, LATENCY_SHAPE, THREADS_SHAPE,
+  checkIndices, crossCheckLine, loadText, timedLines, LATENCY_SHAPE, THREADS_SHAPE,
   type Case, type Hello, type Measurement, type Reply, type Request, type Results, type VariantInfo,
 } from "./lib.js";
 
@@ -29,7 +29,7 @@ interface Settings {
   maxReps: number;
 }
 
-const FULL: Settings = { rounds: 7, sliceMs: 150, capMs: 3000, callLimitMs: 20_000, maxReps: 20_000 };
+const FULL: Settings = { rounds: 7, sliceMs: 150, capMs: 3000, callLimitMs: 30_000, maxReps: 20_000 };
 const QUICK: Settings = { rounds: 2, sliceMs: 25, capMs: 400, callLimitMs: 10_000, maxReps: 2_000 };
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -143,6 +143,7 @@ function parseArgs(argv: string[]) {
 
 export async function main(argv: string[]): Promise<Results> {
   const t0 = Date.now();
+  const load0 = os.loadavg()[0]!;
   const args = parseArgs(argv);
   const S = args.quick ? QUICK : FULL;
   ensurePeersInstalled();
@@ -253,7 +254,7 @@ export async function main(argv: string[]): Promise<Results> {
   const targets = evaluateTargets(measurements, {
     normkit1: ["normkit-js", "normkit-wasm"],
     normkitPool: "normkit-wasm-2t",
-    normkitPoolBase: "normkit-wasm",
+    normkitPoolBase: "normkit-wasm-1t",
     copy: "copy",
     torch1: ["torch-1t"],
     ort1: ["ort-1t"],
@@ -270,6 +271,7 @@ export async function main(argv: string[]): Promise<Results> {
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       platform: `${os.platform()} ${os.release()} ${os.arch()}`,
       node: process.version,
+      loadavg: [load0, os.loadavg()[0]!],
     },
     peers,
     skippedPeers,
@@ -305,10 +307,12 @@ function crossCheck(ms: Measurement[]): void {
 export function printable(r: Results): string {
   const measured = r.measurements.filter((m) => m.skip === undefined && m.medianMs !== undefined);
   const lines: string[] = [];
-  lines.push(`normkit benchmark — ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, node ${r.machine.node}${r.quick ? " (QUICK MODE: few runs, not for quoting)" : ""}`);
+  lines.push(`normkit benchmark — ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, node ${r.machine.node}${loadText(r)}${r.quick ? " (QUICK MODE: few runs, not for quoting)" : ""}`);
   lines.push(`peers: ${r.peers.map((p) => `${p.peer} (${Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(", ") || "built in"})`).join("; ")}`);
   lines.push("");
   lines.push(textTable(RESULT_HEADER, resultRows({ ...r, measurements: measured })));
+  lines.push("");
+  lines.push(crossCheckLine(r.measurements));
   const bad = measured.filter((m) => m.checkError !== undefined && m.checkError > 1e-3);
   if (bad.length) {
     lines.push("");

@@ -89,7 +89,7 @@ test("targets: pass, miss, and n/a when a peer is missing", () => {
   assert.equal(get("forward ≤ 0.5× onnxruntime", "layerNorm forward [4096, 768]").pass, false); // 0.55
   assert.equal(get("backward ≤ 0.7× PyTorch", "layerNorm backward [4096, 768]").pass, true); // 0.5
   assert.equal(get("backward ≤ 1.3× copy", "layerNorm backward [4096, 768]").pass, false); // 2
-  assert.equal(get("2 threads ≥ 1.4×", "layerNorm forward [16384, 1024]").pass, false); // 1.25
+  assert.equal(get("pool: 2 threads ≥ 1.4×", "layerNorm forward [16384, 1024]").pass, false); // 1.25
   assert.equal(get("forward ≤ 1.15× copy", "layerNorm forward [1024, 4096]").pass, null);
   assert.equal(get("forward ≤ 1.15× copy", "layerNorm forward [1024, 4096]").value, null);
 });
