@@ -4,8 +4,7 @@
  * README. The chart is a Vega-Lite spec rendered to SVG by vega in Node.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { importPeer } from "./deps.js";
-import { REPO } from "./deps.js";
+import { importPeer, REPO } from "./deps.js";
 import { ensurePeersInstalled } from "./run.js";
 import {
   caseKey, crossCheckLine, loadText, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,

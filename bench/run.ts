@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=normkit,floor,onnxruntime,tfjs,pytorch]`: normkit's CPU
+ * `npm run bench [-- --quick] [--only=normkit,floor,onnxruntime,tfjs,pytorch] [--cases=…] [--out=…]`: normkit's CPU
  * benchmark against its peers. One child process per peer (child.ts; peer_torch.py for PyTorch),
  * driven one at a time: for each case, R rounds, each round giving every variant a time slice in a
  * rotating order, so slow drifts of a shared machine hit all variants alike. Medians of every timed
