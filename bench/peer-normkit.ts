@@ -1,0 +1,109 @@
+/**
+ * normkit's variants: the synchronous ops on the `js` and `wasm` backends, and the worker pool
+ * (`createPool({ threads })`, 2 threads, and 1 thread as the like-for-like base of the threads
+ * comparison) when the package exports it. The synchronous ops are timed the way PyTorch's autograd
+ * runs them: the LayerNorm/RMSNorm modules' forward (which saves mean/rstd) and their backward from
+ * those saved statistics (dx written, dγ/dβ accumulated). The pool has only the public signatures,
+ * whose backward recomputes the statistics.
+ */
+import type { Peer, Runner } from "./child.js";
+import { EPS } from "./lib.js";
+import * as nk from "../src/index.js";
+import type { Tensor } from "../src/index.js";
+
+type AsyncOp = (...args: unknown[]) => Promise<Tensor | { dx: Tensor }>;
+interface Pool {
+  layerNorm: AsyncOp; layerNormBackward: AsyncOp; rmsNorm: AsyncOp; rmsNormBackward: AsyncOp;
+  close(): unknown;
+}
+const createPool = (nk as Record<string, unknown>)["createPool"] as ((o: { threads: number }) => Promise<Pool> | Pool) | undefined;
+
+const pools = new Map<number, Pool>();
+const poolErrors = new Map<number, string>();
+const POOL_THREADS = [2, 1];
+
+const syncTimed = {
+  forward: "module.forward(x): validation, allocation of y/mean/rstd, kernel",
+  backward: "module.backward(dy) from the statistics saved by forward: dx written, dγ/dβ accumulated",
+};
+
+function backendSkip(name: string): string | undefined {
+  if (nk.listBackends().includes(name)) return undefined;
+  try {
+    nk.setBackend(name);
+    return undefined;
+  } catch (e) {
+    return `setBackend('${name}') threw: ${(e as Error).message}`;
+  }
+}
+
+export const peer: Peer = {
+  async hello() {
+    for (const t of POOL_THREADS) {
+      if (createPool === undefined) poolErrors.set(t, "createPool is not exported by this normkit build");
+      else {
+        try {
+          pools.set(t, await createPool({ threads: t }));
+        } catch (e) {
+          poolErrors.set(t, `createPool({ threads: ${t} }) threw: ${(e as Error).message}`);
+        }
+      }
+    }
+    const poolTimed = {
+      forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias })",
+      backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, …): the public signature, which recomputes the statistics",
+    };
+    const wasmSkip = backendSkip("wasm");
+    return {
+      peer: "normkit",
+      versions: { normkit: "working tree", backends: nk.listBackends().join(",") },
+      variants: [
+        { id: "normkit-js", peer: "normkit", label: "normkit js", threads: 1, timed: syncTimed },
+        { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
+        ...POOL_THREADS.map((t) => ({
+          id: `normkit-wasm-${t}t`, peer: "normkit", label: `normkit wasm pool, ${t} thread${t > 1 ? "s" : ""}`, threads: t, timed: poolTimed,
+          ...(poolErrors.has(t) ? { skip: poolErrors.get(t)! } : {}),
+        })),
+      ],
+    };
+  },
+
+  async prepare(variant, d) {
+    const { c } = d;
+    const x: Tensor = nk.tensor(d.x, [c.rows, c.D]);
+    const dy: Tensor = nk.tensor(d.dy, [c.rows, c.D]);
+    const poolThreads = /^normkit-wasm-(\d+)t$/.exec(variant)?.[1];
+    if (poolThreads !== undefined) {
+      const p = pools.get(Number(poolThreads));
+      if (p === undefined) return { skip: poolErrors.get(Number(poolThreads)) ?? "no pool" };
+      const opts = c.op === "layerNorm"
+        ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
+        : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
+      let last: Float32Array = new Float32Array(0);
+      const fn = c.dir === "forward" ? (c.op === "layerNorm" ? p.layerNorm : p.rmsNorm) : c.op === "layerNorm" ? p.layerNormBackward : p.rmsNormBackward;
+      const args = c.dir === "forward" ? [x, c.D, opts] : [dy, x, c.D, opts];
+      return {
+        run: async () => {
+          const r = await fn.apply(p, args);
+          last = "dx" in r ? r.dx.data : r.data;
+        },
+        output: () => last,
+      } satisfies Runner;
+    }
+    const backend = variant === "normkit-js" ? "js" : variant === "normkit-wasm" ? "wasm" : null;
+    if (backend === null) return { skip: `unknown variant ${variant}` };
+    const why = backendSkip(backend);
+    if (why) return { skip: why };
+    const m = c.op === "layerNorm" ? new nk.LayerNorm(c.D, { eps: EPS }) : new nk.RMSNorm(c.D, { eps: EPS });
+    m.weight!.value.data.set(d.weight);
+    if (c.op === "layerNorm") m.bias!.value.data.set(d.bias);
+    let last = m.forward(x).data;
+    return {
+      select: () => nk.setBackend(backend),
+      run: c.dir === "forward" ? () => { last = m.forward(x).data; } : () => { last = m.backward(dy).data; },
+      output: () => last,
+    } satisfies Runner;
+  },
+};
+
+process.on("exit", () => { for (const p of pools.values()) void p.close(); });

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:report [-- results.json]`: turns one benchmark results file (default: the newest
+ * full run in bench/results) into Markdown tables (<name>.md) and a bar chart (<name>.svg) for the
+ * README. The chart is a Vega-Lite spec rendered to SVG by vega in Node.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { importPeer, REPO } from "./deps.js";
+import { ensurePeersInstalled } from "./run.js";
+import {
+  caseKey, crossCheckLine, loadText, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
+  type Measurement, type Results,
+} from "./lib.js";
+
+const shapeKey = (r: number, d: number) => `[${r}, ${d}]`;
+
+/** Markdown: the machine, one table per op × direction (variants × shapes), skips, targets. */
+export function markdownReport(r: Results): string {
+  const variants = r.peers.flatMap((p) => p.variants.map((v) => v.id));
+  const out: string[] = [];
+  out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${loadText(r)}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
+  out.push(`Peers: ${[...new Set(r.peers.flatMap((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`)))].join(", ")}.`);
+  out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). Float32, ε = 1e-5, γ (and β for LayerNorm) present.");
+  for (const op of ["layerNorm", "rmsNorm"] as const) {
+    for (const dir of ["forward", "backward"] as const) {
+      const rows: string[][] = [];
+      for (const v of variants) {
+        const cells = SHAPES.map(([R, D]) => {
+          const m = r.measurements.find((x) => x.variant === v && x.case.op === op && x.case.dir === dir && x.case.rows === R && x.case.D === D);
+          return m?.medianMs === undefined ? "—" : `${fmtMs(m.medianMs)} (${fmtGbps(m.gbps)}; ${fmtRatio(m.ratio)})`;
+        });
+        if (cells.some((c) => c !== "—")) rows.push([variantLabel(r.peers, v, op), ...cells]);
+      }
+      out.push("");
+      out.push(`**${op === "layerNorm" ? "LayerNorm" : "RMSNorm"} ${dir}**`);
+      out.push("");
+      out.push(markdownTable(["variant", ...SHAPES.map(([R, D]) => shapeKey(R, D))], rows, ["l", ...SHAPES.map(() => "r" as const)]));
+    }
+  }
+  out.push("");
+  out.push(crossCheckLine(r.measurements));
+  out.push("");
+  out.push("What was timed:");
+  out.push("");
+  for (const l of timedLines(r.peers)) out.push(`- ${l}`);
+  const skips = new Map<string, string[]>();
+  for (const m of r.measurements) {
+    if (m.skip === undefined) continue;
+    const k = `${variantLabel(r.peers, m.variant, m.case.op)}: ${m.skip}`;
+    skips.set(k, [...(skips.get(k) ?? []), caseKey(m.case)]);
+  }
+  if (skips.size > 0 || r.skippedPeers.length > 0) {
+    out.push("");
+    out.push("Not measured:");
+    out.push("");
+    for (const p of r.skippedPeers) out.push(`- ${p.peer}: ${p.reason}`);
+    for (const [k, cs] of skips) out.push(`- ${k} (${cs.length <= 3 ? cs.join("; ") : `${cs.length} cases`})`);
+  }
+  out.push("");
+  out.push("Targets of the issue (normkit's best single-thread variant; missing inputs: n/a):");
+  out.push("");
+  out.push(markdownTable(TARGET_HEADER, targetRows(r.targets)));
+  return `${out.join("\n")}\n`;
+}
+
+/** The Vega-Lite spec: GB/s per variant (log scale), one panel per case. */
+export function chartSpec(r: Results): Record<string, unknown> {
+  const label = new Map(r.peers.flatMap((p) => p.variants.map((v) => [v.id, v.label] as const)));
+  const data = r.measurements
+    .filter((m): m is Measurement & { gbps: number } => m.gbps !== undefined)
+    .map((m) => ({
+      variant: m.variant, // the short id: full labels are in the tables
+      label: label.get(m.variant) ?? m.variant,
+      peer: (r.peers.find((p) => p.variants.some((v) => v.id === m.variant))?.peer ?? "").replace(/-\d+t$/, ""), // pytorch-1t, pytorch-2t: one colour
+      op: `${m.case.op === "layerNorm" ? "LayerNorm" : "RMSNorm"} ${m.case.dir}`,
+      shape: shapeKey(m.case.rows, m.case.D),
+      gbps: m.gbps,
+      median: fmtMs(m.medianMs),
+    }));
+  // log scale: bars start at the decade below the slowest variant (a log scale has no zero)
+  const floor = 10 ** Math.floor(Math.log10(Math.min(...data.map((d) => d.gbps))));
+  const ceil = 10 ** Math.ceil(Math.log10(Math.max(...data.map((d) => d.gbps))));
+  const ticks: number[] = [];
+  for (let t = floor; t <= ceil * 1.0001; t *= 10) ticks.push(Number(t.toPrecision(1)));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: `normkit vs peers, GB/s (higher is better) — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`,
+    data: { values: data },
+    facet: {
+      row: { field: "op", type: "nominal", title: null, sort: ["LayerNorm forward", "LayerNorm backward", "RMSNorm forward", "RMSNorm backward"] },
+      column: { field: "shape", type: "nominal", title: null, sort: SHAPES.map(([R, D]) => shapeKey(R, D)) },
+    },
+    spec: {
+      width: 170,
+      height: { step: 11 },
+      mark: { type: "bar" },
+      encoding: {
+        y: { field: "variant", type: "nominal", title: null, sort: [...new Set(data.map((d) => d.variant))] },
+        x: { field: "gbps", type: "quantitative", title: "GB/s (log)", scale: { type: "log", domain: [floor, ceil] }, axis: { values: ticks, format: "~g" } },
+        x2: { datum: floor },
+        color: { field: "peer", type: "nominal", legend: { title: "peer", orient: "bottom" } },
+        tooltip: [{ field: "label" }, { field: "median" }, { field: "gbps", format: ".2f" }],
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+    config: { font: "sans-serif", axis: { labelFontSize: 9 } },
+  };
+}
+
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const vl = await importPeer("vega-lite");
+  const vega = await importPeer("vega");
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  return view.toSVG();
+}
+
+function newestFull(): string {
+  const dir = `${REPO}bench/results`;
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json") && !f.endsWith("-quick.json")).sort();
+  if (files.length === 0) throw new Error(`no full results in ${dir}: run npm run bench first`);
+  return `${dir}/${files.at(-1)}`;
+}
+
+async function main(argv: string[]) {
+  ensurePeersInstalled();
+  const file = argv.find((a) => a.endsWith(".json")) ?? newestFull();
+  const r = JSON.parse(readFileSync(file, "utf8")) as Results;
+  const base = file.replace(/\.json$/, "");
+  writeFileSync(`${base}.md`, markdownReport(r));
+  writeFileSync(`${base}.svg`, await renderSvg(chartSpec(r)));
+  process.stdout.write(`wrote ${base}.md and ${base}.svg\n`);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"))) {
+  await main(process.argv.slice(2));
+}
