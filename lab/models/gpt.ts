@@ -247,6 +247,12 @@ export class GPT {
     return [...this.layers.map((L) => rms(L.attn.rin, n)), rms(this.lastStream, n)];
   }
 
+  /** RMS of each attention sublayer's input: N(stream) for pre-norm, the stream itself otherwise. */
+  blockInputRms(): number[] {
+    const n = this.B * this.cfg.T * this.cfg.C;
+    return this.layers.map((L) => rms(this.pre ? L.attn.u : L.attn.rin, n));
+  }
+
   /** ‖∂loss/∂(block matrices)‖ per block, from the accumulated grads. */
   blockGradNorms(): number[] {
     return this.layers.map((L) => Math.hypot(l2(L.qkvw.grad), l2(L.projw.grad), l2(L.fcw.grad), l2(L.fcpw.grad)));

@@ -5,7 +5,11 @@
  * depends only on that row, so a sample's result never depends on the rest of its batch.
  */
 
-/** out[N, OC] = inp[N, C] · w[C, OC] + bias[OC]. */
+/**
+ * out[N, OC] = inp[N, C] · w[C, OC] + bias[OC]. i-k-j order, four k at a time: the inner loop then
+ * streams four contiguous weight rows into one output row, one store per four multiply-adds (the
+ * one-k loop is store-bound, about 2× slower in V8).
+ */
 export function matmulForward(
   out: Float32Array, inp: Float32Array, w: Float32Array, bias: Float32Array | null, N: number, C: number, OC: number,
 ): void {
@@ -14,35 +18,81 @@ export function matmulForward(
     if (bias !== null) for (let j = 0; j < OC; j++) out[o + j] = bias[j];
     else out.fill(0, o, o + OC);
     const ip = i * C;
-    for (let k = 0; k < C; k++) {
+    let k = 0;
+    for (; k + 3 < C; k += 4) {
+      const a0 = inp[ip + k], a1 = inp[ip + k + 1], a2 = inp[ip + k + 2], a3 = inp[ip + k + 3];
+      const w0 = k * OC, w1 = w0 + OC, w2 = w1 + OC, w3 = w2 + OC;
+      for (let j = 0; j < OC; j++) out[o + j] += a0 * w[w0 + j] + a1 * w[w1 + j] + a2 * w[w2 + j] + a3 * w[w3 + j];
+    }
+    for (; k < C; k++) {
       const a = inp[ip + k];
-      if (a === 0) continue;
       const wk = k * OC;
       for (let j = 0; j < OC; j++) out[o + j] += a * w[wk + j];
     }
   }
 }
 
-/** dinp += dout · wᵀ, dw += inpᵀ · dout, dbias += Σ_rows dout. */
+/**
+ * dinp += dout · wᵀ (row dot products, four at a time), dw += inpᵀ · dout (four rows of the batch at a time, for the
+ * same reason as the forward), dbias += Σ_rows dout.
+ */
 export function matmulBackward(
   dinp: Float32Array | null, dw: Float32Array, dbias: Float32Array | null,
   dout: Float32Array, inp: Float32Array, w: Float32Array, N: number, C: number, OC: number,
 ): void {
-  for (let i = 0; i < N; i++) {
+  if (dinp !== null) {
+    for (let i = 0; i < N; i++) {
+      const o = i * OC;
+      const ip = i * C;
+      let k = 0;
+      // four independent sums per pass: one long dependent chain of adds is latency-bound
+      for (; k + 3 < C; k += 4) {
+        const w0 = k * OC, w1 = w0 + OC, w2 = w1 + OC, w3 = w2 + OC;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let j = 0; j < OC; j++) {
+          const d = dout[o + j];
+          s0 += d * w[w0 + j];
+          s1 += d * w[w1 + j];
+          s2 += d * w[w2 + j];
+          s3 += d * w[w3 + j];
+        }
+        dinp[ip + k] += s0;
+        dinp[ip + k + 1] += s1;
+        dinp[ip + k + 2] += s2;
+        dinp[ip + k + 3] += s3;
+      }
+      for (; k < C; k++) {
+        const wk = k * OC;
+        let s = 0;
+        for (let j = 0; j < OC; j++) s += dout[o + j] * w[wk + j];
+        dinp[ip + k] += s;
+      }
+    }
+  }
+  let i = 0;
+  for (; i + 3 < N; i += 4) {
+    const d0 = i * OC, d1 = d0 + OC, d2 = d1 + OC, d3 = d2 + OC;
+    const ip = i * C;
+    for (let k = 0; k < C; k++) {
+      const a0 = inp[ip + k], a1 = inp[ip + C + k], a2 = inp[ip + 2 * C + k], a3 = inp[ip + 3 * C + k];
+      const wk = k * OC;
+      for (let j = 0; j < OC; j++) dw[wk + j] += a0 * dout[d0 + j] + a1 * dout[d1 + j] + a2 * dout[d2 + j] + a3 * dout[d3 + j];
+    }
+  }
+  for (; i < N; i++) {
     const o = i * OC;
     const ip = i * C;
     for (let k = 0; k < C; k++) {
-      const wk = k * OC;
       const a = inp[ip + k];
-      let s = 0;
-      for (let j = 0; j < OC; j++) {
-        const d = dout[o + j];
-        s += d * w[wk + j];
-        dw[wk + j] += a * d;
-      }
-      if (dinp !== null) dinp[ip + k] += s;
+      const wk = k * OC;
+      for (let j = 0; j < OC; j++) dw[wk + j] += a * dout[o + j];
     }
-    if (dbias !== null) for (let j = 0; j < OC; j++) dbias[j] += dout[o + j];
+  }
+  if (dbias !== null) {
+    for (let r = 0; r < N; r++) {
+      const o = r * OC;
+      for (let j = 0; j < OC; j++) dbias[j] += dout[o + j];
+    }
   }
 }
 
