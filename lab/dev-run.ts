@@ -38,7 +38,10 @@ const t0 = performance.now();
 for (const e of experiments) {
   if (only.length && !only.includes(e.id)) continue;
   const t = performance.now();
+  const c = process.cpuUsage();
   const r = await e.run(ctx);
-  console.log(`\n== ${e.id}: ${r.verdict} (${((performance.now() - t) / 1000).toFixed(1)} s)\n   ${r.summary}\n   rule: ${r.rule}\n   evidence: ${JSON.stringify(r.evidence)}\n   charts: ${r.charts.map((c) => `${c.id}(${c.data.length})`).join(", ")}\n`);
+  const cpu = process.cpuUsage(c);
+  console.log(`\n== ${e.id}: ${r.verdict} (${((performance.now() - t) / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU)\n   ${r.summary}\n   rule: ${r.rule}\n   evidence: ${JSON.stringify(r.evidence)}\n   charts: ${r.charts.map((c) => `${c.id}(${c.data.length})`).join(", ")}\n`);
 }
-console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s, ${runs.length} runs recorded`);
+const cpu = process.cpuUsage();
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (process), ${runs.length} runs recorded`);

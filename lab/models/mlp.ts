@@ -182,6 +182,11 @@ export class ResidualMLP {
     matmulBackward(null, this.win.grad, this.bin.grad, dh, this.x!, this.win.value, B, din, W);
   }
 
+  /** The final norm's running statistics (BatchNorm), for callers that must save and restore them. */
+  finalNormModuleBuffers(): { value: { data: Float32Array } }[] {
+    return this.finalNorm?.module.buffers() ?? [];
+  }
+
   /** RMS of the residual stream entering each block and leaving the last (index 0..depth). */
   streamRms(): number[] {
     const n = this.B * this.cfg.width;

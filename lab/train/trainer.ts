@@ -1,7 +1,7 @@
 /**
  * The training loop shared by every experiment: zero grads, forward, backward, AdamW, with
- * divergence detection (a NaN/Inf loss or gradient, or the logged loss blowing up past `blowUp`
- * times its first value) that stops the run and reports it instead of crashing, live progress,
+ * divergence detection (a NaN/Inf loss or gradient, or a logged window-mean loss above `blowUp`
+ * times the loss at step 0) that stops the run and reports it instead of crashing, live progress,
  * and a RunRecord for results.json.
  */
 import type { ExperimentContext } from "../types.js";
@@ -26,7 +26,7 @@ export interface TrainSpec {
   afterBackward?: (step: number) => void;
   /** held-out loss at the end (skipped for a diverged run) */
   evaluate?: () => number;
-  /** blow-up threshold, relative to the first logged loss (default 3) */
+  /** blow-up threshold, relative to the loss at step 0 (default 3) */
   blowUp?: number;
 }
 
@@ -54,6 +54,7 @@ export function train(spec: TrainSpec): TrainResult {
   let reason: string | null = null;
   let divergedAt: number | null = null;
   let stepsDone = 0;
+  let initial = NaN;
   for (let step = 0; step < steps; step++) {
     zeroGrads(spec.params);
     const loss = spec.forward(step);
@@ -71,6 +72,7 @@ export function train(spec: TrainSpec): TrainResult {
       break;
     }
     stepsDone = step + 1;
+    if (step === 0) initial = loss;
     win += loss;
     winN++;
     if (winN === logEvery || step === steps - 1) {
@@ -79,8 +81,8 @@ export function train(spec: TrainSpec): TrainResult {
       win = 0;
       winN = 0;
       run.update(step + 1, mean);
-      if (losses.length > 1 && mean > blowUp * losses[0]) {
-        reason = `loss blew up to ${mean.toPrecision(3)} (> ${blowUp}× the first ${losses[0].toPrecision(3)}) by step ${step + 1}`;
+      if (mean > blowUp * initial) {
+        reason = `loss blew up to ${mean.toPrecision(3)} (> ${blowUp}× the initial ${initial.toPrecision(3)}) by step ${step + 1}`;
         divergedAt = step;
         break;
       }
