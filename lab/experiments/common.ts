@@ -129,8 +129,8 @@ export interface GptSettings {
 
 export function gptSettings(full: boolean): GptSettings {
   return full
-    ? { steps: 600, logEvery: 20, lr: 3e-3, batch: 8, T: 64, C: 48, heads: 4, layers: 4, seeds: 3 }
-    : { steps: 100, logEvery: 10, lr: 3e-3, batch: 4, T: 32, C: 32, heads: 4, layers: 2, seeds: 2 };
+    ? { steps: 400, logEvery: 20, lr: 3e-3, batch: 4, T: 64, C: 48, heads: 4, layers: 3, seeds: 3 }
+    : { steps: 150, logEvery: 10, lr: 3e-3, batch: 4, T: 32, C: 32, heads: 4, layers: 2, seeds: 2 };
 }
 
 export interface GptRun {

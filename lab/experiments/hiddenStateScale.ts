@@ -12,7 +12,7 @@ const ID = "hidden-state-scale";
 const VARIANTS: MlpNorm[] = ["none", "post-ln", "pre-ln", "pre-rms"];
 const GPT_VARIANTS: GptNorm[] = ["none", "post-ln", "pre-ln", "pre-rms"];
 
-interface Snap { stream: number[]; input: number[]; grad: number[] }
+interface Snap { stream: number[]; input: number[]; grad: number[]; streamGrad?: number[] }
 
 const within = (a: number[], lo: number, hi: number) => a.every((v) => v >= lo && v <= hi);
 const spread = (a: number[]) => Math.max(...a) / Math.min(...a);
@@ -34,7 +34,7 @@ export const hiddenStateScale: Experiment = {
         const { result } = runMlp({
           ctx, experiment: ID, norm, depth, batch, lr, steps, logEvery: Math.max(1, steps / 20), seedIndex: 0, task,
           snapshot: (phase, m) => {
-            const s = { stream: m.streamRms(), input: m.blockInputRms(), grad: m.blockGradNorms() };
+            const s = { stream: m.streamRms(), input: m.blockInputRms(), grad: m.blockGradNorms(), streamGrad: [...m.streamGradRms] };
             if (phase === "init") init = s;
             else trained = s;
           },
@@ -79,14 +79,14 @@ export const hiddenStateScale: Experiment = {
     const verdict = growsOrShrinks && gradsDepthDependent && lnHolds ? "reproduced" : "not reproduced";
 
     // --- charts ---
-    const layerRows = (phase: "init" | "trained", field: "stream" | "input" | "grad") => {
+    const layerRows = (phase: "init" | "trained", field: "stream" | "input" | "grad" | "streamGrad") => {
       const rows: Record<string, number | string | null>[] = [];
       for (const depth of depths) {
         for (const norm of VARIANTS) {
           const s = snaps.get(`${norm}/${depth}`)!;
           const snap = phase === "init" ? s.init : s.trained;
           if (!snap) continue;
-          snap[field].forEach((v, layer) => rows.push({ layer, value: sig(v), variant: norm, depth: `depth ${depth}` }));
+          (snap[field] ?? []).forEach((v, layer) => rows.push({ layer, value: sig(v), variant: norm, depth: `depth ${depth}` }));
         }
       }
       return rows;
@@ -116,6 +116,11 @@ export const hiddenStateScale: Experiment = {
         id: "mlp-grad-init", title: "Residual MLP: gradient norm of each block's weights at initialization", kind: "line",
         x: { field: "layer", title: "block" }, y: { field: "value", title: "‖∂loss/∂(W1, W2)‖", scale: "log" },
         series: "variant", facet: "depth", data: layerRows("init", "grad"),
+      },
+      {
+        id: "mlp-stream-grad-init", title: "Residual MLP: gradient of the loss with respect to each layer's hidden state, at initialization", kind: "line",
+        x: { field: "layer", title: "layer" }, y: { field: "value", title: "RMS of ∂loss/∂h", scale: "log" },
+        series: "variant", facet: "depth", data: layerRows("init", "streamGrad"),
       },
       {
         id: "mlp-grad-trained", title: `Residual MLP: gradient norm per block after ${steps} training steps`, kind: "line",
