@@ -152,7 +152,11 @@ export interface GptRun {
 const gptCache = new Map<string, GptRun>();
 let charDataCache: { text: string; data: CharData } | null = null;
 
-export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number, usedBy: string): GptRun {
+/** The claims that read the GPT runs (recorded with each run). */
+const GPT_USED_BY = "hidden-state-scale, stable-training, rmsnorm-cost";
+
+/** `caller`: the experiment that asked first; the run is recorded and shown under it. */
+export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number, caller: string): GptRun {
   const st = gptSettings(ctx.full);
   if (charDataCache?.text !== ctx.corpus) charDataCache = { text: ctx.corpus, data: new CharData(ctx.corpus) };
   const data = charDataCache.data;
@@ -174,8 +178,8 @@ export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number,
   let stepMs = 0;
   let t0 = 0;
   const result = train({
-    ctx, experiment: "gpt-char-lm", label: `gpt ${norm} seed#${seedIndex}`,
-    config: { model: "char-gpt", norm, layers: st.layers, C: st.C, T: st.T, batch: st.batch, seedIndex, usedBy, corpus: ctx.corpusName },
+    ctx, experiment: caller, label: `char-gpt ${norm} seed#${seedIndex}`,
+    config: { model: "char-gpt", norm, layers: st.layers, C: st.C, T: st.T, batch: st.batch, seedIndex, usedBy: GPT_USED_BY, corpus: ctx.corpusName },
     seed, steps: st.steps, logEvery: st.logEvery, params: model.params, opt,
     forward: () => {
       data.batch(tokens, targets, st.batch, st.T, rng);

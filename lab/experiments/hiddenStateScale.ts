@@ -43,7 +43,7 @@ export const hiddenStateScale: Experiment = {
       }
     }
     const gst = gptSettings(ctx.full);
-    const gpt = GPT_VARIANTS.map((norm) => gptRun(ctx, norm, 0, `${ID}, stable-training, rmsnorm-cost`));
+    const gpt = GPT_VARIANTS.map((norm) => gptRun(ctx, norm, 0, ID));
 
     // --- the rule ---
     const deepest = depths[depths.length - 1];

@@ -60,9 +60,8 @@ export const rmsnormCost: Experiment = {
       return { rows, D, ...timeNorms(rows, D, rounds, targetMs, rng) };
     });
     const gst = gptSettings(ctx.full);
-    const usedBy = `hidden-state-scale, stable-training, ${ID}`;
     const gpts = (["pre-ln", "pre-rms"] as const).map((norm) => {
-      const runs = Array.from({ length: gst.seeds }, (_, s) => gptRun(ctx, norm, s, usedBy));
+      const runs = Array.from({ length: gst.seeds }, (_, s) => gptRun(ctx, norm, s, ID));
       const losses = runs.map((r) => r.result.evalLoss ?? Infinity);
       const share = mean(runs.map((r) => r.normMs / r.stepMs));
       return { norm, runs, losses, meanLoss: mean(losses), sdLoss: std(losses), share, normMs: mean(runs.map((r) => r.normMs / r.result.stepsDone)), stepMs: mean(runs.map((r) => r.stepMs / r.result.stepsDone)) };

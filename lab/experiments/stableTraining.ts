@@ -49,7 +49,7 @@ export const stableTraining: Experiment = {
     // GPT: the same comparison at one learning rate, as supporting curves
     const gst = gptSettings(full);
     const gptVariants: GptNorm[] = ["none", "post-ln", "pre-ln"];
-    const gptRuns = gptVariants.map((norm) => ({ norm, runs: Array.from({ length: gst.seeds }, (_, s) => gptRun(ctx, norm, s, `hidden-state-scale, ${ID}, rmsnorm-cost`)) }));
+    const gptRuns = gptVariants.map((norm) => ({ norm, runs: Array.from({ length: gst.seeds }, (_, s) => gptRun(ctx, norm, s, ID)) }));
 
     const curveData = lrs.flatMap((lr) => variants.flatMap((norm) => curveRows(results.get(`${norm}@${lr}`)!, logEvery, { variant: norm, lr: `lr ${lr}` })));
     const divData = lrs.flatMap((lr) => variants.map((norm) => ({ lr: String(lr), variant: norm, diverged: divFrac(norm, lr) })));

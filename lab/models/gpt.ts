@@ -169,7 +169,7 @@ export class GPT {
         attentionForward(L.atty, L.preatt, L.att, L.qkv, B, T, C, heads);
         matmulForward(out, L.atty, L.projw.value, L.projb.value, N, C, C);
       });
-      r = this.dout; // the stream between sublayers lives in dout until backward needs it
+      r = this.dout; // scratch: the MLP sublayer copies it into its own rin
       this.subForward(L.mlp, r, this.xf, n, (u, out) => {
         matmulForward(L.fch, u, L.fcw.value, L.fcb.value, N, C, 4 * C);
         geluForward(L.fchg, L.fch, N * 4 * C);
