@@ -4,7 +4,7 @@
  * in training mode (batch statistics) and eval mode (running statistics), and whole pre-LN and
  * pre-BatchNorm MLPs.
  */
-import { BatchNorm, LayerNorm, NormError, RMSNorm, tensor, type Tensor } from "../../src/index.js";
+import { BatchNorm, LayerNorm, NormError, RMSNorm, tensor } from "../../src/index.js";
 import { ResidualMLP } from "../models/mlp.js";
 import { deriveSeed, Rng } from "../train/rng.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
@@ -37,12 +37,13 @@ export const perSampleInference: Experiment = {
     const D = 64;
     const batches = ctx.full ? [2, 3, 8, 31, 64, 256, 1024] : [2, 8, 64, 256];
     const trials = ctx.full ? 10 : 4;
-    const affine = (w: Tensor | undefined) => w && rng.fillNormal(w.data as Float32Array, 0.5).forEach((_, i, a) => (a[i] += 1));
     const ln = new LayerNorm(D);
     const rms = new RMSNorm(D);
     const bn = new BatchNorm(D);
+    // affine parameters away from their 1/0 init, as after training
     for (const m of [ln, rms, bn]) {
-      affine(m.weight?.value);
+      const w = m.weight?.value.data;
+      if (w) for (let i = 0; i < w.length; i++) w[i] = 1 + 0.5 * rng.normal();
       if (m.bias) rng.fillNormal(m.bias.value.data, 0.5);
     }
     // running statistics as after some training, so eval mode is not the identity

@@ -17,10 +17,10 @@ export const stableTraining: Experiment = {
   run(ctx: ExperimentContext): ClaimResult {
     const full = ctx.full;
     const variants: MlpNorm[] = full ? ["none", "pre-ln", "post-ln", "pre-rms"] : ["none", "pre-ln"];
-    const lrs = full ? [1e-3, 3e-3, 1e-2, 3e-2, 1e-1] : [1e-3, 1e-2, 1e-1];
+    const lrs = full ? [1e-3, 1e-2, 3e-2, 1e-1] : [1e-3, 1e-2, 1e-1];
     const seeds = full ? 4 : 3;
     const depth = full ? 16 : 8;
-    const steps = full ? 300 : 120;
+    const steps = full ? 200 : 120;
     const logEvery = 10;
     const batch = 32;
     const target = 0.5 * Math.log(MLP_CLASSES);

@@ -152,6 +152,8 @@ export class GPT {
     const { vocab: V, T, C, heads } = this.cfg;
     const N = B * T;
     const n = N * C;
+    // typed arrays drop out-of-range writes silently: a too-large batch must fail loudly
+    if (!(B >= 1 && B <= this.cfg.maxBatch)) throw new RangeError(`GPT: batch ${B} outside 1..${this.cfg.maxBatch}`);
     this.tokens = tokens; this.targets = targets; this.B = B;
     const x = this.x0;
     for (let b = 0; b < B; b++) {

@@ -104,6 +104,8 @@ export class ResidualMLP {
   /** Forward on B rows of x [B, din]; returns the mean cross-entropy (NaN-safe: NaN stays NaN). */
   forward(x: Float32Array, targets: Int32Array, B: number): number {
     const { din, width: W, hidden: H, classes: K } = this.cfg;
+    // typed arrays drop out-of-range writes silently: a too-large batch must fail loudly
+    if (!(B >= 1 && B <= this.cfg.maxBatch)) throw new RangeError(`ResidualMLP: batch ${B} outside 1..${this.cfg.maxBatch}`);
     this.x = x; this.targets = targets; this.B = B;
     matmulForward(this.h[0], x, this.win.value, this.bin.value, B, din, W);
     for (let l = 0; l < this.blocks.length; l++) {
