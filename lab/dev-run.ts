@@ -3,7 +3,7 @@
  *   node build/lab/dev-run.js [--full] [--seed N] [--experiment ID]...
  * Prints progress as plain lines, each claim's verdict/evidence, and each experiment's time.
  */
-import { loadDefaultCorpus } from "./corpus/index.js";
+import { DEFAULT_CORPUS_NAME, loadDefaultCorpus } from "./corpus/index.js";
 import { experiments } from "./experiments/index.js";
 import type { ExperimentContext, Progress, RunRecord } from "./types.js";
 
@@ -31,9 +31,8 @@ const progress: Progress = {
   },
 };
 
-const corpus = loadDefaultCorpus();
 const runs: RunRecord[] = [];
-const ctx: ExperimentContext = { full, seed, corpus: corpus.text, corpusName: corpus.name, progress, record: (r) => runs.push(r) };
+const ctx: ExperimentContext = { full, seed, corpus: loadDefaultCorpus(), corpusName: DEFAULT_CORPUS_NAME, progress, record: (r) => runs.push(r) };
 const t0 = performance.now();
 for (const e of experiments) {
   if (only.length && !only.includes(e.id)) continue;

@@ -83,7 +83,7 @@ export const perSampleInference: Experiment = {
       } catch (e) {
         // BatchNorm in training mode has no statistics for a single value per channel
         if (!(e instanceof NormError)) throw e;
-        aloneNote.set(s.name, `alone: ${e.code}`);
+        aloneNote.set(s.name, `not computable: ${e.code}`);
       }
       const agg: Diff = { maxAbs: 0, bitsDiffer: 0 };
       for (const B of batches) {
@@ -113,11 +113,13 @@ export const perSampleInference: Experiment = {
     const bnChanges = !zero("BatchNorm (train)") && !zero("pre-BN MLP (train)");
     const verdict = perSampleSame && bnChanges ? "reproduced" : "not reproduced";
     const evidence: Record<string, number | string | boolean | null> = { batchSizes: batches.join(", "), trialsPerBatchSize: trials, width: D };
+    // "BatchNorm (train)" → "BatchNorm_train", "pre-LN MLP" → "preLN_MLP"
+    const key = (name: string) => name.replace(/[()-]/g, "").replace(/ +/g, "_");
     for (const s of subjects) {
       const w = worst.get(s.name)!;
-      evidence[`${s.name}: maxAbsDiff`] = sig(w.maxAbs);
-      evidence[`${s.name}: elementsNotBitwiseEqual`] = w.bitsDiffer;
-      if (aloneNote.has(s.name)) evidence[`${s.name}: ${aloneNote.get(s.name)!.split(":")[0]}`] = aloneNote.get(s.name)!.split(": ")[1];
+      evidence[`${key(s.name)}_maxAbsDiff`] = sig(w.maxAbs);
+      evidence[`${key(s.name)}_elementsNotBitwiseEqual`] = w.bitsDiffer;
+      if (aloneNote.has(s.name)) evidence[`${key(s.name)}_alone`] = aloneNote.get(s.name)!;
     }
     const charts: ChartSpec[] = [
       {
