@@ -7,7 +7,7 @@ import { realpathSync } from "node:fs";
 import { join, basename } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseLabArgs, selectExperiments, usage, UsageError, type LabOptions } from "./args.js";
-import { loadDefaultCorpus } from "./corpus/index.js";
+import { DEFAULT_CORPUS_NAME, loadDefaultCorpus } from "./corpus/index.js";
 import { collectEnvironment } from "./environment.js";
 import { experiments as registeredExperiments } from "./experiments/index.js";
 import { createProgress, formatDuration, type ProgressSink } from "./progress.js";
@@ -154,7 +154,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main(process.argv.slice(2), { experiments: registeredExperiments, loadDefaultCorpus, stdout: process.stdout, stderr: process.stderr }).then(
+  main(process.argv.slice(2), { experiments: registeredExperiments, loadDefaultCorpus: () => ({ text: loadDefaultCorpus(), name: DEFAULT_CORPUS_NAME }), stdout: process.stdout, stderr: process.stderr }).then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
       process.stderr.write(`lab: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

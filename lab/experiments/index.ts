@@ -1,7 +1,9 @@
-/**
- * PLACEHOLDER so the front end compiles before the experiments land: the `labcore` branch's real
- * lab/experiments/index.ts replaces this file at merge. Keep the signature exactly as it is.
- */
+/** The lab's five experiments, in claim order. */
 import type { Experiment } from "../types.js";
+import { batchnormBatchDependence } from "./batchnormBatchDependence.js";
+import { hiddenStateScale } from "./hiddenStateScale.js";
+import { perSampleInference } from "./perSampleInference.js";
+import { rmsnormCost } from "./rmsnormCost.js";
+import { stableTraining } from "./stableTraining.js";
 
-export const experiments: Experiment[] = [];
+export const experiments: Experiment[] = [hiddenStateScale, stableTraining, batchnormBatchDependence, perSampleInference, rmsnormCost];
