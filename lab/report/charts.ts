@@ -92,6 +92,15 @@ export interface ChartLayout {
   height: number;
 }
 
+function logBarBase(data: Record<string, unknown>[], field: string): number {
+  let min = Infinity;
+  for (const d of data) {
+    const v = d[field];
+    if (typeof v === "number" && v > 0 && v < min) min = v;
+  }
+  return Number.isFinite(min) ? 10 ** Math.floor(Math.log10(min)) : 1;
+}
+
 /** The Vega-Lite spec for a chart. */
 export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), layout: ChartLayout = { width: 600, height: 260 }): Json {
   const data = cleanData(spec.data);
@@ -153,6 +162,8 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
       y: yEnc,
       ...color,
       ...(spec.kind === "bar" && spec.series !== undefined ? { xOffset: { field: fieldRef(spec.series), type: "nominal", sort: seriesValues } } : {}),
+      // bars on a log axis cannot start at 0: start them at the power of ten below the smallest value
+      ...(spec.kind === "bar" && y.scale === "log" ? { y2: { datum: logBarBase(data, y.field) } } : {}),
     },
   };
 
@@ -213,7 +224,10 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
         type: isNumeric(data, spec.facet) ? "ordinal" : "nominal",
         sort: facetValues,
         // "depth 16" reads better above a panel than a bare "16" under a shared title
-        header: { title: null, labelExpr: `${JSON.stringify(spec.facet + " ")} + (datum.label)` }, // parentheses: Vega-Lite inlines datum.label as a bare a ? b : c
+        // (only for numeric facet values: a label such as "depth 16" is already readable)
+        header: isNumeric(data, spec.facet)
+          ? { title: null, labelExpr: `${JSON.stringify(spec.facet + " ")} + (datum.label)` } // parentheses: Vega-Lite inlines datum.label as a bare a ? b : c
+          : { title: null },
       },
       spec: { width: panel, height: Math.round(layout.height * 0.8), layer: layers, ...legendResolve },
       // y shared so panels compare by eye; x independent since panels may span different ranges (depths)
