@@ -64,7 +64,7 @@ function inPlace(rows: number, D: number, x: Float32Array, dy: Float32Array, w: 
   const n = rows * D;
   let p = ex.heapBase();
   const at = (bytes: number) => ((p += (bytes + 15) & ~15), p - ((bytes + 15) & ~15));
-  const [W, B, X, Y, DY, DX, M, R, DW32, DB32, DW64, DB64] = [4 * D, 4 * D, 4 * n, 4 * n, 4 * n, 4 * n, 4 * rows, 4 * rows, 4 * D, 4 * D, 8 * D, 8 * D].map(at);
+  const [W, B, X, Y, DY, DX, M, R, AC, DW64, DB64] = [4 * D, 4 * D, 4 * n, 4 * n, 4 * n, 4 * n, 4 * rows, 4 * rows, 64 * 32, 8 * D, 8 * D].map(at);
   ex.memory.grow(Math.ceil(p / 65536) + 1);
   const f = new Float32Array(ex.memory.buffer);
   f.set(w, W >> 2);
@@ -72,10 +72,11 @@ function inPlace(rows: number, D: number, x: Float32Array, dy: Float32Array, w: 
   f.set(x, X >> 2);
   f.set(dy, DY >> 2);
   return {
-    lnF: () => ex.layerNormForward(Y, M, R, X, W, B, rows, D, 1e-5),
-    rmsF: () => ex.rmsNormForward(Y, R, X, W, B, rows, D, 1e-5),
-    lnB: () => ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, rows, D),
-    rmsB: () => ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, rows, D),
+    // as the public calls: LayerNorm with weight and bias, RMSNorm with weight only (b = 0)
+    lnF: () => ex.forward(Y, M, R, X, W, B, rows, D, 1e-5),
+    rmsF: () => ex.forward(Y, 0, R, X, W, 0, rows, D, 1e-5),
+    lnB: () => ex.backward(DX, DW64, DB64, AC, DY, X, M, R, W, rows, D),
+    rmsB: () => ex.backward(DX, DW64, DB64, AC, DY, X, 0, R, W, rows, D),
   };
 }
 

@@ -16,10 +16,10 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   FLUSH: WebAssembly.Global;
   heapBase(): number;
-  layerNormForward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
-  rmsNormForward(y: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
-  layerNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
-  rmsNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, rstd: number, w: number, rows: number, D: number): void;
+  /** LayerNorm forward, or RMSNorm where mean = 0; b = 0: no bias. */
+  forward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
+  /** LayerNorm backward, or RMSNorm where mean = 0; ac: scratch of 64·FLUSH bytes. */
+  backward(dx: number, dw64: number, db64: number, ac: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
 }
 
 /** Floats per streamed array chunk (16 Ki floats = 64 KiB). */
@@ -90,14 +90,6 @@ export class WasmRuntime {
     return offs;
   }
 
-  /** Writes weight (or ones) and bias (or zeros) at byte offsets W, B. */
-  private affine(f: Float32Array, W: number, B: number, w: Float32Array | null, b: Float32Array | null, D: number): void {
-    if (w !== null) f.set(w, W >> 2);
-    else f.fill(1, W >> 2, (W >> 2) + D);
-    if (b !== null) f.set(b, B >> 2);
-    else f.fill(0, B >> 2, (B >> 2) + D);
-  }
-
   /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics only), mean, rstd. */
   forward(
     y: Float32Array | null, mean: Float32Array | null, rstd: Float32Array,
@@ -109,16 +101,17 @@ export class WasmRuntime {
     const n = cr * D;
     const [W, B, X, Y, M, R] = this.layout([4 * D, 4 * D, 4 * n, 4 * n, 4 * cr, 4 * cr]);
     const f = new Float32Array(this.ex.memory.buffer);
-    this.affine(f, W, B, w, b, D);
+    if (w !== null) f.set(w, W >> 2);
+    else f.fill(1, W >> 2, (W >> 2) + D);
+    // the kernel adds LayerNorm's bias unconditionally (zeros when absent); RMSNorm's only if given
+    if (b !== null) f.set(b, B >> 2);
+    else if (mean !== null) f.fill(0, B >> 2, (B >> 2) + D);
+    const Bp = b !== null || mean !== null ? B : 0;
     for (let r = r0; r < r1; r += cr) {
       const k = Math.min(cr, r1 - r);
       f.set(x.subarray(r * D, (r + k) * D), X >> 2);
-      if (mean !== null) {
-        this.ex.layerNormForward(Y, M, R, X, W, B, k, D, eps);
-        mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
-      } else {
-        this.ex.rmsNormForward(Y, R, X, W, B, k, D, eps);
-      }
+      this.ex.forward(Y, mean !== null ? M : 0, R, X, W, Bp, k, D, eps);
+      if (mean !== null) mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
       if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
       rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);
     }
@@ -134,16 +127,13 @@ export class WasmRuntime {
   ): { dw: Float64Array; db: Float64Array } {
     const cr = chunkRows(D, this.flush);
     const n = cr * D;
-    const [W, DW32, DB32, DW64, DB64, X, DY, DX, M, R] = this.layout(
-      [4 * D, 4 * D, 4 * D, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr],
+    const [W, AC, DW64, DB64, X, DY, DX, M, R] = this.layout(
+      [4 * D, 64 * this.flush, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr],
     );
     const buf = this.ex.memory.buffer;
     const f = new Float32Array(buf);
     if (w !== null) f.set(w, W >> 2);
     else f.fill(1, W >> 2, (W >> 2) + D);
-    // the kernels' float32 blocks must be zero on entry
-    f.fill(0, DW32 >> 2, (DW32 >> 2) + D);
-    f.fill(0, DB32 >> 2, (DB32 >> 2) + D);
     const dw = new Float64Array(buf, DW64, D).fill(0);
     const db = new Float64Array(buf, DB64, D).fill(0);
     for (let r = r0; r < r1; r += cr) {
@@ -151,12 +141,8 @@ export class WasmRuntime {
       f.set(x.subarray(r * D, (r + k) * D), X >> 2);
       f.set(dy.subarray(r * D, (r + k) * D), DY >> 2);
       f.set(rstd.subarray(r, r + k), R >> 2);
-      if (mean !== null) {
-        f.set(mean.subarray(r, r + k), M >> 2);
-        this.ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, k, D);
-      } else {
-        this.ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, k, D);
-      }
+      if (mean !== null) f.set(mean.subarray(r, r + k), M >> 2);
+      this.ex.backward(DX, DW64, DB64, AC, DY, X, mean !== null ? M : 0, R, W, k, D);
       dx.set(f.subarray(DX >> 2, (DX >> 2) + k * D), r * D);
     }
     return { dw, db };
