@@ -20,15 +20,16 @@
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// (v − m) − mlo, or v where `shift` is false (RMSNorm: m = mlo = 0), `shift` constant at each call.
-@inline function dev(v: v128, mv: v128, lv: v128, shift: bool): v128 {
-  return shift ? f32x4.sub(f32x4.sub(v, mv), lv) : v;
+// (v − m) − mlo (shift 2), v − m (shift 1: mlo = 0), or v (shift 0: RMSNorm, m = mlo = 0);
+// `shift` is a constant at each (inlined) call, so the unneeded subtractions are not emitted.
+@inline function dev(v: v128, mv: v128, lv: v128, shift: i32): v128 {
+  return shift == 2 ? f32x4.sub(f32x4.sub(v, mv), lv) : shift == 1 ? f32x4.sub(v, mv) : v;
 }
 
 // q = Σ_i ((x[i] − m) − mlo)^p for p = 1 (sq false) or 2 (sq true), m + mlo a value of the row or
 // its mean: shifted sums keep the bits of a row of 1e4 + noise; with p = 2 and m + mlo the mean it
 // is the two-pass Σ(x − μ)², never E[x²] − E[x]². `sq`, `shift` are constant at every (inlined) call.
-@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: bool): f32 {
+@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: i32): f32 {
   const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let i = 0;
@@ -104,7 +105,7 @@ function dev64(x: usize, D: i32, m: f64, sq: bool): f64 {
 
 // One f32x4 of normalizeRow: ((v − m) − mlo)·rs·w + b[bo + k], or v·rs·w.
 @inline function affine(v: v128, mv: v128, lv: v128, rv: v128, wv: v128, bo: usize, k: usize, shift: bool): v128 {
-  return shift ? f32x4.add(f32x4.mul(f32x4.mul(dev(v, mv, lv, true), rv), wv), v128.load(bo + k)) : f32x4.mul(f32x4.mul(v, rv), wv);
+  return shift ? f32x4.add(f32x4.mul(f32x4.mul(dev(v, mv, lv, 2), rv), wv), v128.load(bo + k)) : f32x4.mul(f32x4.mul(v, rv), wv);
 }
 
 // y[i] += b[i] over `rows` rows (RMSNorm with a bias).
@@ -135,10 +136,10 @@ export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, 
     let m64: f64 = 0;
     if (ln) {
       const x0 = load<f32>(xr);
-      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, true) / D;
+      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, 1) / D;
     }
     let m = <f32>m64;
-    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln);
+    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln ? 2 : 0);
     let rs: f32;
     if (!isFinite<f32>(q) && allFinite(xr, D)) {
       // float32 overflow on a finite row: redo its statistics in float64
@@ -171,9 +172,11 @@ export const FLUSH: i32 = 32;
 // LayerNorm (mean != 0) or RMSNorm (mean == 0, so m = 0 and mean(g) is not subtracted) backward:
 //   x̂ = (x − m)·rs,  g = dy·w,  dx = (g − mean(g) − x̂·mean(g·x̂))·rs,
 //   dw64 += Σ_rows dy·x̂,  db64 += Σ_rows dy   (float64 accumulators, via float32 block sums).
-// Per block of ≤ FLUSH rows: first each row's two means (one pass over the row), kept with m and rs
-// as splats in `ac` (scratch of 64·FLUSH bytes); then strips of 8 columns down the block's rows,
-// writing dx and summing dy·x̂ and dy in registers, in row order: the float32 sums of a row-by-row walk.
+// Per block of ≤ FLUSH rows: first each row's x̂ (parked in dx) and two means, kept with rs as
+// splats in `ac` (scratch of 64·FLUSH bytes); then strips of 8 columns down the block's rows,
+// writing dx over x̂ and summing dy·x̂ and dy in registers, in row order: the float32 sums of a
+// row-by-row walk. Parking x̂ trades pass 2's load of x, subtraction and product for one store in
+// pass 1, which has none.
 export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usize, x: usize, mean: usize, rstd: usize, w: usize, rows: i32, D: i32): void {
   const ln = mean != 0;
   const rowBytes = <usize>D << 2;
@@ -181,7 +184,8 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
     const nb = min(FLUSH, rows - r0);
     // pass 1: a = mean(g), c = mean(g·x̂) of each row of the block
     for (let r = 0; r < nb; r++) {
-      const xr = x + <usize>(r0 + r) * rowBytes, dyr = dy + <usize>(r0 + r) * rowBytes;
+      const o = <usize>(r0 + r) * rowBytes;
+      const xr = x + o, dyr = dy + o, dxr = dx + o;
       const m = ln ? load<f32>(mean + (<usize>(r0 + r) << 2)) : 0;
       const rs = load<f32>(rstd + (<usize>(r0 + r) << 2));
       const mv = f32x4.splat(m), rv = f32x4.splat(rs);
@@ -191,20 +195,25 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
         const p = <usize>i << 2;
         const g0 = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
         const g1 = f32x4.mul(v128.load(dyr + p, 16), v128.load(w + p, 16));
+        const h0 = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
+        const h1 = f32x4.mul(f32x4.sub(v128.load(xr + p, 16), mv), rv);
+        v128.store(dxr + p, h0);
+        v128.store(dxr + p, h1, 16);
         s0 = f32x4.add(s0, g0);
         s1 = f32x4.add(s1, g1);
-        t0 = f32x4.add(t0, f32x4.mul(g0, f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv)));
-        t1 = f32x4.add(t1, f32x4.mul(g1, f32x4.mul(f32x4.sub(v128.load(xr + p, 16), mv), rv)));
+        t0 = f32x4.add(t0, f32x4.mul(g0, h0));
+        t1 = f32x4.add(t1, f32x4.mul(g1, h1));
       }
       let s: f32 = 0, t: f32 = 0;
       for (; i < D; i++) {
         const p = <usize>i << 2;
         const g = load<f32>(dyr + p) * load<f32>(w + p);
+        const h = (load<f32>(xr + p) - m) * rs;
+        store<f32>(dxr + p, h);
         s += g;
-        t += g * ((load<f32>(xr + p) - m) * rs);
+        t += g * h;
       }
       const k = ac + (<usize>r << 6);
-      v128.store(k, mv);
       v128.store(k, rv, 16);
       v128.store(k, f32x4.splat(ln ? <f32>(<f64>(hsum(f32x4.add(s0, s1)) + s) / D) : 0), 32);
       v128.store(k, f32x4.splat(<f32>(<f64>(hsum(f32x4.add(t0, t1)) + t) / D)), 48);
@@ -218,10 +227,9 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
       let sw0 = f32x4.splat(0), sw1 = sw0, sb0 = sw0, sb1 = sw0;
       let q = base + p;
       for (let k = ac; k < ac + (<usize>nb << 6); k += 64) {
-        const mv = v128.load(k), rv = v128.load(k, 16), av = v128.load(k, 32), cv = v128.load(k, 48);
+        const rv = v128.load(k, 16), av = v128.load(k, 32), cv = v128.load(k, 48);
         const d0 = v128.load(dy + q), d1 = v128.load(dy + q, 16);
-        const h0 = f32x4.mul(f32x4.sub(v128.load(x + q), mv), rv);
-        const h1 = f32x4.mul(f32x4.sub(v128.load(x + q, 16), mv), rv);
+        const h0 = v128.load(dx + q), h1 = v128.load(dx + q, 16);
         v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d0, w0), av), f32x4.mul(h0, cv)), rv));
         v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d1, w1), av), f32x4.mul(h1, cv)), rv), 16);
         sw0 = f32x4.add(sw0, f32x4.mul(d0, h0));
@@ -243,7 +251,7 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
       for (let k = ac; k < ac + (<usize>nb << 6); k += 64) {
         const rs = load<f32>(k + 16);
         const d = load<f32>(dy + q);
-        const xh = (load<f32>(x + q) - load<f32>(k)) * rs;
+        const xh = load<f32>(dx + q);
         store<f32>(dx + q, ((d * wj - load<f32>(k + 32)) - xh * load<f32>(k + 48)) * rs);
         sw += d * xh;
         sb += d;
