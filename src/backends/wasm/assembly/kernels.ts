@@ -28,8 +28,10 @@
 
 // q = Σ_i ((x[i] − m) − mlo)^p for p = 1 (sq false) or 2 (sq true), m + mlo a value of the row or
 // its mean: shifted sums keep the bits of a row of 1e4 + noise; with p = 2 and m + mlo the mean it
-// is the two-pass Σ(x − μ)², never E[x²] − E[x]². `sq`, `shift` are constant at every (inlined) call.
-@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: i32): f32 {
+// is the two-pass Σ(x − μ)², never E[x²] − E[x]². With `park`, each (x[i] − m) − mlo is also
+// stored at y[i], for normalizeRow to scale (a store here, where there is none, instead of a load
+// and two subtractions there). `sq`, `shift`, `park` are constant at every (inlined) call.
+@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: i32, park: bool, y: usize): f32 {
   const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let i = 0;
@@ -39,6 +41,13 @@
     const d1 = dev(v128.load(p, 16), mv, lv, shift);
     const d2 = dev(v128.load(p, 32), mv, lv, shift);
     const d3 = dev(v128.load(p, 48), mv, lv, shift);
+    if (park) {
+      const q = y + (<usize>i << 2);
+      v128.store(q, d0);
+      v128.store(q, d1, 16);
+      v128.store(q, d2, 32);
+      v128.store(q, d3, 48);
+    }
     a0 = f32x4.add(a0, sq ? f32x4.mul(d0, d0) : d0);
     a1 = f32x4.add(a1, sq ? f32x4.mul(d1, d1) : d1);
     a2 = f32x4.add(a2, sq ? f32x4.mul(d2, d2) : d2);
@@ -46,11 +55,13 @@
   }
   for (; i + 4 <= D; i += 4) {
     const d = dev(v128.load(x + (<usize>i << 2)), mv, lv, shift);
+    if (park) v128.store(y + (<usize>i << 2), d);
     a0 = f32x4.add(a0, sq ? f32x4.mul(d, d) : d);
   }
   let t: f32 = 0;
   for (; i < D; i++) {
     const d = (load<f32>(x + (<usize>i << 2)) - m) - mlo;
+    if (park) store<f32>(y + (<usize>i << 2), d);
     t += sq ? d * d : d;
   }
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
@@ -79,33 +90,34 @@ function dev64(x: usize, D: i32, m: f64, sq: bool): f64 {
 
 // ---- forward ------------------------------------------------------------------------------------
 
-// y[i] = ((x[i] − m) − mlo)·rs·w[i] + b[i] (LayerNorm: `shift`), or y[i] = x[i]·rs·w[i] (RMSNorm):
-// normalize and affine fused in one pass over the cached row. The mean is m + mlo (its float32
-// rounding and the remainder): x − m is exact for x near m, so a row of 1e4 + noise keeps the
-// noise's bits. The caller passes w = ones when there is no weight, and for LayerNorm b = zeros
-// when there is no bias; RMSNorm's rare bias is added by a second pass (addBias), keeping the
-// module small.
-@inline function normalizeRow(y: usize, x: usize, w: usize, b: usize, D: i32, m: f32, mlo: f32, rs: f32, shift: bool): void {
-  const mv = f32x4.splat(m), lv = f32x4.splat(mlo), rv = f32x4.splat(rs);
+// y[i] = v[i]·rs·w[i] + b[i] (`bias`) or v[i]·rs·w[i]: normalize and affine fused in one pass over
+// the cached row; v = x (RMSNorm) or, for LayerNorm, the deviations (x − m) − mlo parked in y by
+// sumDev. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near
+// m, so a row of 1e4 + noise keeps the noise's bits. The caller passes w = ones when there is no
+// weight, and for LayerNorm b = zeros when there is no bias; RMSNorm's rare bias is added by a
+// second pass (addBias), keeping the module small.
+@inline function normalizeRow(y: usize, v: usize, w: usize, b: usize, D: i32, rs: f32, bias: bool): void {
+  const rv = f32x4.splat(rs);
   let i = 0;
   for (; i + 16 <= D; i += 16) {
     const o = <usize>i << 2;
-    const xo = x + o, wo = w + o, yo = y + o;
-    v128.store(yo, affine(v128.load(xo), mv, lv, rv, v128.load(wo), b + o, 0, shift));
-    v128.store(yo, affine(v128.load(xo, 16), mv, lv, rv, v128.load(wo, 16), b + o, 16, shift), 16);
-    v128.store(yo, affine(v128.load(xo, 32), mv, lv, rv, v128.load(wo, 32), b + o, 32, shift), 32);
-    v128.store(yo, affine(v128.load(xo, 48), mv, lv, rv, v128.load(wo, 48), b + o, 48, shift), 48);
+    const vo = v + o, wo = w + o, yo = y + o;
+    v128.store(yo, affine(v128.load(vo), rv, v128.load(wo), b + o, 0, bias));
+    v128.store(yo, affine(v128.load(vo, 16), rv, v128.load(wo, 16), b + o, 16, bias), 16);
+    v128.store(yo, affine(v128.load(vo, 32), rv, v128.load(wo, 32), b + o, 32, bias), 32);
+    v128.store(yo, affine(v128.load(vo, 48), rv, v128.load(wo, 48), b + o, 48, bias), 48);
   }
   for (; i < D; i++) {
     const o = <usize>i << 2;
-    const h = (shift ? (load<f32>(x + o) - m) - mlo : load<f32>(x + o)) * rs * load<f32>(w + o);
-    store<f32>(y + o, shift ? h + load<f32>(b + o) : h);
+    const h = load<f32>(v + o) * rs * load<f32>(w + o);
+    store<f32>(y + o, bias ? h + load<f32>(b + o) : h);
   }
 }
 
-// One f32x4 of normalizeRow: ((v − m) − mlo)·rs·w + b[bo + k], or v·rs·w.
-@inline function affine(v: v128, mv: v128, lv: v128, rv: v128, wv: v128, bo: usize, k: usize, shift: bool): v128 {
-  return shift ? f32x4.add(f32x4.mul(f32x4.mul(dev(v, mv, lv, 2), rv), wv), v128.load(bo + k)) : f32x4.mul(f32x4.mul(v, rv), wv);
+// One f32x4 of normalizeRow: v·rs·w + b[bo + k], or v·rs·w.
+@inline function affine(v: v128, rv: v128, wv: v128, bo: usize, k: usize, bias: bool): v128 {
+  const h = f32x4.mul(f32x4.mul(v, rv), wv);
+  return bias ? f32x4.add(h, v128.load(bo + k)) : h;
 }
 
 // y[i] += b[i] over `rows` rows (RMSNorm with a bias).
@@ -136,20 +148,23 @@ export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, 
     let m64: f64 = 0;
     if (ln) {
       const x0 = load<f32>(xr);
-      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, 1) / D;
+      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, 1, false, 0) / D;
     }
     let m = <f32>m64;
-    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln ? 2 : 0);
+    const yr = y + o;
+    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln ? 2 : 0, ln, yr);
     let rs: f32;
     if (!isFinite<f32>(q) && allFinite(xr, D)) {
       // float32 overflow on a finite row: redo its statistics in float64
       if (ln) m64 = dev64(xr, D, 0, false) / D;
       m = <f32>m64;
       rs = rstdOf(dev64(xr, D, m64, true), D, eps);
+      // and park the deviations from this mean
+      if (ln) for (let i = 0; i < D; i++) store<f32>(yr + (<usize>i << 2), (load<f32>(xr + (<usize>i << 2)) - m) - <f32>(m64 - <f64>m));
     } else {
       rs = rstdOf(<f64>q, D, eps);
     }
-    normalizeRow(y + o, xr, w, b, D, m, <f32>(m64 - <f64>m), rs, ln);
+    normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
     if (ln) store<f32>(mean + (<usize>r << 2), m);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
