@@ -16,7 +16,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   FLUSH: WebAssembly.Global;
   heapBase(): number;
-  /** LayerNorm forward, or RMSNorm where mean = 0; b = 0: no bias. */
+  /** LayerNorm forward, or RMSNorm where mean = 0; b = 0: no bias; w = 0: statistics only. */
   forward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
   /** LayerNorm backward, or RMSNorm where mean = 0; ac: scratch of 64·FLUSH bytes. */
   backward(dx: number, dw64: number, db64: number, ac: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
@@ -110,7 +110,8 @@ export class WasmRuntime {
     for (let r = r0; r < r1; r += cr) {
       const k = Math.min(cr, r1 - r);
       f.set(x.subarray(r * D, (r + k) * D), X >> 2);
-      this.ex.forward(Y, mean !== null ? M : 0, R, X, W, Bp, k, D, eps);
+      // w = 0 asks for the statistics only when y is not wanted
+      this.ex.forward(Y, mean !== null ? M : 0, R, X, y !== null ? W : 0, Bp, k, D, eps);
       if (mean !== null) mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
       if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
       rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);

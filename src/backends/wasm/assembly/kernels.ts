@@ -133,11 +133,12 @@ function addBias(y: usize, b: usize, rows: i32, D: i32): void {
 //   LayerNorm: μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
 //              σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
 //   RMSNorm:   rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b
+// w = 0: statistics only (y is then scratch), for a backward that recomputes them.
 export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
   if (mean != 0) forwardRows(y, mean, rstd, x, w, b, rows, D, eps, true);
   else {
     forwardRows(y, mean, rstd, x, w, b, rows, D, eps, false);
-    if (b != 0) addBias(y, b, rows, D);
+    if (b != 0 && w != 0) addBias(y, b, rows, D);
   }
 }
 
@@ -164,7 +165,7 @@ export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, 
     } else {
       rs = rstdOf(<f64>q, D, eps);
     }
-    normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
+    if (w != 0) normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
     if (ln) store<f32>(mean + (<usize>r << 2), m);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
