@@ -220,6 +220,14 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
         t0 = f32x4.add(t0, f32x4.mul(g0, h0));
         t1 = f32x4.add(t1, f32x4.mul(g1, h1));
       }
+      for (; i + 4 <= D; i += 4) {
+        const p = <usize>i << 2;
+        const g = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
+        const h = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
+        v128.store(dxr + p, h);
+        s0 = f32x4.add(s0, g);
+        t0 = f32x4.add(t0, f32x4.mul(g, h));
+      }
       let s: f32 = 0, t: f32 = 0;
       for (; i < D; i++) {
         const p = <usize>i << 2;
