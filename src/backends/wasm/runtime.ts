@@ -7,8 +7,13 @@
  * Data streams through wasm memory in chunks of whole rows (~64 KiB per array): copy a chunk of x
  * in, run the kernel, copy the chunk of y out. The chunk stays in L2, so main memory sees x read
  * once and y written once, as for a kernel working in place; memory stays small and only grows for
- * very wide rows. Measured (bench/quick-wasm.ts), the kernels on data already in wasm memory are
- * only 0–25% faster than this: the arithmetic, not the copies, bounds the time.
+ * very wide rows. Measured (bench/quick-wasm.ts, CPU time, 2-vCPU shared VM): this costs about
+ * the copy floor plus the kernels' arithmetic on cached rows, and is no slower than the kernels on
+ * data already in wasm memory, where memory stalls and arithmetic do not overlap either. The
+ * arithmetic (≈0.43 ns/element LayerNorm forward, 0.23 RMSNorm, 0.67 backward, on L1-resident
+ * rows) is about as long as copying the bytes, so the copy floor cannot be approached through
+ * this path with f32x4 code. Chunks of 16 or 32 KiB (L1-sized) measured slower (more calls), and
+ * 256 or 512 KiB no faster.
  */
 import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
 
@@ -16,10 +21,10 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   FLUSH: WebAssembly.Global;
   heapBase(): number;
-  layerNormForward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
-  rmsNormForward(y: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
-  layerNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
-  rmsNormBackward(dx: number, dw64: number, db64: number, dw32: number, db32: number, dy: number, x: number, rstd: number, w: number, rows: number, D: number): void;
+  /** LayerNorm forward, or RMSNorm where mean = 0; b = 0: no bias; w = 0: statistics only. */
+  forward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
+  /** LayerNorm backward, or RMSNorm where mean = 0; ac: scratch of 64·FLUSH bytes. */
+  backward(dx: number, dw64: number, db64: number, ac: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
 }
 
 /** Floats per streamed array chunk (16 Ki floats = 64 KiB). */
@@ -90,14 +95,6 @@ export class WasmRuntime {
     return offs;
   }
 
-  /** Writes weight (or ones) and bias (or zeros) at byte offsets W, B. */
-  private affine(f: Float32Array, W: number, B: number, w: Float32Array | null, b: Float32Array | null, D: number): void {
-    if (w !== null) f.set(w, W >> 2);
-    else f.fill(1, W >> 2, (W >> 2) + D);
-    if (b !== null) f.set(b, B >> 2);
-    else f.fill(0, B >> 2, (B >> 2) + D);
-  }
-
   /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics only), mean, rstd. */
   forward(
     y: Float32Array | null, mean: Float32Array | null, rstd: Float32Array,
@@ -109,16 +106,18 @@ export class WasmRuntime {
     const n = cr * D;
     const [W, B, X, Y, M, R] = this.layout([4 * D, 4 * D, 4 * n, 4 * n, 4 * cr, 4 * cr]);
     const f = new Float32Array(this.ex.memory.buffer);
-    this.affine(f, W, B, w, b, D);
+    if (w !== null) f.set(w, W >> 2);
+    else f.fill(1, W >> 2, (W >> 2) + D);
+    // the kernel adds LayerNorm's bias unconditionally (zeros when absent); RMSNorm's only if given
+    if (b !== null) f.set(b, B >> 2);
+    else if (mean !== null) f.fill(0, B >> 2, (B >> 2) + D);
+    const Bp = b !== null || mean !== null ? B : 0;
     for (let r = r0; r < r1; r += cr) {
       const k = Math.min(cr, r1 - r);
       f.set(x.subarray(r * D, (r + k) * D), X >> 2);
-      if (mean !== null) {
-        this.ex.layerNormForward(Y, M, R, X, W, B, k, D, eps);
-        mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
-      } else {
-        this.ex.rmsNormForward(Y, R, X, W, B, k, D, eps);
-      }
+      // w = 0 asks for the statistics only when y is not wanted
+      this.ex.forward(Y, mean !== null ? M : 0, R, X, y !== null ? W : 0, Bp, k, D, eps);
+      if (mean !== null) mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
       if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
       rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);
     }
@@ -134,16 +133,13 @@ export class WasmRuntime {
   ): { dw: Float64Array; db: Float64Array } {
     const cr = chunkRows(D, this.flush);
     const n = cr * D;
-    const [W, DW32, DB32, DW64, DB64, X, DY, DX, M, R] = this.layout(
-      [4 * D, 4 * D, 4 * D, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr],
+    const [W, AC, DW64, DB64, X, DY, DX, M, R] = this.layout(
+      [4 * D, 64 * this.flush, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr],
     );
     const buf = this.ex.memory.buffer;
     const f = new Float32Array(buf);
     if (w !== null) f.set(w, W >> 2);
     else f.fill(1, W >> 2, (W >> 2) + D);
-    // the kernels' float32 blocks must be zero on entry
-    f.fill(0, DW32 >> 2, (DW32 >> 2) + D);
-    f.fill(0, DB32 >> 2, (DB32 >> 2) + D);
     const dw = new Float64Array(buf, DW64, D).fill(0);
     const db = new Float64Array(buf, DB64, D).fill(0);
     for (let r = r0; r < r1; r += cr) {
@@ -151,12 +147,8 @@ export class WasmRuntime {
       f.set(x.subarray(r * D, (r + k) * D), X >> 2);
       f.set(dy.subarray(r * D, (r + k) * D), DY >> 2);
       f.set(rstd.subarray(r, r + k), R >> 2);
-      if (mean !== null) {
-        f.set(mean.subarray(r, r + k), M >> 2);
-        this.ex.layerNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, M, R, W, k, D);
-      } else {
-        this.ex.rmsNormBackward(DX, DW64, DB64, DW32, DB32, DY, X, R, W, k, D);
-      }
+      if (mean !== null) f.set(mean.subarray(r, r + k), M >> 2);
+      this.ex.backward(DX, DW64, DB64, AC, DY, X, mean !== null ? M : 0, R, W, k, D);
       dx.set(f.subarray(DX >> 2, (DX >> 2) + k * D), r * D);
     }
     return { dw, db };

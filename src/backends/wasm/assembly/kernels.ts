@@ -3,10 +3,15 @@
 //
 // Every pointer is a byte offset into linear memory, 16-byte aligned by the caller (src/backends/
 // wasm/runtime.ts), which lays out the buffers; nothing here allocates. Rows are contiguous, width D.
-// Reductions over a row use several f32x4 accumulators (16 lanes forward, 8 backward) combined in
-// a fixed order, then the scalar tail: a row's result depends only on that row and D, never on which call or thread ran it.
+// Reductions over a row use four f32x4 accumulators (16 lanes) combined in a fixed order, then the
+// scalar tail: a row's result depends only on that row and D, never on which call or thread ran it.
 // Forward rows whose sums overflow float32 (finite inputs ~1e19 and up) are redone in float64.
 // Keep the module under 4 KB: browsers refuse a larger synchronous compile on the main thread.
+//
+// Speed (measured with V8/TurboFan in Node 20, bench/quick-wasm.ts): every hot loop handles 16
+// floats per iteration, as V8 adds a stack check and an address computation per pointer to each
+// iteration and does not unroll large loop bodies; backward walks a block of rows strip by strip so
+// dweight/dbias accumulate in registers instead of a load-add-store of memory per row and element.
 
 // ---- row reductions -----------------------------------------------------------------------------
 
@@ -15,74 +20,49 @@
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// s = Σ_i (x[i] − c): the sum shifted by c (a value of the row), so a row of 1e4 + noise sums the
-// noise, not 1e4s whose float32 rounding would swamp it.
-function sumShifted(x: usize, D: i32, c: f32): f32 {
-  const cv = f32x4.splat(c);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let i = 0;
-  for (; i + 16 <= D; i += 16) {
-    const p = x + (<usize>i << 2);
-    a0 = f32x4.add(a0, f32x4.sub(v128.load(p), cv));
-    a1 = f32x4.add(a1, f32x4.sub(v128.load(p, 16), cv));
-    a2 = f32x4.add(a2, f32x4.sub(v128.load(p, 32), cv));
-    a3 = f32x4.add(a3, f32x4.sub(v128.load(p, 48), cv));
-  }
-  for (; i + 4 <= D; i += 4) a0 = f32x4.add(a0, f32x4.sub(v128.load(x + (<usize>i << 2)), cv));
-  let t: f32 = 0;
-  for (; i < D; i++) t += load<f32>(x + (<usize>i << 2)) - c;
-  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
+// (v − m) − mlo (shift 2), v − m (shift 1: mlo = 0), or v (shift 0: RMSNorm, m = mlo = 0);
+// `shift` is a constant at each (inlined) call, so the unneeded subtractions are not emitted.
+@inline function dev(v: v128, mv: v128, lv: v128, shift: i32): v128 {
+  return shift == 2 ? f32x4.sub(f32x4.sub(v, mv), lv) : shift == 1 ? f32x4.sub(v, mv) : v;
 }
 
-// q = Σ_i ((x[i] − m) − mlo)². Two-pass: m + mlo is the row
-// mean already computed (see normalizeRow), never E[x²] − E[x]².
-function sumSqDev(x: usize, D: i32, m: f32, mlo: f32): f32 {
+// q = Σ_i ((x[i] − m) − mlo)^p for p = 1 (sq false) or 2 (sq true), m + mlo a value of the row or
+// its mean: shifted sums keep the bits of a row of 1e4 + noise; with p = 2 and m + mlo the mean it
+// is the two-pass Σ(x − μ)², never E[x²] − E[x]². With `park`, each (x[i] − m) − mlo is also
+// stored at y[i], for normalizeRow to scale (a store here, where there is none, instead of a load
+// and two subtractions there). `sq`, `shift`, `park` are constant at every (inlined) call.
+@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: i32, park: bool, y: usize): f32 {
   const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let i = 0;
   for (; i + 16 <= D; i += 16) {
     const p = x + (<usize>i << 2);
-    const d0 = f32x4.sub(f32x4.sub(v128.load(p), mv), lv);
-    const d1 = f32x4.sub(f32x4.sub(v128.load(p, 16), mv), lv);
-    const d2 = f32x4.sub(f32x4.sub(v128.load(p, 32), mv), lv);
-    const d3 = f32x4.sub(f32x4.sub(v128.load(p, 48), mv), lv);
-    a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-    a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-    a2 = f32x4.add(a2, f32x4.mul(d2, d2));
-    a3 = f32x4.add(a3, f32x4.mul(d3, d3));
+    const d0 = dev(v128.load(p), mv, lv, shift);
+    const d1 = dev(v128.load(p, 16), mv, lv, shift);
+    const d2 = dev(v128.load(p, 32), mv, lv, shift);
+    const d3 = dev(v128.load(p, 48), mv, lv, shift);
+    if (park) {
+      const q = y + (<usize>i << 2);
+      v128.store(q, d0);
+      v128.store(q, d1, 16);
+      v128.store(q, d2, 32);
+      v128.store(q, d3, 48);
+    }
+    a0 = f32x4.add(a0, sq ? f32x4.mul(d0, d0) : d0);
+    a1 = f32x4.add(a1, sq ? f32x4.mul(d1, d1) : d1);
+    a2 = f32x4.add(a2, sq ? f32x4.mul(d2, d2) : d2);
+    a3 = f32x4.add(a3, sq ? f32x4.mul(d3, d3) : d3);
   }
   for (; i + 4 <= D; i += 4) {
-    const d = f32x4.sub(f32x4.sub(v128.load(x + (<usize>i << 2)), mv), lv);
-    a0 = f32x4.add(a0, f32x4.mul(d, d));
+    const d = dev(v128.load(x + (<usize>i << 2)), mv, lv, shift);
+    if (park) v128.store(y + (<usize>i << 2), d);
+    a0 = f32x4.add(a0, sq ? f32x4.mul(d, d) : d);
   }
   let t: f32 = 0;
   for (; i < D; i++) {
     const d = (load<f32>(x + (<usize>i << 2)) - m) - mlo;
-    t += d * d;
-  }
-  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
-}
-
-// q = Σ_i x[i]² (RMSNorm), as sumSqDev without the subtractions.
-function sumSq(x: usize, D: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let i = 0;
-  for (; i + 16 <= D; i += 16) {
-    const p = x + (<usize>i << 2);
-    const d0 = v128.load(p), d1 = v128.load(p, 16), d2 = v128.load(p, 32), d3 = v128.load(p, 48);
-    a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-    a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-    a2 = f32x4.add(a2, f32x4.mul(d2, d2));
-    a3 = f32x4.add(a3, f32x4.mul(d3, d3));
-  }
-  for (; i + 4 <= D; i += 4) {
-    const d = v128.load(x + (<usize>i << 2));
-    a0 = f32x4.add(a0, f32x4.mul(d, d));
-  }
-  let t: f32 = 0;
-  for (; i < D; i++) {
-    const d = load<f32>(x + (<usize>i << 2));
-    t += d * d;
+    if (park) store<f32>(y + (<usize>i << 2), d);
+    t += sq ? d * d : d;
   }
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
 }
@@ -93,19 +73,12 @@ function allFinite(x: usize, D: i32): bool {
   return true;
 }
 
-// float64 two-pass mean of a row (slow path only).
-function mean64(x: usize, D: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < D; i++) s += <f64>load<f32>(x + (<usize>i << 2));
-  return s / D;
-}
-
-// float64 Σ(x − m)² (slow path only).
-function sqDev64(x: usize, D: i32, m: f64): f64 {
+// float64 Σ(x − m)^p, p = 1 or 2 (slow path only: float32 overflow on a finite row).
+function dev64(x: usize, D: i32, m: f64, sq: bool): f64 {
   let q: f64 = 0;
   for (let i = 0; i < D; i++) {
     const d = <f64>load<f32>(x + (<usize>i << 2)) - m;
-    q += d * d;
+    q += sq ? d * d : d;
   }
   return q;
 }
@@ -117,203 +90,200 @@ function sqDev64(x: usize, D: i32, m: f64): f64 {
 
 // ---- forward ------------------------------------------------------------------------------------
 
-// y[i] = ((x[i] − m) − mlo)·rs·w[i] + b[i]: normalize and affine fused in one pass over the cached
-// row. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near m,
-// so a row of 1e4 + noise keeps the noise's bits. The caller passes w = ones and b = zeros when
-// the op has no weight/bias.
-function normalizeRow(y: usize, x: usize, w: usize, b: usize, D: i32, m: f32, mlo: f32, rs: f32): void {
-  const mv = f32x4.splat(m), lv = f32x4.splat(mlo), rv = f32x4.splat(rs);
-  let i = 0;
-  for (; i + 8 <= D; i += 8) {
-    const o = <usize>i << 2;
-    const h0 = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o), mv), lv), rv), v128.load(w + o));
-    const h1 = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o, 16), mv), lv), rv), v128.load(w + o, 16));
-    v128.store(y + o, f32x4.add(h0, v128.load(b + o)));
-    v128.store(y + o, f32x4.add(h1, v128.load(b + o, 16)), 16);
-  }
-  for (; i + 4 <= D; i += 4) {
-    const o = <usize>i << 2;
-    const h = f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o), mv), lv), rv), v128.load(w + o));
-    v128.store(y + o, f32x4.add(h, v128.load(b + o)));
-  }
-  for (; i < D; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, ((load<f32>(x + o) - m) - mlo) * rs * load<f32>(w + o) + load<f32>(b + o));
-  }
-}
-
-// y[i] = x[i]·rs·w[i] + b[i]: RMSNorm's normalizeRow, without the two mean subtractions.
-function scaleRow(y: usize, x: usize, w: usize, b: usize, D: i32, rs: f32): void {
+// y[i] = v[i]·rs·w[i] + b[i] (`bias`) or v[i]·rs·w[i]: normalize and affine fused in one pass over
+// the cached row; v = x (RMSNorm) or, for LayerNorm, the deviations (x − m) − mlo parked in y by
+// sumDev. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near
+// m, so a row of 1e4 + noise keeps the noise's bits. The caller passes w = ones when there is no
+// weight, and for LayerNorm b = zeros when there is no bias; RMSNorm's rare bias is added by a
+// second pass (addBias), keeping the module small.
+@inline function normalizeRow(y: usize, v: usize, w: usize, b: usize, D: i32, rs: f32, bias: bool): void {
   const rv = f32x4.splat(rs);
   let i = 0;
-  for (; i + 8 <= D; i += 8) {
+  for (; i + 16 <= D; i += 16) {
     const o = <usize>i << 2;
-    const h0 = f32x4.mul(f32x4.mul(v128.load(x + o), rv), v128.load(w + o));
-    const h1 = f32x4.mul(f32x4.mul(v128.load(x + o, 16), rv), v128.load(w + o, 16));
-    v128.store(y + o, f32x4.add(h0, v128.load(b + o)));
-    v128.store(y + o, f32x4.add(h1, v128.load(b + o, 16)), 16);
-  }
-  for (; i + 4 <= D; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(y + o, f32x4.add(f32x4.mul(f32x4.mul(v128.load(x + o), rv), v128.load(w + o)), v128.load(b + o)));
+    const vo = v + o, wo = w + o, yo = y + o;
+    v128.store(yo, affine(v128.load(vo), rv, v128.load(wo), b + o, 0, bias));
+    v128.store(yo, affine(v128.load(vo, 16), rv, v128.load(wo, 16), b + o, 16, bias), 16);
+    v128.store(yo, affine(v128.load(vo, 32), rv, v128.load(wo, 32), b + o, 32, bias), 32);
+    v128.store(yo, affine(v128.load(vo, 48), rv, v128.load(wo, 48), b + o, 48, bias), 48);
   }
   for (; i < D; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(x + o) * rs * load<f32>(w + o) + load<f32>(b + o));
+    const h = load<f32>(v + o) * rs * load<f32>(w + o);
+    store<f32>(y + o, bias ? h + load<f32>(b + o) : h);
   }
 }
 
-// LayerNorm forward over `rows` rows:
-//   μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
-//   σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
-export function layerNormForward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
+// One f32x4 of normalizeRow: v·rs·w + b[bo + k], or v·rs·w.
+@inline function affine(v: v128, rv: v128, wv: v128, bo: usize, k: usize, bias: bool): v128 {
+  const h = f32x4.mul(f32x4.mul(v, rv), wv);
+  return bias ? f32x4.add(h, v128.load(bo + k)) : h;
+}
+
+// y[i] += b[i] over `rows` rows (RMSNorm with a bias).
+function addBias(y: usize, b: usize, rows: i32, D: i32): void {
+  const n = rows * D;
+  for (let i = 0; i < n; i++) {
+    const p = y + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + load<f32>(b + (<usize>(i % D) << 2)));
+  }
+}
+
+// LayerNorm (mean != 0) or RMSNorm (mean == 0) forward over `rows` rows:
+//   LayerNorm: μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
+//              σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
+//   RMSNorm:   rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b
+// w = 0: statistics only (y is then scratch), for a backward that recomputes them.
+export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
+  if (mean != 0) forwardRows(y, mean, rstd, x, w, b, rows, D, eps, true);
+  else {
+    forwardRows(y, mean, rstd, x, w, b, rows, D, eps, false);
+    if (b != 0 && w != 0) addBias(y, b, rows, D);
+  }
+}
+
+@inline function forwardRows(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64, ln: bool): void {
   for (let r = 0; r < rows; r++) {
     const o = <usize>r * <usize>D << 2;
     const xr = x + o;
-    const x0 = load<f32>(xr);
-    let m64 = <f64>x0 + <f64>sumShifted(xr, D, x0) / D;
+    let m64: f64 = 0;
+    if (ln) {
+      const x0 = load<f32>(xr);
+      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, 1, false, 0) / D;
+    }
     let m = <f32>m64;
-    const q = sumSqDev(xr, D, m, <f32>(m64 - <f64>m));
+    const yr = y + o;
+    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln ? 2 : 0, ln, yr);
     let rs: f32;
     if (!isFinite<f32>(q) && allFinite(xr, D)) {
       // float32 overflow on a finite row: redo its statistics in float64
-      m64 = mean64(xr, D);
+      if (ln) m64 = dev64(xr, D, 0, false) / D;
       m = <f32>m64;
-      rs = rstdOf(sqDev64(xr, D, m64), D, eps);
+      rs = rstdOf(dev64(xr, D, m64, true), D, eps);
+      // and park the deviations from this mean
+      if (ln) for (let i = 0; i < D; i++) store<f32>(yr + (<usize>i << 2), (load<f32>(xr + (<usize>i << 2)) - m) - <f32>(m64 - <f64>m));
     } else {
       rs = rstdOf(<f64>q, D, eps);
     }
-    normalizeRow(y + o, xr, w, b, D, m, <f32>(m64 - <f64>m), rs);
-    store<f32>(mean + (<usize>r << 2), m);
-    store<f32>(rstd + (<usize>r << 2), rs);
-  }
-}
-
-// RMSNorm forward:  rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b
-export function rmsNormForward(y: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64): void {
-  for (let r = 0; r < rows; r++) {
-    const o = <usize>r * <usize>D << 2;
-    const xr = x + o;
-    const q = sumSq(xr, D);
-    const rs = !isFinite<f32>(q) && allFinite(xr, D) ? rstdOf(sqDev64(xr, D, 0), D, eps) : rstdOf(<f64>q, D, eps);
-    scaleRow(y + o, xr, w, b, D, rs);
+    if (w != 0) normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
+    if (ln) store<f32>(mean + (<usize>r << 2), m);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
 }
 
 // ---- backward -----------------------------------------------------------------------------------
 
-// Rows of float32 partial sums of dweight/dbias are flushed into the float64 accumulators every
-// FLUSH rows (and at the end of a call): float32 error stays that of a FLUSH-term sum, and as the
-// caller starts calls at multiples of FLUSH rows, the partials do not depend on how rows are split.
-// Exported so the caller chunks rows on the same grid.
+// dweight/dbias are summed in float32 over blocks of FLUSH rows (and the end of a call), each
+// block's sums then added to the float64 accumulators: float32 error stays that of a FLUSH-term
+// sum, and as the caller starts calls at multiples of FLUSH rows, the sums do not depend on how
+// rows are split. Exported so the caller chunks rows on the same grid.
 export const FLUSH: i32 = 32;
 
-function flush(acc64: usize, acc32: usize, D: i32): void {
-  let i = 0;
-  for (; i + 4 <= D; i += 4) {
-    const v = v128.load(acc32 + (<usize>i << 2));
-    const p = acc64 + (<usize>i << 3);
-    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
-    v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3))), 16);
-    v128.store(acc32 + (<usize>i << 2), f32x4.splat(0));
-  }
-  for (; i < D; i++) {
-    const p = acc64 + (<usize>i << 3);
-    store<f64>(p, load<f64>(p) + <f64>load<f32>(acc32 + (<usize>i << 2)));
-    store<f32>(acc32 + (<usize>i << 2), 0);
-  }
+// dst[j..j+4) (float64) += the float32 lanes of v.
+@inline function flush4(dst: usize, v: v128): void {
+  v128.store(dst, f64x2.add(v128.load(dst), f64x2.promote_low_f32x4(v)));
+  v128.store(dst, f64x2.add(v128.load(dst, 16), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3))), 16);
 }
 
-// One row of the fused backward pass, given its two means a = mean(g), c = mean(g·x̂):
-//   x̂ = (x − m)·rs,  g = dy·w,  dx = (g − a − x̂·c)·rs,  dw32 += dy·x̂,  db32 += dy
-// (RMSNorm: m = 0, a = 0.) dw32/db32 are float32 row-block partials (zeros when the op has no
-// weight/bias: they are then simply not read back).
-function backwardRow(dx: usize, dw32: usize, db32: usize, dy: usize, x: usize, w: usize, D: i32, m: f32, rs: f32, a: f32, c: f32): void {
-  const mv = f32x4.splat(m), rv = f32x4.splat(rs), av = f32x4.splat(a), cv = f32x4.splat(c);
-  let i = 0;
-  for (; i + 4 <= D; i += 4) {
-    const o = <usize>i << 2;
-    const d = v128.load(dy + o);
-    const xh = f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv);
-    const g = f32x4.mul(d, v128.load(w + o));
-    v128.store(dx + o, f32x4.mul(f32x4.sub(f32x4.sub(g, av), f32x4.mul(xh, cv)), rv));
-    v128.store(dw32 + o, f32x4.add(v128.load(dw32 + o), f32x4.mul(d, xh)));
-    v128.store(db32 + o, f32x4.add(v128.load(db32 + o), d));
-  }
-  for (; i < D; i++) {
-    const o = <usize>i << 2;
-    const d = load<f32>(dy + o);
-    const xh = (load<f32>(x + o) - m) * rs;
-    const g = d * load<f32>(w + o);
-    store<f32>(dx + o, (g - a - xh * c) * rs);
-    store<f32>(dw32 + o, load<f32>(dw32 + o) + d * xh);
-    store<f32>(db32 + o, load<f32>(db32 + o) + d);
-  }
-}
-
-// Σg and Σg·x̂ of a row (x̂ = (x − m)·rs, g = dy·w), two accumulators each, fixed order.
-// Returns Σg; Σg·x̂ goes to the global `sumGX` (AssemblyScript has no tuple returns).
-let sumGX: f32 = 0;
-function rowMoments(dy: usize, x: usize, w: usize, D: i32, m: f32, rs: f32): f32 {
-  const mv = f32x4.splat(m), rv = f32x4.splat(rs);
-  let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0;
-  let i = 0;
-  for (; i + 8 <= D; i += 8) {
-    const o = <usize>i << 2;
-    const g0 = f32x4.mul(v128.load(dy + o), v128.load(w + o));
-    const g1 = f32x4.mul(v128.load(dy + o, 16), v128.load(w + o, 16));
-    const h0 = f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv);
-    const h1 = f32x4.mul(f32x4.sub(v128.load(x + o, 16), mv), rv);
-    s0 = f32x4.add(s0, g0);
-    s1 = f32x4.add(s1, g1);
-    t0 = f32x4.add(t0, f32x4.mul(g0, h0));
-    t1 = f32x4.add(t1, f32x4.mul(g1, h1));
-  }
-  for (; i + 4 <= D; i += 4) {
-    const o = <usize>i << 2;
-    const g = f32x4.mul(v128.load(dy + o), v128.load(w + o));
-    s0 = f32x4.add(s0, g);
-    t0 = f32x4.add(t0, f32x4.mul(g, f32x4.mul(f32x4.sub(v128.load(x + o), mv), rv)));
-  }
-  let s: f32 = 0, t: f32 = 0;
-  for (; i < D; i++) {
-    const o = <usize>i << 2;
-    const g = load<f32>(dy + o) * load<f32>(w + o);
-    s += g;
-    t += g * ((load<f32>(x + o) - m) * rs);
-  }
-  sumGX = hsum(f32x4.add(t0, t1)) + t;
-  return hsum(f32x4.add(s0, s1)) + s;
-}
-
-// LayerNorm backward over `rows` rows:  dx = rstd·(g − mean(g) − x̂·mean(g·x̂));
-// dw64 += Σ_rows dy·x̂, db64 += Σ_rows dy (float64 accumulators, via the float32 blocks dw32/db32,
-// which must be zero on entry and are zero again on return).
-export function layerNormBackward(dx: usize, dw64: usize, db64: usize, dw32: usize, db32: usize, dy: usize, x: usize, mean: usize, rstd: usize, w: usize, rows: i32, D: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const o = <usize>r * <usize>D << 2;
-    const m = load<f32>(mean + (<usize>r << 2));
-    const rs = load<f32>(rstd + (<usize>r << 2));
-    const sg = rowMoments(dy + o, x + o, w, D, m, rs);
-    backwardRow(dx + o, dw32, db32, dy + o, x + o, w, D, m, rs, <f32>(<f64>sg / D), <f32>(<f64>sumGX / D));
-    if ((r + 1) % FLUSH == 0 || r + 1 == rows) {
-      flush(dw64, dw32, D);
-      flush(db64, db32, D);
+// LayerNorm (mean != 0) or RMSNorm (mean == 0, so m = 0 and mean(g) is not subtracted) backward:
+//   x̂ = (x − m)·rs,  g = dy·w,  dx = (g − mean(g) − x̂·mean(g·x̂))·rs,
+//   dw64 += Σ_rows dy·x̂,  db64 += Σ_rows dy   (float64 accumulators, via float32 block sums).
+// Per block of ≤ FLUSH rows: first each row's x̂ (parked in dx) and two means, kept with rs as
+// splats in `ac` (scratch of 64·FLUSH bytes); then strips of 8 columns down the block's rows,
+// writing dx over x̂ and summing dy·x̂ and dy in registers, in row order: the float32 sums of a
+// row-by-row walk. Parking x̂ trades pass 2's load of x, subtraction and product for one store in
+// pass 1, which has none.
+export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usize, x: usize, mean: usize, rstd: usize, w: usize, rows: i32, D: i32): void {
+  const ln = mean != 0;
+  const rowBytes = <usize>D << 2;
+  for (let r0 = 0; r0 < rows; r0 += FLUSH) {
+    const nb = min(FLUSH, rows - r0);
+    // pass 1: a = mean(g), c = mean(g·x̂) of each row of the block
+    for (let r = 0; r < nb; r++) {
+      const o = <usize>(r0 + r) * rowBytes;
+      const xr = x + o, dyr = dy + o, dxr = dx + o;
+      const m = ln ? load<f32>(mean + (<usize>(r0 + r) << 2)) : 0;
+      const rs = load<f32>(rstd + (<usize>(r0 + r) << 2));
+      const mv = f32x4.splat(m), rv = f32x4.splat(rs);
+      let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0;
+      let i = 0;
+      for (; i + 8 <= D; i += 8) {
+        const p = <usize>i << 2;
+        const g0 = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
+        const g1 = f32x4.mul(v128.load(dyr + p, 16), v128.load(w + p, 16));
+        const h0 = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
+        const h1 = f32x4.mul(f32x4.sub(v128.load(xr + p, 16), mv), rv);
+        v128.store(dxr + p, h0);
+        v128.store(dxr + p, h1, 16);
+        s0 = f32x4.add(s0, g0);
+        s1 = f32x4.add(s1, g1);
+        t0 = f32x4.add(t0, f32x4.mul(g0, h0));
+        t1 = f32x4.add(t1, f32x4.mul(g1, h1));
+      }
+      for (; i + 4 <= D; i += 4) {
+        const p = <usize>i << 2;
+        const g = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
+        const h = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
+        v128.store(dxr + p, h);
+        s0 = f32x4.add(s0, g);
+        t0 = f32x4.add(t0, f32x4.mul(g, h));
+      }
+      let s: f32 = 0, t: f32 = 0;
+      for (; i < D; i++) {
+        const p = <usize>i << 2;
+        const g = load<f32>(dyr + p) * load<f32>(w + p);
+        const h = (load<f32>(xr + p) - m) * rs;
+        store<f32>(dxr + p, h);
+        s += g;
+        t += g * h;
+      }
+      const k = ac + (<usize>r << 6);
+      v128.store(k, rv, 16);
+      v128.store(k, f32x4.splat(ln ? <f32>(<f64>(hsum(f32x4.add(s0, s1)) + s) / D) : 0), 32);
+      v128.store(k, f32x4.splat(<f32>(<f64>(hsum(f32x4.add(t0, t1)) + t) / D)), 48);
     }
-  }
-}
-
-// RMSNorm backward:  dx = rstd·(g − x̂·mean(g·x̂)); dw64/db64 as in layerNormBackward.
-export function rmsNormBackward(dx: usize, dw64: usize, db64: usize, dw32: usize, db32: usize, dy: usize, x: usize, rstd: usize, w: usize, rows: i32, D: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const o = <usize>r * <usize>D << 2;
-    const rs = load<f32>(rstd + (<usize>r << 2));
-    rowMoments(dy + o, x + o, w, D, 0, rs);
-    backwardRow(dx + o, dw32, db32, dy + o, x + o, w, D, 0, rs, 0, <f32>(<f64>sumGX / D));
-    if ((r + 1) % FLUSH == 0 || r + 1 == rows) {
-      flush(dw64, dw32, D);
-      flush(db64, db32, D);
+    // pass 2: dx and the block's dweight/dbias sums, 8 columns at a time down the rows
+    const base = <usize>r0 * rowBytes;
+    let j = 0;
+    for (; j + 8 <= D; j += 8) {
+      const p = <usize>j << 2;
+      const w0 = v128.load(w + p), w1 = v128.load(w + p, 16);
+      let sw0 = f32x4.splat(0), sw1 = sw0, sb0 = sw0, sb1 = sw0;
+      let q = base + p;
+      for (let k = ac; k < ac + (<usize>nb << 6); k += 64) {
+        const rv = v128.load(k, 16), av = v128.load(k, 32), cv = v128.load(k, 48);
+        const d0 = v128.load(dy + q), d1 = v128.load(dy + q, 16);
+        const h0 = v128.load(dx + q), h1 = v128.load(dx + q, 16);
+        v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d0, w0), av), f32x4.mul(h0, cv)), rv));
+        v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d1, w1), av), f32x4.mul(h1, cv)), rv), 16);
+        sw0 = f32x4.add(sw0, f32x4.mul(d0, h0));
+        sw1 = f32x4.add(sw1, f32x4.mul(d1, h1));
+        sb0 = f32x4.add(sb0, d0);
+        sb1 = f32x4.add(sb1, d1);
+        q += rowBytes;
+      }
+      flush4(dw64 + (<usize>j << 3), sw0);
+      flush4(dw64 + (<usize>j << 3) + 32, sw1);
+      flush4(db64 + (<usize>j << 3), sb0);
+      flush4(db64 + (<usize>j << 3) + 32, sb1);
+    }
+    for (; j < D; j++) {
+      const p = <usize>j << 2;
+      const wj = load<f32>(w + p);
+      let sw: f32 = 0, sb: f32 = 0;
+      let q = base + p;
+      for (let k = ac; k < ac + (<usize>nb << 6); k += 64) {
+        const rs = load<f32>(k + 16);
+        const d = load<f32>(dy + q);
+        const xh = load<f32>(dx + q);
+        store<f32>(dx + q, ((d * wj - load<f32>(k + 32)) - xh * load<f32>(k + 48)) * rs);
+        sw += d * xh;
+        sb += d;
+        q += rowBytes;
+      }
+      const pd = <usize>j << 3;
+      store<f64>(dw64 + pd, load<f64>(dw64 + pd) + <f64>sw);
+      store<f64>(db64 + pd, load<f64>(db64 + pd) + <f64>sb);
     }
   }
 }
