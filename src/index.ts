@@ -13,6 +13,10 @@ export { groupNorm, groupNormBackward, GROUP_NORM_EPS } from "./ops/groupNorm.js
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
 export {
+  createGpuBackend, GpuBackend, GpuTensor,
+  type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,
+} from "./backends/webgpu/index.js";
+export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
 } from "./nn/index.js";
