@@ -110,6 +110,8 @@ export class GpuBackend {
     readonly subgroupSize: number,
     readonly adapterInfo: { vendor: string; architecture: string; device: string; description: string },
     private readonly ownsDevice: boolean,
+    /** The GPU object the device came from, held so that it lives as long as the device (dawn.node frees devices' instance otherwise). */
+    readonly gpu: GPU | null = null,
   ) {
     this.maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
     device.lost.then((info) => {
@@ -523,5 +525,5 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
   const fixedSize = info === undefined || info.subgroupMinSize === undefined || info.subgroupMinSize === info.subgroupMaxSize;
   if (options.subgroups !== false && device.features.has("subgroups") && fixedSize) sg = await probeSubgroups(device);
   const ai = { vendor: info?.vendor ?? "", architecture: info?.architecture ?? "", device: info?.device ?? "", description: info?.description ?? "" };
-  return new GpuBackend(device, sg, ai, owns);
+  return new GpuBackend(device, sg, ai, owns, options.gpu ?? null);
 }
