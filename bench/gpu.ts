@@ -245,7 +245,7 @@ async function main() {
   };
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const file = `${dir}gpu-${result.when.slice(0, 10)}-${software ? "swiftshader" : (info.architecture || info.vendor || "gpu").replace(/\W+/g, "_")}${quick ? "-quick" : ""}.json`;
+  const file = `${dir}gpu-${result.when.slice(0, 10)}-${software ? "swiftshader" : (info.architecture || info.vendor || "gpu").replace(/\W+/g, "_")}${quick ? "-quick" : ""}${opt("--shapes") ? "-shapes" : ""}.json`;
   writeFileSync(file, JSON.stringify(result, null, 1));
   // on the device machine, files under $OUT come back
   if (process.env.OUT) writeFileSync(`${process.env.OUT}/${file.split("/").pop()}`, JSON.stringify(result, null, 1));
