@@ -138,6 +138,7 @@ function variants(gpu: GpuBackend, D: number, backward: boolean): [string, Parti
   if (def.T !== 256) list.push(["wg-row", { T: 256 }]);
   if (def.sg) list.push(["default, wg-mem reduction", { sg: 0 }]);
   if (backward && def.store === "regs") list.push(["reread", { store: "reread" }]);
+  if (backward && def.wgsum) list.push(["per-team partials (no wgsum)", { wgsum: false }]);
   return list.filter(([, p]) => {
     try {
       gpu.plan(D, backward, p);

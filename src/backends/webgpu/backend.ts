@@ -11,7 +11,7 @@ import { rowNormArgs, rowNormArgsOf, type Grads, type NormOptions } from "../../
 import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
 import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
 import { checkParamShape, checkSameShape, checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
-import { backwardBlocks, resolvePlan } from "./plan.js";
+import { backwardBlocks, partialRows, resolvePlan } from "./plan.js";
 import { SUBGROUP_PROBE, WORKGROUP, backwardWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
 
 // GPUBufferUsage / GPUMapMode values (the globals are absent in Node unless Dawn's are installed)
@@ -228,7 +228,7 @@ export class GpuBackend {
 
   /** The kernel plan an op would use for row width D (see plan.ts). */
   plan(D: number, backward: boolean, over?: Partial<KernelPlan>): KernelPlan {
-    return resolvePlan(D, backward, this.subgroupSize, over);
+    return resolvePlan(D, backward, this.subgroupSize, over, this.device.limits.maxComputeWorkgroupStorageSize);
   }
 
   #groups(n: number): [number, number] {
@@ -305,7 +305,7 @@ export class GpuBackend {
     if (a.rows > 0 && a.D > 0) {
       const spec: RowKernelSpec = { rms, D: a.D, hasW: a.weight !== null, hasB: false, plan };
       const blocks = backwardBlocks(a.rows, plan);
-      const P = blocks * (WORKGROUP / plan.T);
+      const P = partialRows(blocks, plan);
       const pw = dweight && this.#empty([P, a.D], "partial dweight");
       const pb = dbias && this.#empty([P, a.D], "partial dbias");
       if (pw) temps.push(pw);
@@ -516,6 +516,8 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
     const requiredLimits = {
       maxBufferSize: adapter.limits.maxBufferSize,
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      // more workgroup memory lets backward sum its partials per workgroup at wider rows (plan.ts)
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
     };
     device = await adapter.requestDevice({ requiredFeatures: want, requiredLimits });
   } else {

@@ -9,6 +9,10 @@
  * | wg-row, reread (backward) | 256               | 1              | vec4/1 | subgroup + wg mem   | accumulators only      |
  * | loop (any D; also naive)  | 256               | 1              | vec4/1 | subgroup or wg mem  | nothing: 2–3 reads     |
  *
+ * Backward with several rows per workgroup: `wgsum` (default when TEAMS·D floats fit in workgroup
+ * memory) sums the teams' dweight/dbias in workgroup memory, one partial row per workgroup, so
+ * up to 1024 workgroups fill the GPU with a small partial buffer; else one partial row per team.
+ *
  * Defaults: T = the power of two giving each thread ~4 items (vec4 when D % 4 == 0), between the
  * subgroup size (or 4) and 256; forward keeps up to 8 items per thread in registers (D ≤ 8192 with
  * vec4), backward up to 4 (x and dy both held) then "reread" up to 8, else "loop". Subgroup
@@ -21,29 +25,47 @@ import { WORKGROUP, type KernelPlan } from "./wgsl.js";
 /** Partial dweight/dbias rows the backward aims for (workgroups × teams); bounds the final pass. */
 export const BACKWARD_PARTIAL_ROWS = 1024;
 
+/** WebGPU's guaranteed workgroup memory (maxComputeWorkgroupStorageSize default). */
+const WG_STORAGE = 16384;
+
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /** The default plan for a row width; `subgroup` is the usable subgroup size, 0 if none. */
-export function defaultPlan(D: number, backward: boolean, subgroup: number): KernelPlan {
+export function defaultPlan(D: number, backward: boolean, subgroup: number, wgStorage = WG_STORAGE): KernelPlan {
   const vec = D % 4 === 0 ? 4 : 1;
   const N = D / vec;
   const T = Math.min(WORKGROUP, Math.max(subgroup || 4, nextPow2(Math.ceil(N / 4))));
   const K = Math.ceil(N / T);
   const store = backward ? (K <= 4 ? "regs" : K <= 8 ? "reread" : "loop") : K <= 8 ? "regs" : "loop";
-  return { T, vec, sg: subgroup && T % subgroup === 0 ? subgroup : 0, store };
+  const sg = subgroup && T % subgroup === 0 ? subgroup : 0;
+  const plan: KernelPlan = { T, vec, sg, store };
+  if (backward) plan.wgsum = wgsumFits(D, plan, wgStorage);
+  return plan;
+}
+
+/** Whether the in-workgroup sum of the teams' partials fits next to the reduction's memory. */
+function wgsumFits(D: number, p: KernelPlan, wgStorage: number): boolean {
+  const teams = WORKGROUP / p.T;
+  const red = p.sg === p.T ? 0 : (p.sg ? WORKGROUP / p.sg : WORKGROUP) * 8;
+  return teams > 1 && p.store !== "loop" && teams * D * 4 + red <= wgStorage;
 }
 
 /** Fills in a partial plan (from options) and checks it can run on this device. */
-export function resolvePlan(D: number, backward: boolean, subgroup: number, over?: Partial<KernelPlan>): KernelPlan {
-  const base = defaultPlan(D, backward, subgroup);
+export function resolvePlan(
+  D: number, backward: boolean, subgroup: number, over?: Partial<KernelPlan>, wgStorage = WG_STORAGE,
+): KernelPlan {
+  const base = defaultPlan(D, backward, subgroup, wgStorage);
   if (!over) return base;
   const p: KernelPlan = { ...base, ...over };
   if (over.T !== undefined && over.sg === undefined) p.sg = subgroup && p.T % subgroup === 0 ? subgroup : 0;
+  if (backward && over.wgsum === undefined) p.wgsum = wgsumFits(D, p, wgStorage);
+  if (!backward) delete p.wgsum;
   const ok =
     Number.isInteger(Math.log2(p.T)) && p.T >= 4 && p.T <= WORKGROUP &&
     (p.vec === 1 || (p.vec === 4 && D % 4 === 0)) &&
     (p.sg === 0 || (p.sg === subgroup && p.T % p.sg === 0)) &&
-    (p.store === "loop" || Math.ceil(D / p.vec / p.T) <= 64);
+    (p.store === "loop" || Math.ceil(D / p.vec / p.T) <= 64) &&
+    (!p.wgsum || wgsumFits(D, p, wgStorage));
   if (!ok) {
     throw new NormError("BAD_ARGUMENT", "plan", `${JSON.stringify(p)} cannot run for D = ${D} (usable subgroup size ${subgroup})`);
   }
@@ -56,6 +78,12 @@ export const BACKWARD_MIN_BLOCKS = 128;
 /** Backward workgroups for `rows` rows: about BACKWARD_PARTIAL_ROWS partial rows in all. */
 export function backwardBlocks(rows: number, plan: KernelPlan): number {
   const teams = WORKGROUP / plan.T;
-  const target = Math.max(BACKWARD_MIN_BLOCKS, Math.floor(BACKWARD_PARTIAL_ROWS / teams));
+  const perBlock = plan.wgsum ? 1 : teams;
+  const target = Math.max(BACKWARD_MIN_BLOCKS, Math.floor(BACKWARD_PARTIAL_ROWS / perBlock));
   return Math.max(1, Math.min(Math.ceil(rows / teams), target));
+}
+
+/** Partial dweight/dbias rows written by `blocks` backward workgroups. */
+export function partialRows(blocks: number, plan: KernelPlan): number {
+  return plan.wgsum ? blocks : blocks * (WORKGROUP / plan.T);
 }

@@ -32,6 +32,12 @@ export interface KernelPlan {
   sg: number;
   /** Where the row lives between the passes (see above). */
   store: "regs" | "reread" | "loop";
+  /**
+   * Backward only: the teams of a workgroup add their dweight/dbias sums in workgroup memory and
+   * write one partial row per workgroup (instead of one per team), so that narrow rows can use
+   * many workgroups without a large partial buffer. Needs a register store and the memory.
+   */
+  wgsum?: boolean;
 }
 
 export interface RowKernelSpec {
@@ -188,6 +194,8 @@ ${s.hasW ? "@group(0) @binding(4) var<storage, read> w: array<V>;" : ""}
 ${hasDW ? "@group(0) @binding(6) var<storage, read_write> pw: array<V>;" : ""}
 ${hasDB ? "@group(0) @binding(7) var<storage, read_write> pb: array<V>;" : ""}
 
+${plan.wgsum ? `var<workgroup> pacc: array<V, ${(WORKGROUP / plan.T) * (s.D / plan.vec)}>;` : ""}
+
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>${plan.sg ? ", @builtin(subgroup_invocation_id) sgl: u32" : ""}) {
@@ -228,10 +236,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var i = lane; i < N; i += T) { ${hasDW ? "pw[pbase + i] = V(0.0);" : ""} ${hasDB ? "pb[pbase + i] = V(0.0);" : ""} }
     }` : ""}
   }
-  ${accRegs ? `for (var k = 0u; k < K; k++) {
+  ${accRegs && !plan.wgsum ? `for (var k = 0u; k < K; k++) {
     let i = lane + k * T;
     if (i < N) { ${hasDW ? "pw[pbase + i] = aw[k];" : ""} ${hasDB ? "pb[pbase + i] = ab[k];" : ""} }
   }` : ""}
+  ${accRegs && plan.wgsum ? [[hasDW, "aw", "pw"], [hasDB, "ab", "pb"]].filter(([h]) => h).map(([, a, o]) => `
+  // the teams' sums added in team order in workgroup memory: one partial row per workgroup
+  for (var k = 0u; k < K; k++) { let i = lane + k * T; if (i < N) { pacc[team * N + i] = ${a}[k]; } }
+  workgroupBarrier();
+  for (var i = lid; i < N; i += ${WORKGROUP}u) {
+    var t = pacc[i];
+    for (var j = 1u; j < TEAMS; j++) { t = t + pacc[j * N + i]; }
+    ${o}[wid.x * N + i] = t;
+  }
+  workgroupBarrier();`).join("") : ""}
 }
 `;
 }
