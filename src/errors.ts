@@ -12,7 +12,10 @@ export type NormErrorCode =
   | "TOO_FEW_VALUES" // BatchNorm training with one value per channel
   | "MISSING_RUNNING_STATS" // BatchNorm eval without running statistics
   | "BAD_ARGUMENT" // any other misuse (wrong option type, unknown backend, …)
-  | "BACKEND_UNAVAILABLE";
+  | "BACKEND_UNAVAILABLE" // no such backend, no WebGPU, no adapter
+  | "DEVICE_LOST" // the GPU device was lost or destroyed
+  | "LIMIT_EXCEEDED" // a buffer larger than the GPU device allows
+  | "DESTROYED_TENSOR"; // a GPU tensor used after destroy()
 
 /**
  * The one error normkit throws for bad input. The message names the argument, what was expected

@@ -17,6 +17,10 @@ export { setBackend, getBackend, listBackends, type BackendName } from "./backen
 export type { Kernels } from "./backends/types.js";
 export { createPool, type Pool, type PoolOptions } from "./pool/index.js";
 export {
+  createGpuBackend, GpuBackend, GpuTensor,
+  type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,
+} from "./backends/webgpu/index.js";
+export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
 } from "./nn/index.js";

@@ -73,19 +73,29 @@ export function checkTensor(t: unknown, name: string): Tensor {
 export function checkParam(t: unknown, name: string, expected: readonly number[]): Tensor | null {
   if (t === undefined || t === null) return null;
   const p = checkTensor(t, name);
+  checkParamShape(p, name, expected);
+  return p;
+}
+
+/** The shape part of checkParam, for tensor-likes whose data lives elsewhere (GPU buffers). */
+export function checkParamShape(p: { readonly shape: readonly number[] }, name: string, expected: readonly number[]): void {
   if (p.shape.length !== expected.length || p.shape.some((d, i) => d !== expected[i])) {
     throw new NormError("BAD_PARAM_SHAPE", name, `expected shape ${shapeStr(expected)}, got ${shapeStr(p.shape)}`);
   }
-  return p;
 }
 
 /** dy must have exactly x's shape. */
 export function checkSameShape(dy: unknown, x: Tensor, name = "dy"): Tensor {
   const g = checkTensor(dy, name);
+  checkShapeEqual(g, x, name);
+  return g;
+}
+
+/** The shape part of checkSameShape, for tensor-likes whose data lives elsewhere (GPU buffers). */
+export function checkShapeEqual(g: { readonly shape: readonly number[] }, x: { readonly shape: readonly number[] }, name: string): void {
   if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i])) {
     throw new NormError("SHAPE_MISMATCH", name, `expected x's shape ${shapeStr(x.shape)}, got ${shapeStr(g.shape)}`);
   }
-  return g;
 }
 
 export function checkEps(eps: unknown, fallback: number): number {

@@ -3,6 +3,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { listBackends, setBackend, getBackend } from "../src/index.js";
+import { bitwiseError, closeError } from "./shared.js";
+
+export { rng } from "./shared.js";
 
 export const FIXTURES = fileURLToPath(new URL("../../test/fixtures/normalization-cases.json", import.meta.url));
 
@@ -35,33 +38,14 @@ export const f64 = (t: Enc64) => new Float64Array(new Uint8Array(Buffer.from(t.f
 
 /** NaN/±Inf must match exactly; finite values within `tol` (absolute). */
 export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i];
-    const w = want[i];
-    if (!Number.isFinite(w)) {
-      assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: expected ${w}, got ${g}`);
-      continue;
-    }
-    const e = Math.abs(g - w);
-    if (!(e <= worst)) {
-      worst = Number.isNaN(e) ? Infinity : e;
-      at = i;
-    }
-  }
-  assert.ok(worst <= tol, `${what}: max error ${worst} at [${at}] (got ${got[at]}, want ${want[at]}) > tolerance ${tol}`);
+  const msg = closeError(got, want, tol, what);
+  if (msg !== null) assert.fail(msg);
 }
 
 /** Bitwise equality of two float32 arrays (NaN payloads compared as bits too). */
 export function assertBitwise(a: Float32Array, b: Float32Array, what: string): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) {
-    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} !== ${b[i]} (bitwise)`);
-  }
+  const msg = bitwiseError(a, b, what);
+  if (msg !== null) assert.fail(msg);
 }
 
 /** Runs `fn` once per available synchronous backend, with that backend selected. */
@@ -75,27 +59,4 @@ export function eachBackend(fn: (name: string) => void): void {
       setBackend(before);
     }
   }
-}
-
-/** Deterministic PRNG (mulberry32) + Box–Muller normals, for test data. */
-export function rng(seed: number) {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
-  return {
-    u,
-    normal,
-    tensor(shape: number[], scale = 1, offset = 0) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const d = new Float32Array(n);
-      for (let i = 0; i < n; i++) d[i] = offset + scale * normal();
-      return { shape, data: d };
-    },
-  };
 }

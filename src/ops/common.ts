@@ -3,7 +3,7 @@
  * after it, kernels see contiguous rows × width and trust their input.
  */
 import { NormError, describe } from "../errors.js";
-import { checkEps, checkOptions, checkParam, checkSameShape, checkTensor, numel, shapeStr, type Tensor } from "../tensor.js";
+import { checkEps, checkOptions, checkParam, checkParamShape, checkSameShape, checkTensor, numel, shapeStr, type Tensor } from "../tensor.js";
 
 /** Options of LayerNorm, RMSNorm and GroupNorm. */
 export interface NormOptions {
@@ -34,21 +34,30 @@ export interface RowNormArgs {
 }
 
 export function rowNormArgs(x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number): RowNormArgs {
-  const t = checkTensor(x, "x");
+  const a = rowNormArgsOf(checkTensor, x, normalizedShape, options, defaultEps);
+  return { ...a, weight: a.weight?.data ?? null, bias: a.bias?.data ?? null };
+}
+
+/**
+ * rowNormArgs for any tensor-like that `check` accepts (CPU tensors, GPU-resident tensors): the
+ * same checks, with weight/bias returned as tensor-likes.
+ */
+export function rowNormArgsOf<T extends { readonly shape: readonly number[] }>(
+  check: (t: unknown, name: string) => T, x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number,
+) {
+  const t = check(x, "x");
   const ns = checkNormalizedShape(normalizedShape, t.shape);
-  const o = checkOptions<NormOptions>(options);
+  const o = checkOptions<{ weight: unknown; bias: unknown; eps: unknown }>(options);
   const D = numel(ns);
-  const weight = checkParam(o.weight, "weight", ns);
-  const bias = checkParam(o.bias, "bias", ns);
-  return {
-    x: t,
-    rows: D === 0 ? 0 : t.data.length / D,
-    D,
-    normalizedShape: ns,
-    weight: weight?.data ?? null,
-    bias: bias?.data ?? null,
-    eps: checkEps(o.eps, defaultEps),
+  const param = (p: unknown, name: string): T | null => {
+    if (p === undefined || p === null) return null;
+    const c = check(p, name);
+    checkParamShape(c, name, ns);
+    return c;
   };
+  const weight = param(o.weight, "weight");
+  const bias = param(o.bias, "bias");
+  return { x: t, rows: D === 0 ? 0 : numel(t.shape) / D, D, normalizedShape: ns, weight, bias, eps: checkEps(o.eps, defaultEps) };
 }
 
 /** Accepts a number (one trailing dim) or an array equal to x's trailing dims. */

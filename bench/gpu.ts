@@ -1,0 +1,292 @@
+/**
+ * npm run bench:gpu — normkit's WebGPU kernels on a real GPU (Node + Dawn), against the copy
+ * bandwidth of the same device in the same run and, when a python3 with CUDA PyTorch is present,
+ * against F.layer_norm / F.rms_norm and their autograd backward on the same GPU (CUDA events).
+ *
+ *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch]
+ *   on the GPU machine: bash .gpu-kit/run.sh node --no-turbofan build/bench/gpu.js
+ *
+ * Kernel time: timestamp queries around each compute pass (one pass per repetition, all in one
+ * submit), median over the repetitions; without `timestamp-query`, wall time of many passes in one
+ * submit. GB/s counts bytes read + written once (forward: x, y; backward: dy, x, dx; plus the
+ * parameters and row statistics). The copy limit: copyBufferToBuffer (timed between two empty
+ * timestamped passes) and a vec4 copy kernel, over a buffer of x's size. `--quick` shrinks the
+ * shapes 64× for a smoke run (on SwiftShader those are CPU numbers, labelled so).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createNodeGpu, type GpuBackend, type GpuStep, type GpuTensor, type KernelPlan } from "../src/webgpu-node.js";
+import { COPY_WGSL } from "../src/backends/webgpu/wgsl.js";
+
+const args = process.argv.slice(2);
+const flag = (f: string) => args.includes(f);
+const opt = (f: string) => {
+  const i = args.indexOf(f);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag("--quick");
+const ITERS = Number(opt("--iters") ?? (quick ? 3 : 30));
+const WARMUP = quick ? 1 : 5;
+const FULL: [number, number][] = [[8192, 4096], [32768, 1024], [16384, 768], [4096, 8192], [65535, 512]];
+const SHAPES: [number, number][] = opt("--shapes")
+  ? opt("--shapes")!.split(",").map((s) => s.split("x").map(Number) as [number, number])
+  : quick ? FULL.map(([r, d]) => [Math.ceil(r / 256), d]) : FULL;
+const dawnOptions = args.flatMap((a, i) => (args[i - 1] === "--dawn" ? [a] : []));
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Per-repetition times (ms) of `encode`, each inside its own timestamped compute pass. */
+async function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number[]> {
+  const dev = gpu.device;
+  if (!gpu.hasTimestamps) {
+    // fallback: wall time of `reps` passes in one submit, divided evenly
+    const enc = dev.createCommandEncoder();
+    for (let i = 0; i < reps; i++) {
+      const p = enc.beginComputePass();
+      encode(p);
+      p.end();
+    }
+    const t0 = performance.now();
+    dev.queue.submit([enc.finish()]);
+    await dev.queue.onSubmittedWorkDone();
+    return Array(reps).fill((performance.now() - t0) / reps);
+  }
+  const qs = dev.createQuerySet({ type: "timestamp", count: 2 * reps });
+  const resolve = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = dev.createCommandEncoder();
+  for (let i = 0; i < reps; i++) {
+    const p = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    encode(p);
+    p.end();
+  }
+  enc.resolveQuerySet(qs, 0, 2 * reps, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
+  dev.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const o of [qs, resolve, read]) o.destroy();
+  return Array.from({ length: reps }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
+}
+
+/** copyBufferToBuffer times (ms): the copy sits between the end of one timestamped pass and the start of the next. */
+async function timeCopies(gpu: GpuBackend, src: GPUBuffer, dst: GPUBuffer, bytes: number, reps: number): Promise<number[]> {
+  const dev = gpu.device;
+  if (!gpu.hasTimestamps) {
+    const enc = dev.createCommandEncoder();
+    for (let i = 0; i < reps; i++) enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    const t0 = performance.now();
+    dev.queue.submit([enc.finish()]);
+    await dev.queue.onSubmittedWorkDone();
+    return Array(reps).fill((performance.now() - t0) / reps);
+  }
+  const qs = dev.createQuerySet({ type: "timestamp", count: 2 * reps });
+  const resolve = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = dev.createCommandEncoder();
+  for (let i = 0; i < reps; i++) {
+    enc.beginComputePass({ timestampWrites: { querySet: qs, endOfPassWriteIndex: 2 * i } }).end();
+    enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i + 1 } }).end();
+  }
+  enc.resolveQuerySet(qs, 0, 2 * reps, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
+  dev.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const o of [qs, resolve, read]) o.destroy();
+  return Array.from({ length: reps }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
+}
+
+const encodeSteps = (steps: readonly GpuStep[]) => (p: GPUComputePassEncoder) => {
+  for (const s of steps) {
+    p.setPipeline(s.pipeline);
+    p.setBindGroup(0, s.bindGroup);
+    p.dispatchWorkgroups(s.groups[0], s.groups[1]);
+  }
+};
+
+interface Copy {
+  shape: [number, number];
+  bytes: number;
+  copyBufferGBs: number | null;
+  copyBufferColdGBs: number | null;
+  copyKernelGBs: number | null;
+}
+
+interface Row {
+  shape: [number, number];
+  op: "layerNorm" | "rmsNorm";
+  dir: "forward" | "backward";
+  variant: string;
+  isDefault: boolean;
+  plan: KernelPlan;
+  ms: number;
+  gbs: number | null;
+}
+
+/** Kernel variants compared per shape: the default plus the alternatives of plan.ts's table. */
+function variants(gpu: GpuBackend, D: number, backward: boolean): [string, Partial<KernelPlan> | undefined][] {
+  const list: [string, Partial<KernelPlan> | undefined][] = [["default", undefined], ["naive (256/row, 3 reads, wg-mem)", { T: 256, store: "loop", sg: 0 }]];
+  const def = gpu.plan(D, backward);
+  if (def.T !== 256) list.push(["wg-row", { T: 256 }]);
+  if (def.sg) list.push(["default, wg-mem reduction", { sg: 0 }]);
+  if (backward && def.store === "regs") list.push(["reread", { store: "reread" }]);
+  if (backward && def.wgsum) list.push(["per-team partials (no wgsum)", { wgsum: false }]);
+  return list.filter(([, p]) => {
+    try {
+      gpu.plan(D, backward, p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function main() {
+  const gpu = await createNodeGpu({ dawnOptions });
+  const info = gpu.adapterInfo;
+  const software = /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
+  const deviceName = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.replace(/\s+/g, " ").trim();
+  console.log(`device: ${deviceName}${software ? "  [software renderer: these are CPU numbers, not GPU results]" : ""}`);
+  console.log(`timestamps: ${gpu.hasTimestamps}, subgroup size used: ${gpu.subgroupSize || "none (workgroup memory)"}, max buffer ${gpu.maxBytes} B, dawn options ${JSON.stringify(dawnOptions)}`);
+  const rows: Row[] = [];
+  const copies: Copy[] = [];
+  const module = gpu.device.createShaderModule({ code: COPY_WGSL });
+  const copyPipe = gpu.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+
+  for (const [R, D] of SHAPES) {
+    const n = R * D;
+    const bytes = n * 4;
+    const rnd = new Float32Array(n);
+    for (let i = 0; i < n; i++) rnd[i] = Math.sin(i * 0.7 + 0.3) * 2;
+    const held: GpuTensor[] = [];
+    const up = (shape: number[], data: Float32Array) => {
+      const t = gpu.upload({ shape, data });
+      held.push(t);
+      return t;
+    };
+    const x = up([R, D], rnd);
+    const dy = up([R, D], rnd.map((v, i) => Math.cos(i * 1.3)));
+    const w = up([D], new Float32Array(D).map((_, j) => 1 + 0.01 * Math.sin(j)));
+    const b = up([D], new Float32Array(D).map((_, j) => 0.01 * Math.cos(j)));
+
+    // the copy limit on buffers of x's size: cold (first use of a fresh buffer) and warm
+    const dst = gpu.upload({ shape: [R, D], data: new Float32Array(n) });
+    held.push(dst);
+    const fresh = gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    const cold = await timeCopies(gpu, x.buffer, fresh, bytes, 1);
+    fresh.destroy();
+    await timeCopies(gpu, x.buffer, dst.buffer, bytes, WARMUP);
+    const cb = median(await timeCopies(gpu, x.buffer, dst.buffer, bytes, ITERS));
+    const cbg = gpu.device.createBindGroup({ layout: copyPipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x.buffer, size: bytes } }, { binding: 1, resource: { buffer: dst.buffer, size: bytes } }] });
+    const groups = Math.ceil(n / 4 / 256);
+    const gx = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    const copyStep: GpuStep = { pipeline: copyPipe, bindGroup: cbg, groups: [gx, Math.ceil(groups / gx)] };
+    await timePasses(gpu, encodeSteps([copyStep]), WARMUP);
+    const ck = median(await timePasses(gpu, encodeSteps([copyStep]), ITERS));
+    // null when the timer cannot resolve it (a software renderer's timestamps can be equal)
+    const gb = (by: number, ms: number) => (ms > 0 ? by / ms / 1e6 : null);
+    copies.push({ shape: [R, D], bytes, copyBufferGBs: gb(2 * bytes, cb), copyBufferColdGBs: gb(2 * bytes, cold[0]!), copyKernelGBs: gb(2 * bytes, ck) });
+
+    for (const rms of [false, true]) {
+      const op = rms ? "rmsNorm" : "layerNorm";
+      for (const backward of [false, true]) {
+        for (const [name, plan] of variants(gpu, D, backward)) {
+          let steps: GpuStep[];
+          const outs: GpuTensor[] = [];
+          let stats: GpuTensor[] = [];
+          if (!backward) {
+            const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b, plan });
+            steps = f.steps;
+            outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
+          } else {
+            const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b });
+            gpu.run(f.steps);
+            stats = [f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : [])];
+            const bw = gpu.backwardSteps(rms, dy, x, D, { weight: w, bias: rms ? null : b, plan, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
+            steps = bw.steps;
+            outs.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
+          }
+          await timePasses(gpu, encodeSteps(steps), WARMUP);
+          const ms = median(await timePasses(gpu, encodeSteps(steps), ITERS));
+          const params = (rms ? 1 : 2) * D * 4;
+          const statsB = (rms ? 1 : 2) * R * 4;
+          const moved = backward ? 3 * bytes + statsB + params + params : 2 * bytes + statsB + params;
+          rows.push({ shape: [R, D], op, dir: backward ? "backward" : "forward", variant: name, isDefault: plan === undefined, plan: gpu.plan(D, backward, plan), ms, gbs: gb(moved, ms) });
+          for (const t of [...outs, ...stats]) t.destroy();
+        }
+      }
+    }
+    for (const t of held) t.destroy();
+    if (gpu.errors.length) throw new Error(`GPU errors: ${gpu.errors.join("; ")}`);
+  }
+
+  const torch = flag("--no-torch") ? null : runTorch();
+  const result = {
+    when: new Date().toISOString(),
+    device: deviceName,
+    software,
+    note: software ? "software renderer (SwiftShader): CPU numbers, not GPU results" : "GPU",
+    quick,
+    iters: ITERS,
+    timestamps: gpu.hasTimestamps,
+    subgroupSize: gpu.subgroupSize,
+    dawnOptions,
+    node: process.version,
+    copies,
+    kernels: rows,
+    torch,
+  };
+  const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}gpu-${result.when.slice(0, 10)}-${software ? "swiftshader" : (info.architecture || info.vendor || "gpu").replace(/\W+/g, "_")}${quick ? "-quick" : ""}${opt("--shapes") ? "-shapes" : ""}.json`;
+  writeFileSync(file, JSON.stringify(result, null, 1));
+  // on the device machine, files under $OUT come back
+  if (process.env.OUT) writeFileSync(`${process.env.OUT}/${file.split("/").pop()}`, JSON.stringify(result, null, 1));
+  printTable(result);
+  console.log(`\nwritten: ${file}`);
+  gpu.destroy();
+}
+
+type TorchRow = { shape: [number, number]; op: string; dir: string; ms: number; gbs: number };
+
+/** The PyTorch CUDA side (bench/torch_gpu.py), or null with the reason printed. */
+function runTorch(): { device: string; torch: string; rows: TorchRow[] } | { skipped: string } {
+  const py = process.env.PYTHON ?? "python3";
+  const script = fileURLToPath(new URL("../../bench/torch_gpu.py", import.meta.url));
+  const r = spawnSync(py, [script, JSON.stringify({ shapes: SHAPES, iters: ITERS, warmup: WARMUP })], { encoding: "utf8", timeout: 600_000 });
+  const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+  if (r.status !== 0 || !last.startsWith("{")) {
+    const why = r.error ? String(r.error) : (r.stderr || last || `exit ${r.status}`).trim().split("\n").pop();
+    console.log(`PyTorch CUDA: skipped (${why})`);
+    return { skipped: why ?? "unknown" };
+  }
+  return JSON.parse(last);
+}
+
+function printTable(r: { device: string; note: string; copies: Copy[]; kernels: Row[]; torch: ReturnType<typeof runTorch> | null }) {
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const num = (v: number | null | undefined) => (v == null ? "-" : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  console.log(`\n${r.device} — ${r.note}`);
+  console.log(`${"shape".padEnd(12)} ${"op".padEnd(10)} ${"dir".padEnd(8)} ${"variant".padEnd(34)} ${pad("ms", 9)} ${pad("GB/s", 8)} ${pad("%copy", 6)} ${pad("torch ms", 9)} ${pad("torch÷nk", 9)}`);
+  const trows = r.torch && "rows" in r.torch ? r.torch.rows : [];
+  for (const k of r.kernels) {
+    const c = r.copies.find((c) => c.shape[0] === k.shape[0] && c.shape[1] === k.shape[1])!;
+    const limit = Math.max(c.copyBufferGBs ?? 0, c.copyKernelGBs ?? 0);
+    const t = trows.find((t) => t.shape[0] === k.shape[0] && t.shape[1] === k.shape[1] && t.op === k.op && t.dir === k.dir);
+    console.log(
+      `${`${k.shape[0]}x${k.shape[1]}`.padEnd(12)} ${k.op.padEnd(10)} ${k.dir.padEnd(8)} ${k.variant.padEnd(34)} ${pad(k.ms.toFixed(4), 9)} ${pad(num(k.gbs), 8)} ${pad(k.gbs != null && limit > 0 ? ((100 * k.gbs) / limit).toFixed(0) : "-", 6)} ${pad(t ? t.ms.toFixed(4) : "-", 9)} ${pad(t ? (t.ms / k.ms).toFixed(2) : "-", 9)}`,
+    );
+  }
+  console.log("\ncopy limit per shape (GB/s, read + write): copyBufferToBuffer warm / cold (first use of a fresh buffer) / copy kernel");
+  for (const c of r.copies) console.log(`  ${c.shape.join("x").padEnd(12)} ${num(c.copyBufferGBs)} / ${num(c.copyBufferColdGBs)} / ${num(c.copyKernelGBs)}`);
+}
+
+await main();

@@ -1,0 +1,66 @@
+"""PyTorch CUDA side of bench/gpu.ts: F.layer_norm and F.rms_norm (weight; LayerNorm also bias)
+forward and their autograd backward on the same shapes, timed with CUDA events (median of `iters`
+single-call timings after `warmup`). Backward is torch.autograd.grad from one forward's graph
+(retain_graph), i.e. the backward kernels alone. Prints one JSON line; exits 2 without CUDA."""
+import json
+import sys
+
+try:
+    import torch
+    import torch.nn.functional as F
+except Exception as e:  # no torch: the caller reports the reason
+    print(f"no torch: {e}", file=sys.stderr)
+    sys.exit(2)
+if not torch.cuda.is_available():
+    print("torch has no CUDA device", file=sys.stderr)
+    sys.exit(2)
+
+cfg = json.loads(sys.argv[1])
+iters, warmup = cfg["iters"], cfg["warmup"]
+dev = torch.device("cuda")
+has_rms = hasattr(F, "rms_norm")
+
+
+def timed(fn):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b))
+    ts.sort()
+    n = len(ts)
+    return ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
+
+
+rows = []
+for R, D in cfg["shapes"]:
+    i = torch.arange(R * D, device=dev, dtype=torch.float64)
+    x = (torch.sin(i * 0.7 + 0.3) * 2).float().reshape(R, D).requires_grad_(True)
+    dy = torch.cos(i * 1.3).float().reshape(R, D)
+    j = torch.arange(D, device=dev, dtype=torch.float64)
+    w = (1 + 0.01 * torch.sin(j)).float().requires_grad_(True)
+    b = (0.01 * torch.cos(j)).float().requires_grad_(True)
+    nbytes = R * D * 4
+    ops = [("layerNorm", lambda: F.layer_norm(x, (D,), w, b, 1e-5), (x, w, b), 2)]
+    if has_rms:
+        ops.append(("rmsNorm", lambda: F.rms_norm(x, (D,), w, 1e-6), (x, w), 1))
+    for name, fwd, inputs, nstats in ops:
+        with torch.no_grad():
+            ms = timed(fwd)
+        rows.append({"shape": [R, D], "op": name, "dir": "forward", "ms": ms,
+                     "gbs": (2 * nbytes + nstats * R * 4 + (len(inputs) - 1) * D * 4) / ms / 1e6})
+        y = fwd()
+        ms = timed(lambda: torch.autograd.grad(y, inputs, dy, retain_graph=True))
+        rows.append({"shape": [R, D], "op": name, "dir": "backward", "ms": ms,
+                     "gbs": (3 * nbytes + nstats * R * 4 + 2 * (len(inputs) - 1) * D * 4) / ms / 1e6})
+        del y
+    del x, dy, w, b, i
+    torch.cuda.empty_cache()
+
+print(json.dumps({"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rms_norm": has_rms, "rows": rows}))

@@ -1,0 +1,53 @@
+/**
+ * The WebGPU backend in Node on Dawn (the `webgpu` package), without any V8 flag: the full suite,
+ * and a stress run of TurboFan-optimized loops around GPU calls (the dawn.node crash that normkit
+ * works around, see src/webgpu-node.ts). Without a GPU, Dawn runs on SwiftShader from Debian's
+ * chromium; the test skips when no adapter is found.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { SuiteResult } from "./webgpu/suite.js";
+
+const CHILD = fileURLToPath(new URL("./webgpu/node-child.js", import.meta.url));
+const SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json";
+
+/** Dawn's environment: the system's Vulkan, or SwiftShader when chromium has it and no ICD is chosen. */
+function dawnEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (existsSync(SWIFTSHADER) && !env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && env.NORMKIT_DAWN_NATIVE !== "1") {
+    env.VK_ICD_FILENAMES = SWIFTSHADER;
+    env.LD_LIBRARY_PATH = ["/usr/lib/chromium", env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  }
+  return env;
+}
+
+function child(mode: string, timeout: number) {
+  const r = spawnSync(process.execPath, [CHILD, mode], { env: dawnEnv(), encoding: "utf8", timeout, maxBuffer: 64 << 20 });
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  return { ...r, json: last.startsWith("{") ? JSON.parse(last) : null };
+}
+
+const probe = child("stress", 120_000);
+const skip = probe.status === 3 ? `no WebGPU adapter for Dawn: ${probe.json?.noAdapter}` : false;
+
+test("Dawn: TurboFan-optimized loops around GPU calls do not crash (no V8 flags)", { skip }, () => {
+  assert.equal(probe.signal, null, `child killed by ${probe.signal}\n${probe.stderr}`);
+  assert.equal(probe.status, 0, `child exited ${probe.status}\n${probe.stderr}`);
+  assert.ok(probe.json?.iterations > 10 && probe.json?.finite, probe.stdout);
+});
+
+test("WebGPU suite in Node on Dawn", { skip, timeout: 900_000 }, async (t) => {
+  const r = child("suite", 900_000);
+  assert.equal(r.status, 0, `child exited ${r.status} (${r.signal})\n${r.stderr.slice(-4000)}`);
+  const { info, results } = r.json as { info: unknown; results: SuiteResult[] };
+  t.diagnostic(`adapter: ${JSON.stringify(info)}`);
+  if (!process.env.NORMKIT_GPU_FILTER) assert.ok(results.length >= 100, `only ${results.length} results`);
+  for (const x of results) {
+    await t.test(x.name, { skip: x.skipped ?? false }, () => {
+      if (!x.ok) throw new Error(x.message);
+    });
+  }
+});

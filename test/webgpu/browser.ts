@@ -1,0 +1,15 @@
+/** Browser entry of the WebGPU suite: the page imports it and calls run() (see webgpu.browser.test.ts). */
+import { createGpuBackend } from "../../src/index.js";
+import type { GoldenCase } from "../helpers.js";
+import { runGpuSuite } from "./suite.js";
+
+export async function run(filter?: string, leakCalls?: number) {
+  const cases = ((await (await fetch("/test/fixtures/normalization-cases.json")).json()) as { cases: GoldenCase[] }).cases;
+  const gpu = await createGpuBackend();
+  const info = { ...gpu.adapterInfo, subgroupSize: gpu.subgroupSize, maxBytes: gpu.maxBytes, userAgent: navigator.userAgent };
+  try {
+    return { info, results: await runGpuSuite({ gpu, cases, fresh: () => createGpuBackend(), filter, leakCalls }) };
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The WebGPU test suite. Browser-safe (no Node imports): headless Chromium runs it on SwiftShader
+ * (test/webgpu.browser.test.ts) and Node runs it on Dawn (test/webgpu.node.test.ts). Each test
+ * returns normally or throws; the drivers turn the list of results into node:test subtests.
+ */
+import { NormError, createGpuBackend, reference, type GpuBackend, type GpuTensor, type KernelPlan, type Tensor } from "../../src/index.js";
+import type { GoldenCase } from "../helpers.js";
+import { bitwiseError, closeError, rng } from "../shared.js";
+
+export interface SuiteResult {
+  name: string;
+  ok: boolean;
+  message?: string;
+  /** Why the test could not run here (the drivers report it as skipped). */
+  skipped?: string;
+  ms: number;
+}
+
+/** Thrown by a test that cannot run in this environment. */
+class Skip extends Error {}
+
+export interface SuiteEnv {
+  gpu: GpuBackend;
+  cases: GoldenCase[];
+  /** Makes a second backend with its own device (the lost-device test destroys it). */
+  fresh: () => Promise<GpuBackend>;
+  /** Calls of the leak test (10,000 by default). */
+  leakCalls?: number;
+  /** Runs only the tests whose name contains this. */
+  filter?: string;
+}
+
+type T = { name: string; fn: () => Promise<void> | void };
+
+const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
+const f32 = (t: { shape: number[]; f32: string }): Tensor => ({ shape: t.shape, data: new Float32Array(b64(t.f32)) });
+const f64 = (t: { f64: string }) => new Float64Array(b64(t.f64));
+
+function check(msg: string | null): void {
+  if (msg !== null) throw new Error(msg);
+}
+
+async function throwsNorm(fn: () => unknown, code: string, mentions?: string): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof NormError)) throw new Error(`expected NormError ${code}, got ${String(e)}`);
+    if (e.code !== code) throw new Error(`expected NormError ${code}, got ${e.code}: ${e.message}`);
+    if (mentions !== undefined && !e.message.includes(mentions)) throw new Error(`message lacks "${mentions}": ${e.message}`);
+    return;
+  }
+  throw new Error(`expected NormError ${code}, nothing thrown`);
+}
+
+/** Random row-norm problem; `hostile` plants NaN/Inf/constant/huge/tiny rows. */
+function problem(seed: number, rows: number, D: number, o: { w: boolean; b: boolean; scale?: number; offset?: number; hostile?: boolean }) {
+  const r = rng(seed);
+  const x = r.tensor([rows, D], o.scale ?? 1, o.offset ?? 0);
+  const dy = r.tensor([rows, D]);
+  if (o.hostile && rows >= 6) {
+    x.data[1 * D + (D >> 1)] = NaN;
+    x.data[2 * D] = Infinity;
+    x.data.fill(3.25, 3 * D, 4 * D); // constant row: variance 0, ε alone
+    for (let i = 4 * D; i < 5 * D; i++) x.data[i] = 1e15 * r.normal();
+    for (let i = 5 * D; i < 6 * D; i++) x.data[i] = 1e-20 * r.normal();
+    dy.data[rows * D - 1] = NaN;
+  }
+  const weight = o.w ? r.tensor([D], 0.5, 1) : undefined;
+  const bias = o.b ? r.tensor([D], 0.5) : undefined;
+  return { x, dy, weight, bias };
+}
+
+/** Compares GPU results with the float64 reference; tolerances scale with the conditioning. */
+async function checkAgainstReference(
+  gpu: GpuBackend, rms: boolean, seed: number, rows: number, D: number,
+  o: { w: boolean; b: boolean; scale?: number; offset?: number; hostile?: boolean; plan?: Partial<KernelPlan> },
+): Promise<void> {
+  const p = problem(seed, rows, D, o);
+  const eps = rms ? 1e-6 : 1e-5;
+  const yRef = reference.rowNormRef(rms, p.x.data, rows, D, p.weight?.data, p.bias?.data, eps);
+  const gRef = reference.rowNormBackwardRef(rms, p.dy.data, p.x.data, rows, D, p.weight?.data, p.bias?.data, eps);
+  const up = (t: Tensor | undefined) => (t ? gpu.upload(t) : null);
+  const held: GpuTensor[] = [];
+  const keep = <X extends GpuTensor | null>(t: X): X => {
+    if (t) held.push(t);
+    return t;
+  };
+  try {
+    const x = keep(up(p.x))!;
+    const dy = keep(up(p.dy))!;
+    const opts = { weight: keep(up(p.weight)), bias: keep(up(p.bias)), eps, plan: o.plan };
+    const f = rms ? gpu.rmsNormForward(x, D, opts) : gpu.layerNormForward(x, D, opts);
+    keep(f.y);
+    keep(f.rstd);
+    const mean = "mean" in f ? keep(f.mean as GpuTensor) : undefined;
+    const g = rms ? gpu.rmsNormBackward(dy, x, D, { ...opts, rstd: f.rstd }) : gpu.layerNormBackward(dy, x, D, { ...opts, mean, rstd: f.rstd });
+    keep(g.dx);
+    keep(g.dweight);
+    keep(g.dbias);
+    // float32 rounding, growing with √D and with the offset/spread ratio (cancellation in x − mean),
+    // relative to the largest finite value of each output (a norm-wise error bound)
+    const rel = 8e-6 * Math.sqrt(D) * (1 + Math.abs(o.offset ?? 0) / (o.scale ?? 1)) + 4e-5;
+    const tol = (ref: Float64Array, n = 1) => rel * n * ref.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 1);
+    const what = `${rms ? "rms" : "ln"}[${rows},${D}]`;
+    check(closeError((await f.y.read()).data, yRef, tol(yRef), `${what}.y`));
+    check(closeError((await g.dx.read()).data, gRef.dx, tol(gRef.dx), `${what}.dx`));
+    if (g.dweight) check(closeError((await g.dweight.read()).data, gRef.dweight!, tol(gRef.dweight!, 4), `${what}.dweight`));
+    if (g.dbias) check(closeError((await g.dbias.read()).data, gRef.dbias!, tol(gRef.dbias!, 4), `${what}.dbias`));
+  } finally {
+    for (const t of held) t.destroy();
+  }
+  check(gpu.errors.length ? `GPU errors: ${gpu.errors.join("; ")}` : null);
+}
+
+function tests(env: SuiteEnv): T[] {
+  const { gpu } = env;
+  const list: T[] = [];
+  const add = (name: string, fn: () => Promise<void> | void) => list.push({ name, fn });
+
+  // -- every golden case for LayerNorm / RMSNorm, through the CPU-tensor convenience API
+  for (const c of env.cases) {
+    if (c.op !== "layerNorm" && c.op !== "rmsNorm") continue;
+    add(`golden ${c.op} ${c.name}`, async () => {
+      const x = f32(c.x);
+      const dy = f32(c.dy);
+      const opts = { weight: c.weight ? f32(c.weight) : undefined, bias: c.bias ? f32(c.bias) : undefined, eps: c.eps ?? undefined };
+      const ns = c.normalizedShape!;
+      const [fwd, bwd] = c.op === "layerNorm" ? [gpu.cpu.layerNorm, gpu.cpu.layerNormBackward] : [gpu.cpu.rmsNorm, gpu.cpu.rmsNormBackward];
+      const g = await bwd(dy, x, ns, opts);
+      const got: Record<string, Float32Array> = { y: (await fwd(x, ns, opts)).data, dx: g.dx.data };
+      if (g.dweight) got.dweight = g.dweight.data;
+      if (g.dbias) got.dbias = g.dbias.data;
+      for (const [k, enc] of Object.entries(c.expected)) {
+        if (!got[k]) throw new Error(`${k} missing from the result`);
+        check(closeError(got[k], f64(enc), c.tolerance[k]!, `${c.name}.${k}`));
+      }
+      for (const k of Object.keys(got)) if (!(k in c.expected)) throw new Error(`unexpected output ${k}`);
+    });
+  }
+
+  // -- property tests: shapes across every shape class (narrow/wide, D % 4 ≠ 0, registers/loop)
+  const widths = [1, 2, 3, 4, 5, 7, 8, 16, 31, 33, 64, 100, 127, 128, 255, 256, 384, 511, 512, 768, 1000, 1024, 1025, 2048, 3000, 4096, 4097, 8192, 8195, 12288, 16384, 20001];
+  let seed = 1;
+  for (const rms of [false, true]) {
+    for (const D of widths) {
+      const rows = D >= 8192 ? 5 : D >= 1024 ? 37 : 300;
+      const s = seed++;
+      const w = s % 3 !== 0;
+      const b = s % 2 === 0;
+      add(`property ${rms ? "rmsNorm" : "layerNorm"} D=${D} rows=${rows} w=${w} b=${b}`, () => checkAgainstReference(gpu, rms, s, rows, D, { w, b }));
+    }
+    add(`property ${rms ? "rmsNorm" : "layerNorm"} large offset`, () => checkAgainstReference(gpu, rms, 99, 40, 1024, { w: true, b: true, offset: 300, scale: 1 }));
+    add(`property ${rms ? "rmsNorm" : "layerNorm"} small scale`, () => checkAgainstReference(gpu, rms, 98, 40, 771, { w: true, b: false, scale: 1e-3 }));
+    for (const D of [6, 100, 1024, 4099, 9000]) {
+      add(`property ${rms ? "rmsNorm" : "layerNorm"} hostile rows D=${D}`, () => checkAgainstReference(gpu, rms, 7 + D, 9, D, { w: true, b: true, hostile: true }));
+    }
+  }
+
+  // -- every kernel variant (the ones the benchmark compares) against the reference
+  const variants: Partial<KernelPlan>[] = [
+    { T: 4, sg: 0, store: "regs" }, { T: 32, sg: 0 }, { T: 256, sg: 0 }, { T: 256, store: "loop", sg: 0 },
+    { T: 64, store: "reread" }, { T: 128, store: "loop" }, { vec: 1 }, { vec: 1, T: 16, store: "loop" },
+    { T: 16, wgsum: true }, { T: 16, wgsum: false }, { T: 8, vec: 1, store: "reread", wgsum: true },
+  ];
+  if (gpu.subgroupSize) variants.push({ T: gpu.subgroupSize, sg: gpu.subgroupSize }, { T: 256, sg: gpu.subgroupSize });
+  for (const plan of variants) {
+    for (const D of [4, 64, 520, 1024]) {
+      try {
+        gpu.plan(D, false, plan);
+        gpu.plan(D, true, plan);
+      } catch {
+        continue; // a plan that cannot run at this width (too many items per thread, too little memory)
+      }
+      for (const rms of [false, true]) {
+        add(`variant ${JSON.stringify(plan)} ${rms ? "rms" : "ln"} D=${D}`, () => checkAgainstReference(gpu, rms, D + 5, 45, D, { w: true, b: true, plan }));
+      }
+    }
+  }
+
+  // -- determinism: same inputs, same bits; a row's result does not depend on the other rows
+  for (const [rms, D] of [[false, 1000], [true, 768], [false, 4096], [false, 37]] as const) {
+    add(`deterministic and row-independent ${rms ? "rms" : "ln"} D=${D}`, async () => {
+      const rows = D >= 4096 ? 40 : 700;
+      const p = problem(D, rows, D, { w: true, b: true });
+      const fwd = rms ? gpu.cpu.rmsNorm : gpu.cpu.layerNorm;
+      const bwd = rms ? gpu.cpu.rmsNormBackward : gpu.cpu.layerNormBackward;
+      const opts = { weight: p.weight, bias: p.bias };
+      const [y1, y2] = [await fwd(p.x, D, opts), await fwd(p.x, D, opts)];
+      check(bitwiseError(y1.data, y2.data, "y twice"));
+      const [g1, g2] = [await bwd(p.dy, p.x, D, opts), await bwd(p.dy, p.x, D, opts)];
+      check(bitwiseError(g1.dx.data, g2.dx.data, "dx twice"));
+      check(bitwiseError(g1.dweight!.data, g2.dweight!.data, "dweight twice"));
+      check(bitwiseError(g1.dbias!.data, g2.dbias!.data, "dbias twice"));
+      const k = 7;
+      const xs = { shape: [k, D], data: p.x.data.slice(0, k * D) };
+      const dys = { shape: [k, D], data: p.dy.data.slice(0, k * D) };
+      check(bitwiseError((await fwd(xs, D, opts)).data, y1.data.subarray(0, k * D), "y of 7 rows vs the same rows in a large batch"));
+      check(bitwiseError((await bwd(dys, xs, D, opts)).dx.data, g1.dx.data.subarray(0, k * D), "dx of 7 rows vs the same rows in a large batch"));
+    });
+  }
+
+  // -- chaining on the GPU equals the convenience path; accumulation into gradients
+  add("chained GPU ops and into-accumulation", async () => {
+    const D = 96;
+    const p = problem(3, 50, D, { w: true, b: true });
+    const x = gpu.upload(p.x), dy = gpu.upload(p.dy), w = gpu.upload(p.weight!), b = gpu.upload(p.bias!);
+    const held = [x, dy, w, b];
+    try {
+      const y = gpu.layerNorm(x, D, { weight: w, bias: b });
+      const z = gpu.rmsNorm(y, D, { weight: w });
+      held.push(y, z);
+      const y2 = await gpu.cpu.layerNorm(p.x, D, { weight: p.weight, bias: p.bias });
+      const z2 = await gpu.cpu.rmsNorm(y2, D, { weight: p.weight });
+      check(bitwiseError((await z.read()).data, z2.data, "chained"));
+      const g = gpu.layerNormBackward(dy, x, D, { weight: w, bias: b });
+      held.push(g.dx, g.dweight!, g.dbias!);
+      const g2 = gpu.layerNormBackward(dy, x, D, { weight: w, bias: b, into: { dweight: g.dweight, dbias: g.dbias } });
+      held.push(g2.dx);
+      if (g2.dweight !== g.dweight) throw new Error("into.dweight not used");
+      const once = await gpu.cpu.layerNormBackward(p.dy, p.x, D, { weight: p.weight, bias: p.bias });
+      const twice = once.dweight!.data.map((v) => v + v);
+      check(closeError((await g.dweight!.read()).data, twice, 1e-5, "dweight accumulated twice"));
+    } finally {
+      for (const t of held) t.destroy();
+    }
+  });
+
+  // -- errors
+  add("error: destroyed tensor", async () => {
+    const x = gpu.upload({ shape: [2, 4], data: new Float32Array(8) });
+    x.destroy();
+    x.destroy(); // idempotent
+    await throwsNorm(() => gpu.layerNorm(x, 4), "DESTROYED_TENSOR");
+    await throwsNorm(() => x.read(), "DESTROYED_TENSOR");
+  });
+  add("error: validation is the core's", async () => {
+    const x = gpu.upload({ shape: [2, 4], data: new Float32Array(8) });
+    const w = gpu.upload({ shape: [3], data: new Float32Array(3) });
+    try {
+      await throwsNorm(() => gpu.layerNorm(x, 5), "BAD_NORMALIZED_SHAPE");
+      await throwsNorm(() => gpu.rmsNorm(x, 4, { weight: w }), "BAD_PARAM_SHAPE");
+      await throwsNorm(() => gpu.layerNorm(x, 4, { eps: -1 }), "BAD_EPS");
+      await throwsNorm(() => gpu.layerNorm({ shape: [2, 4], data: new Float32Array(8) } as unknown as GpuTensor, 4), "BAD_ARGUMENT");
+      await throwsNorm(() => gpu.layerNormBackward(w, x, 4), "SHAPE_MISMATCH");
+      await throwsNorm(() => gpu.cpu.layerNorm({ shape: [2, 4], data: new Float64Array(8) } as unknown as Tensor, 4), "BAD_DTYPE");
+      await throwsNorm(() => gpu.layerNorm(x, 4, { plan: { T: 3 } }), "BAD_ARGUMENT");
+    } finally {
+      x.destroy();
+      w.destroy();
+    }
+  });
+  add("error: buffer over the device's limit names the limit", async () => {
+    const n = Math.floor(gpu.maxBytes / 4) + 4;
+    try {
+      new Float32Array(n);
+    } catch {
+      throw new Skip(`a Float32Array of ${n} elements (over the device limit) cannot be allocated here`);
+    }
+    await throwsNorm(() => gpu.upload({ shape: [n / 4, 4], data: new Float32Array(n) }), "LIMIT_EXCEEDED", String(gpu.maxBytes));
+  });
+  add("error: lost device", async () => {
+    const g2 = await env.fresh();
+    const x = g2.upload({ shape: [2, 4], data: new Float32Array(8) });
+    g2.device.destroy();
+    await g2.device.lost;
+    await throwsNorm(() => g2.layerNorm(x, 4), "DEVICE_LOST");
+    await throwsNorm(() => g2.upload({ shape: [1], data: new Float32Array(1) }), "DEVICE_LOST");
+  });
+  add("error: no adapter", async () => {
+    const gpuNone = { requestAdapter: async () => null } as unknown as GPU;
+    await throwsNorm(() => createGpuBackend({ gpu: gpuNone }), "BACKEND_UNAVAILABLE", "adapter");
+  });
+
+  // -- no GPU buffer leaks over many calls (bookkeeping of the backend's own buffers)
+  add(`no buffer leak over ${env.leakCalls ?? 10000} calls`, async () => {
+    const calls = env.leakCalls ?? 10000;
+    const before = gpu.liveBuffers();
+    const D = 20;
+    const p = problem(5, 8, D, { w: true, b: true });
+    const x = gpu.upload(p.x), dy = gpu.upload(p.dy), w = gpu.upload(p.weight!), b = gpu.upload(p.bias!);
+    for (let i = 0; i < calls; i++) {
+      switch (i % 5) {
+        case 0: gpu.layerNorm(x, D, { weight: w, bias: b }).destroy(); break;
+        case 1: { const f = gpu.rmsNormForward(x, D, { weight: w }); f.y.destroy(); f.rstd.destroy(); break; }
+        case 2: { const g = gpu.layerNormBackward(dy, x, D, { weight: w, bias: b }); g.dx.destroy(); g.dweight!.destroy(); g.dbias!.destroy(); break; }
+        case 3: { const g = gpu.rmsNormBackward(dy, x, D, { weight: w }); g.dx.destroy(); g.dweight!.destroy(); break; }
+        case 4: await (i % 20 === 4 ? gpu.cpu.rmsNormBackward(p.dy, p.x, D, { weight: p.weight }) : gpu.cpu.layerNorm(p.x, D, { bias: p.bias })); break;
+      }
+    }
+    for (const t of [x, dy, w, b]) t.destroy();
+    if (gpu.liveBuffers() !== before) throw new Error(`live GPU buffers ${before} before, ${gpu.liveBuffers()} after ${calls} calls`);
+    check(gpu.errors.length ? `GPU errors: ${gpu.errors.join("; ")}` : null);
+  });
+  return list;
+}
+
+/** Runs the suite; never throws (failures are results). */
+export async function runGpuSuite(env: SuiteEnv): Promise<SuiteResult[]> {
+  const out: SuiteResult[] = [];
+  for (const t of tests(env)) {
+    if (env.filter && !t.name.includes(env.filter)) continue;
+    const t0 = performance.now();
+    try {
+      await t.fn();
+      out.push({ name: t.name, ok: true, ms: performance.now() - t0 });
+    } catch (e) {
+      if (e instanceof Skip) {
+        out.push({ name: t.name, ok: true, skipped: e.message, ms: performance.now() - t0 });
+        continue;
+      }
+      out.push({ name: t.name, ok: false, message: e instanceof Error ? `${e.message}` : String(e), ms: performance.now() - t0 });
+    }
+  }
+  return out;
+}
