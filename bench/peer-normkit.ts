@@ -60,6 +60,16 @@ export const peer: Peer = {
       variants: [
         { id: "normkit-js", peer: "normkit", label: "normkit js", threads: 1, timed: syncTimed },
         { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
+        {
+          id: "normkit-wasm-out", peer: "normkit", label: "normkit wasm, out= (reused y)", threads: 1,
+          timed: { forward: "layerNorm/rmsNorm(x, D, { weight, bias, out }): validation, kernel, y written into a reused tensor", backward: "(forward only: out is a forward option)" },
+          ...(wasmSkip ? { skip: wasmSkip } : {}),
+        },
+        {
+          id: "normkit-wasm-2t-shared", peer: "normkit", label: "normkit wasm pool, 2 threads, shared x and out", threads: 2,
+          timed: { forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }) with x and out in SharedArrayBuffers (sharedTensor), out reused", backward: "(forward only)" },
+          ...(poolErrors.has(2) ? { skip: poolErrors.get(2)! } : {}),
+        },
         ...POOL_THREADS.map((t) => ({
           id: `normkit-wasm-${t}t`, peer: "normkit", label: `normkit wasm pool, ${t} thread${t > 1 ? "s" : ""}`, threads: t, timed: poolTimed,
           ...(poolErrors.has(t) ? { skip: poolErrors.get(t)! } : {}),
@@ -72,13 +82,31 @@ export const peer: Peer = {
     const { c } = d;
     const x: Tensor = nk.tensor(d.x, [c.rows, c.D]);
     const dy: Tensor = nk.tensor(d.dy, [c.rows, c.D]);
+    const paramOpts = () => c.op === "layerNorm"
+      ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
+      : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
+    if (variant === "normkit-wasm-out" || variant === "normkit-wasm-2t-shared") {
+      if (c.dir !== "forward") return { skip: "out is a forward option" };
+      const shared = variant === "normkit-wasm-2t-shared";
+      const p = shared ? pools.get(2) : undefined;
+      if (shared && p === undefined) return { skip: poolErrors.get(2) ?? "no pool" };
+      if (!shared && backendSkip("wasm")) return { skip: backendSkip("wasm")! };
+      const xs = shared ? nk.sharedTensor([c.rows, c.D], d.x) : x;
+      const out = shared ? nk.sharedTensor([c.rows, c.D]) : nk.tensor(new Float32Array(c.rows * c.D), [c.rows, c.D]);
+      const opts = { ...paramOpts(), out };
+      const sync = c.op === "layerNorm" ? nk.layerNorm : nk.rmsNorm;
+      const fn = p === undefined ? null : c.op === "layerNorm" ? p.layerNorm : p.rmsNorm;
+      return {
+        select: () => nk.setBackend("wasm"),
+        run: fn === null ? () => void sync(xs, c.D, opts) : async () => void (await fn.apply(p, [xs, c.D, opts])),
+        output: () => out.data,
+      } satisfies Runner;
+    }
     const poolThreads = /^normkit-wasm-(\d+)t$/.exec(variant)?.[1];
     if (poolThreads !== undefined) {
       const p = pools.get(Number(poolThreads));
       if (p === undefined) return { skip: poolErrors.get(Number(poolThreads)) ?? "no pool" };
-      const opts = c.op === "layerNorm"
-        ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
-        : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
+      const opts = paramOpts();
       let last: Float32Array = new Float32Array(0);
       const fn = c.dir === "forward" ? (c.op === "layerNorm" ? p.layerNorm : p.rmsNorm) : c.op === "layerNorm" ? p.layerNormBackward : p.rmsNormBackward;
       const args = c.dir === "forward" ? [x, c.D, opts] : [dy, x, c.D, opts];

@@ -252,7 +252,7 @@ export async function main(argv: string[]): Promise<Results> {
   crossCheck(measurements);
   for (const m of measurements) delete m.times; // the file keeps runs and quartiles
   const targets = evaluateTargets(measurements, {
-    normkit1: ["normkit-js", "normkit-wasm"],
+    normkit1: ["normkit-js", "normkit-wasm", "normkit-wasm-out"],
     normkitPool: "normkit-wasm-2t",
     normkitPoolBase: "normkit-wasm-1t",
     copy: "copy",

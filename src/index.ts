@@ -5,7 +5,7 @@
  */
 export { NormError, type NormErrorCode } from "./errors.js";
 export { tensor, numel, type Tensor } from "./tensor.js";
-export type { NormOptions, Grads } from "./ops/common.js";
+export type { NormOptions, ForwardOptions, Grads } from "./ops/common.js";
 export { layerNorm, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
 export { rmsNorm, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
 export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
@@ -15,7 +15,7 @@ import "./backends/wasm/index.js";
 
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
-export { createPool, type Pool, type PoolOptions } from "./pool/index.js";
+export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/index.js";
 export {
   createGpuBackend, GpuBackend, GpuTensor,
   type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,

@@ -31,7 +31,7 @@ export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
 
-function checkShape(shape: unknown, name: string): readonly number[] {
+export function checkShape(shape: unknown, name: string): readonly number[] {
   if (!Array.isArray(shape)) {
     throw new NormError("BAD_SHAPE", name, `expected an array of non-negative integers, got ${describe(shape)}`);
   }

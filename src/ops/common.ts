@@ -15,6 +15,16 @@ export interface NormOptions {
   eps?: number;
 }
 
+/** Options of the LayerNorm/RMSNorm forward ops. */
+export interface ForwardOptions extends NormOptions {
+  /**
+   * Write y into this tensor (x's shape, not overlapping x, weight or bias) instead of a new one,
+   * and return a tensor over its data: for loops that reuse an output buffer, and for the pool,
+   * where an `out` in a SharedArrayBuffer is written by the workers directly.
+   */
+  out?: Tensor | null;
+}
+
 /** Gradients returned by every `*Backward`: `dweight`/`dbias` are tensors exactly when weight/bias were given. */
 export interface Grads {
   dx: Tensor;
@@ -31,11 +41,34 @@ export interface RowNormArgs {
   weight: Float32Array | null;
   bias: Float32Array | null;
   eps: number;
+  /** where forward writes y (ForwardOptions.out), or null for a new array */
+  out: Float32Array | null;
 }
 
-export function rowNormArgs(x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number): RowNormArgs {
+export function rowNormArgs(
+  x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number, forward = false,
+): RowNormArgs {
   const a = rowNormArgsOf(checkTensor, x, normalizedShape, options, defaultEps);
-  return { ...a, weight: a.weight?.data ?? null, bias: a.bias?.data ?? null };
+  const weight = a.weight?.data ?? null;
+  const bias = a.bias?.data ?? null;
+  const o = (options ?? {}) as { out?: unknown };
+  let out: Float32Array | null = null;
+  if (o.out !== undefined && o.out !== null) {
+    if (!forward) {
+      throw new NormError("BAD_ARGUMENT", "out", `expected no out (backward returns new tensors; out is a forward option), got ${describe(o.out)}`);
+    }
+    out = checkSameShape(o.out, a.x, "out").data;
+    for (const [name, other] of [["x", a.x.data], ["weight", weight], ["bias", bias]] as const) {
+      if (other !== null && overlaps(out, other)) {
+        throw new NormError("BAD_ARGUMENT", "out", `expected memory not overlapping ${name} (inputs are never modified), got a view of ${name}'s buffer`);
+      }
+    }
+  }
+  return { ...a, weight, bias, out };
+}
+
+function overlaps(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /**

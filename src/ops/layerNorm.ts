@@ -12,13 +12,13 @@
  */
 import { kernels } from "../backends/registry.js";
 import type { Tensor } from "../tensor.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
+import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
 
 export const LAYER_NORM_EPS = 1e-5;
 
 /** y = (x − mean)/√(var + eps)·weight + bias over the trailing `normalizedShape` dims. */
-export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Tensor {
-  return layerNormForwardWithStats(rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS)).y;
+export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
+  return layerNormForwardWithStats(rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS, true)).y;
 }
 
 /** Gradients of LayerNorm with respect to x, weight and bias, for the upstream gradient dy. */
@@ -33,7 +33,7 @@ export function layerNormBackward(
 
 /** Forward that also returns the row statistics (used by the modules, which keep them for backward). */
 export function layerNormForwardWithStats(a: RowNormArgs) {
-  const y = new Float32Array(a.rows * a.D);
+  const y = a.out ?? new Float32Array(a.rows * a.D);
   const mean = new Float32Array(a.rows);
   const rstd = new Float32Array(a.rows);
   kernels().layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);

@@ -10,13 +10,13 @@
  */
 import { kernels } from "../backends/registry.js";
 import type { Tensor } from "../tensor.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
+import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
 
 export const RMS_NORM_EPS = 2 ** -23;
 
 /** y = x/√(mean(x²) + eps)·weight (+ bias) over the trailing `normalizedShape` dims. */
-export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Tensor {
-  return rmsNormForwardWithStats(rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS)).y;
+export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
+  return rmsNormForwardWithStats(rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS, true)).y;
 }
 
 /** Gradients of RMSNorm with respect to x, weight and bias, for the upstream gradient dy. */
@@ -30,7 +30,7 @@ export function rmsNormBackward(
 }
 
 export function rmsNormForwardWithStats(a: RowNormArgs) {
-  const y = new Float32Array(a.rows * a.D);
+  const y = a.out ?? new Float32Array(a.rows * a.D);
   const rstd = new Float32Array(a.rows);
   kernels().rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
   return { y: out(y, a.x.shape), rstd };

@@ -12,11 +12,12 @@
  * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
  * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
  */
-import { NormError } from "../errors.js";
+import { NormError, describe } from "../errors.js";
+import { checkShape, numel, tensor } from "../tensor.js";
 import { splitRows } from "../backends/wasm/runtime.js";
 import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
 import type { Kernels } from "../backends/types.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type Grads, type NormOptions, type RowNormArgs } from "../ops/common.js";
+import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "../ops/common.js";
 import { LAYER_NORM_EPS } from "../ops/layerNorm.js";
 import { RMS_NORM_EPS } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
@@ -31,9 +32,10 @@ export interface PoolOptions {
 
 export interface Pool {
   readonly threads: number;
-  layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Tensor>;
+  /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
+  layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
   layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
-  rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Tensor>;
+  rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
   rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
   /** Waits for the calls in flight, then terminates the workers. */
   close(): Promise<void>;
@@ -93,6 +95,22 @@ function shared(a: Float32Array): Float32Array {
   return s;
 }
 const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+
+/**
+ * A tensor whose data live in a SharedArrayBuffer (zeros, or a copy of `data`): pool inputs there are
+ * used without a copy, and a pool forward's `out` there is written by the workers directly, so a
+ * loop that allocates its tensors once pays neither copies nor fresh-memory page faults per call.
+ */
+export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+  const t = tensor(sharedZeros(numel(checkShape(shape, "shape"))), shape);
+  if (data !== undefined) {
+    if (data === null || typeof data.length !== "number" || data.length !== t.data.length) {
+      throw new NormError("SHAPE_MISMATCH", "data", `expected ${t.data.length} values for shape [${shape.join(", ")}], got ${describe(data)}`);
+    }
+    t.data.set(data);
+  }
+  return t;
+}
 
 /** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
 export async function createPool(options: PoolOptions = {}): Promise<Pool> {
@@ -178,21 +196,23 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
 
   async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown): Promise<Tensor> {
     usable();
-    const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+    const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
     if (n < minElements) {
-      const y = new Float32Array(n);
+      const y = a.out ?? new Float32Array(n);
       const rstd = new Float32Array(a.rows);
       if (rms) local.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
       else local.layerNormForward(y, new Float32Array(a.rows), rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
       return out(y, a.x.shape);
     }
-    const y = sharedZeros(n);
+    // workers write y in place when out is shared; otherwise into shared memory, copied to out after
+    const y = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
     await dispatch(
       { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: sharedZeros(a.rows), rstd: sharedZeros(a.rows) },
       a.rows,
     );
-    return out(y, a.x.shape);
+    if (a.out !== null && a.out !== y) a.out.set(y);
+    return out(a.out ?? y, a.x.shape);
   }
 
   async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
