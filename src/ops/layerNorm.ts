@@ -11,6 +11,7 @@
  * Defaults as PyTorch: ε = 1e-5, no γ/β unless given.
  */
 import { kernels } from "../backends/registry.js";
+import type { Kernels } from "../backends/types.js";
 import type { Tensor } from "../tensor.js";
 import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
 
@@ -27,26 +28,31 @@ export function layerNormBackward(
 ): Grads {
   const a = rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS);
   const g = checkSameShape(dy, a.x);
-  const { mean, rstd } = layerNormForwardWithStats(a);
-  return layerNormBackwardWithStats(a, g.data, mean, rstd);
+  return layerNormBackwardOf(a, g.data);
+}
+
+/** The public backward after validation: the statistics recomputed, then the backward kernel. */
+export function layerNormBackwardOf(a: RowNormArgs, dy: Float32Array, k: Kernels = kernels()): Grads {
+  const { mean, rstd } = layerNormForwardWithStats(a, k);
+  return layerNormBackwardWithStats(a, dy, mean, rstd, undefined, k);
 }
 
 /** Forward that also returns the row statistics (used by the modules, which keep them for backward). */
-export function layerNormForwardWithStats(a: RowNormArgs) {
+export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
   const y = a.out ?? new Float32Array(a.rows * a.D);
   const mean = new Float32Array(a.rows);
   const rstd = new Float32Array(a.rows);
-  kernels().layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+  k.layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
   return { y: out(y, a.x.shape), mean, rstd };
 }
 
 /** Backward from saved statistics; dweight/dbias, when given, are accumulated into (+=). */
 export function layerNormBackwardWithStats(
   a: RowNormArgs, dy: Float32Array, mean: Float32Array, rstd: Float32Array,
-  into?: { dweight: Float32Array | null; dbias: Float32Array | null },
+  into?: { dweight: Float32Array | null; dbias: Float32Array | null }, k: Kernels = kernels(),
 ): Grads {
   const grads = paramGrads(a.weight, a.bias, a.normalizedShape, into);
   const dx = new Float32Array(a.rows * a.D);
-  kernels().layerNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, a.rows, a.D);
+  k.layerNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

@@ -9,6 +9,7 @@
  * Default ε as PyTorch's eps=None: float32 machine epsilon, 2⁻²³.
  */
 import { kernels } from "../backends/registry.js";
+import type { Kernels } from "../backends/types.js";
 import type { Tensor } from "../tensor.js";
 import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
 
@@ -25,23 +26,28 @@ export function rmsNormBackward(
 ): Grads {
   const a = rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS);
   const g = checkSameShape(dy, a.x);
-  const { rstd } = rmsNormForwardWithStats(a);
-  return rmsNormBackwardWithStats(a, g.data, rstd);
+  return rmsNormBackwardOf(a, g.data);
 }
 
-export function rmsNormForwardWithStats(a: RowNormArgs) {
+/** The public backward after validation: the statistics recomputed, then the backward kernel. */
+export function rmsNormBackwardOf(a: RowNormArgs, dy: Float32Array, k: Kernels = kernels()): Grads {
+  const { rstd } = rmsNormForwardWithStats(a, k);
+  return rmsNormBackwardWithStats(a, dy, rstd, undefined, k);
+}
+
+export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
   const y = a.out ?? new Float32Array(a.rows * a.D);
   const rstd = new Float32Array(a.rows);
-  kernels().rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+  k.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
   return { y: out(y, a.x.shape), rstd };
 }
 
 export function rmsNormBackwardWithStats(
   a: RowNormArgs, dy: Float32Array, rstd: Float32Array,
-  into?: { dweight: Float32Array | null; dbias: Float32Array | null },
+  into?: { dweight: Float32Array | null; dbias: Float32Array | null }, k: Kernels = kernels(),
 ): Grads {
   const grads = paramGrads(a.weight, a.bias, a.normalizedShape, into);
   const dx = new Float32Array(a.rows * a.D);
-  kernels().rmsNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, rstd, a.weight, a.rows, a.D);
+  k.rmsNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

@@ -18,8 +18,8 @@ import { splitRows } from "../backends/wasm/runtime.js";
 import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
 import type { Kernels } from "../backends/types.js";
 import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "../ops/common.js";
-import { LAYER_NORM_EPS } from "../ops/layerNorm.js";
-import { RMS_NORM_EPS } from "../ops/rmsNorm.js";
+import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
+import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
 import type { Job, Reply } from "./protocol.js";
 
@@ -198,13 +198,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     usable();
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
-    if (n < minElements) {
-      const y = a.out ?? new Float32Array(n);
-      const rstd = new Float32Array(a.rows);
-      if (rms) local.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-      else local.layerNormForward(y, new Float32Array(a.rows), rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-      return out(y, a.x.shape);
-    }
+    if (n < minElements) return (rms ? rmsNormForwardWithStats : layerNormForwardWithStats)(a, local).y;
     // workers write y in place when out is shared; otherwise into shared memory, copied to out after
     const y = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
     await dispatch(
@@ -219,21 +213,9 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     usable();
     const a: RowNormArgs = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
     const g = checkSameShape(dy, a.x);
-    const grads = paramGrads(a.weight, a.bias, a.normalizedShape);
     const n = a.rows * a.D;
-    if (n < minElements) {
-      const dx = new Float32Array(n);
-      const rstd = new Float32Array(a.rows);
-      if (rms) {
-        local.rmsNormForward(new Float32Array(n), rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-        local.rmsNormBackward(dx, grads.dweight, grads.dbias, g.data, a.x.data, rstd, a.weight, a.rows, a.D);
-      } else {
-        const mean = new Float32Array(a.rows);
-        local.layerNormForward(new Float32Array(n), mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-        local.layerNormBackward(dx, grads.dweight, grads.dbias, g.data, a.x.data, mean, rstd, a.weight, a.rows, a.D);
-      }
-      return grads.wrap(dx, a.x.shape);
-    }
+    if (n < minElements) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, g.data, local);
+    const grads = paramGrads(a.weight, a.bias, a.normalizedShape);
     const dx = sharedZeros(n);
     const replies = await dispatch(
       { rms, backward: true, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, dy: shared(g.data), dx },
