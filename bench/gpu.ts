@@ -39,17 +39,19 @@ const median = (a: number[]) => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Per-repetition times (ms) of `encode`, each inside its own timestamped compute pass. */
-async function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number[]> {
+/**
+ * Per-repetition times (ms) of the work `record(enc, i, qs)` encodes for repetition i. With
+ * timestamps, `record` writes query 2i before and 2i + 1 after its work, and the times are read
+ * back from the query set; without them (qs = null), the wall time of one submit of all
+ * repetitions is divided evenly.
+ */
+async function timeReps(
+  gpu: GpuBackend, reps: number, record: (enc: GPUCommandEncoder, i: number, qs: GPUQuerySet | null) => void,
+): Promise<number[]> {
   const dev = gpu.device;
+  const enc = dev.createCommandEncoder();
   if (!gpu.hasTimestamps) {
-    // fallback: wall time of `reps` passes in one submit, divided evenly
-    const enc = dev.createCommandEncoder();
-    for (let i = 0; i < reps; i++) {
-      const p = enc.beginComputePass();
-      encode(p);
-      p.end();
-    }
+    for (let i = 0; i < reps; i++) record(enc, i, null);
     const t0 = performance.now();
     dev.queue.submit([enc.finish()]);
     await dev.queue.onSubmittedWorkDone();
@@ -58,12 +60,7 @@ async function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder)
   const qs = dev.createQuerySet({ type: "timestamp", count: 2 * reps });
   const resolve = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const read = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = dev.createCommandEncoder();
-  for (let i = 0; i < reps; i++) {
-    const p = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-    encode(p);
-    p.end();
-  }
+  for (let i = 0; i < reps; i++) record(enc, i, qs);
   enc.resolveQuerySet(qs, 0, 2 * reps, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
   dev.queue.submit([enc.finish()]);
@@ -74,34 +71,22 @@ async function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder)
   return Array.from({ length: reps }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
 }
 
+/** Per-repetition times (ms) of `encode`, each inside its own timestamped compute pass. */
+function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number[]> {
+  return timeReps(gpu, reps, (enc, i, qs) => {
+    const p = enc.beginComputePass(qs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
+    encode(p);
+    p.end();
+  });
+}
+
 /** copyBufferToBuffer times (ms): the copy sits between the end of one timestamped pass and the start of the next. */
-async function timeCopies(gpu: GpuBackend, src: GPUBuffer, dst: GPUBuffer, bytes: number, reps: number): Promise<number[]> {
-  const dev = gpu.device;
-  if (!gpu.hasTimestamps) {
-    const enc = dev.createCommandEncoder();
-    for (let i = 0; i < reps; i++) enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
-    const t0 = performance.now();
-    dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-    return Array(reps).fill((performance.now() - t0) / reps);
-  }
-  const qs = dev.createQuerySet({ type: "timestamp", count: 2 * reps });
-  const resolve = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = dev.createCommandEncoder();
-  for (let i = 0; i < reps; i++) {
-    enc.beginComputePass({ timestampWrites: { querySet: qs, endOfPassWriteIndex: 2 * i } }).end();
+function timeCopies(gpu: GpuBackend, src: GPUBuffer, dst: GPUBuffer, bytes: number, reps: number): Promise<number[]> {
+  return timeReps(gpu, reps, (enc, i, qs) => {
+    if (qs) enc.beginComputePass({ timestampWrites: { querySet: qs, endOfPassWriteIndex: 2 * i } }).end();
     enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
-    enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i + 1 } }).end();
-  }
-  enc.resolveQuerySet(qs, 0, 2 * reps, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
-  dev.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const o of [qs, resolve, read]) o.destroy();
-  return Array.from({ length: reps }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
+    if (qs) enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i + 1 } }).end();
+  });
 }
 
 const encodeSteps = (steps: readonly GpuStep[]) => (p: GPUComputePassEncoder) => {
