@@ -110,6 +110,21 @@ ${reduce}
 const wAt = (s: RowKernelSpec, i: string) => (s.hasW ? `w[${i}]` : "V(1.0)");
 
 /** Forward: y, [mean], rstd from x, [w], [b]. */
+
+/**
+ * The entry point shared by the forward and backward row kernels: `team` (T threads) works on rows,
+ * `lane` is the thread within it; `sgl` is 0 without subgroups.
+ */
+function rowKernelEntry(plan: { sg: number | boolean }): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>${plan.sg ? ", @builtin(subgroup_invocation_id) sgl: u32" : ""}) {
+  ${plan.sg ? "" : "let sgl = 0u;"}
+  let rows = arrayLength(&x) / N;
+  let team = lid / T;
+  let lane = lid % T;`;
+}
+
 export function forwardWGSL(s: RowKernelSpec, eps: number): string {
   const { plan } = s;
   const regs = plan.store !== "loop";
@@ -126,13 +141,7 @@ ${s.hasB ? "@group(0) @binding(2) var<storage, read> b: array<V>;" : ""}
 ${s.rms ? "" : "@group(0) @binding(4) var<storage, read_write> meanOut: array<f32>;"}
 @group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>${plan.sg ? ", @builtin(subgroup_invocation_id) sgl: u32" : ""}) {
-  ${plan.sg ? "" : "let sgl = 0u;"}
-  let rows = arrayLength(&x) / N;
-  let team = lid / T;
-  let lane = lid % T;
+${rowKernelEntry(plan)}
   let row = (wid.y * nwg.x + wid.x) * TEAMS + team;
   // rows past the end still run (masked) so that every invocation reaches every barrier
   let valid = row < rows;
@@ -196,13 +205,7 @@ ${hasDB ? "@group(0) @binding(7) var<storage, read_write> pb: array<V>;" : ""}
 
 ${plan.wgsum ? `var<workgroup> pacc: array<V, ${(WORKGROUP / plan.T) * (s.D / plan.vec)}>;` : ""}
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>${plan.sg ? ", @builtin(subgroup_invocation_id) sgl: u32" : ""}) {
-  ${plan.sg ? "" : "let sgl = 0u;"}
-  let rows = arrayLength(&x) / N;
-  let team = lid / T;
-  let lane = lid % T;
+${rowKernelEntry(plan)}
   let chunk = (rows + nwg.x - 1u) / nwg.x;
   let first = wid.x * chunk;
   let last = min(first + chunk, rows);
