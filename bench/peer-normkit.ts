@@ -3,8 +3,10 @@
  * (`createPool({ threads })`, 2 threads, and 1 thread as the like-for-like base of the threads
  * comparison) when the package exports it. The synchronous ops are timed the way PyTorch's autograd
  * runs them: the LayerNorm/RMSNorm modules' forward (which saves mean/rstd) and their backward from
- * those saved statistics (dx written, dγ/dβ accumulated). The pool has only the public signatures,
- * whose backward recomputes the statistics.
+ * those saved statistics (dx written, dγ/dβ accumulated). The plain pool variants time the
+ * public signatures as they come (backward recomputes the statistics); the `out` variants reuse
+ * outputs, and their backward passes the statistics saved by forward (`mean`/`rstd`), writes dx
+ * into `out` and adds dγ/dβ `into` reused tensors: the fastest way to call each.
  */
 import type { Peer, Runner } from "./child.js";
 import { EPS } from "./lib.js";
@@ -14,6 +16,8 @@ import type { Tensor } from "../src/index.js";
 type AsyncOp = (...args: unknown[]) => Promise<Tensor | { dx: Tensor }>;
 interface Pool {
   layerNorm: AsyncOp; layerNormBackward: AsyncOp; rmsNorm: AsyncOp; rmsNormBackward: AsyncOp;
+  layerNormForward?: (...args: unknown[]) => Promise<{ mean?: Tensor; rstd: Tensor }>;
+  rmsNormForward?: (...args: unknown[]) => Promise<{ rstd: Tensor }>;
   close(): unknown;
 }
 const createPool = (nk as Record<string, unknown>)["createPool"] as ((o: { threads: number }) => Promise<Pool> | Pool) | undefined;
@@ -62,12 +66,18 @@ export const peer: Peer = {
         { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
         {
           id: "normkit-wasm-out", peer: "normkit", label: "normkit wasm, out= (reused y)", threads: 1,
-          timed: { forward: "layerNorm/rmsNorm(x, D, { weight, bias, out }): validation, kernel, y written into a reused tensor", backward: "(forward only: out is a forward option)" },
+          timed: {
+            forward: "layerNorm/rmsNorm(x, D, { weight, bias, out }): validation, kernel, y written into a reused tensor",
+            backward: "layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }): saved statistics, dx into a reused tensor, dγ/dβ added into reused tensors",
+          },
           ...(wasmSkip ? { skip: wasmSkip } : {}),
         },
         {
           id: "normkit-wasm-2t-shared", peer: "normkit", label: "normkit wasm pool, 2 threads, shared x and out", threads: 2,
-          timed: { forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }) with x and out in SharedArrayBuffers (sharedTensor), out reused", backward: "(forward only)" },
+          timed: {
+            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }) with x and out in SharedArrayBuffers (sharedTensor), out reused",
+            backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }): x, dy, statistics and out shared, out and into reused",
+          },
           ...(poolErrors.has(2) ? { skip: poolErrors.get(2)! } : {}),
         },
         ...POOL_THREADS.map((t) => ({
@@ -86,19 +96,33 @@ export const peer: Peer = {
       ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
       : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
     if (variant === "normkit-wasm-out" || variant === "normkit-wasm-2t-shared") {
-      if (c.dir !== "forward") return { skip: "out is a forward option" };
       const shared = variant === "normkit-wasm-2t-shared";
       const p = shared ? pools.get(2) : undefined;
       if (shared && p === undefined) return { skip: poolErrors.get(2) ?? "no pool" };
       if (!shared && backendSkip("wasm")) return { skip: backendSkip("wasm")! };
-      const xs = shared ? nk.sharedTensor([c.rows, c.D], d.x) : x;
-      const out = shared ? nk.sharedTensor([c.rows, c.D]) : nk.tensor(new Float32Array(c.rows * c.D), [c.rows, c.D]);
-      const opts = { ...paramOpts(), out };
-      const sync = c.op === "layerNorm" ? nk.layerNorm : nk.rmsNorm;
-      const fn = p === undefined ? null : c.op === "layerNorm" ? p.layerNorm : p.rmsNorm;
+      if (c.dir === "backward" && (nk as Record<string, unknown>)["layerNormForward"] === undefined) return { skip: "this normkit build has no saved-statistics backward" };
+      const ten = (data: Float32Array, shape: number[]) => (shared ? nk.sharedTensor(shape, data) : nk.tensor(data, shape));
+      const xs = ten(d.x, [c.rows, c.D]);
+      const out = ten(new Float32Array(c.rows * c.D), [c.rows, c.D]);
+      const ln = c.op === "layerNorm";
+      let opts: Record<string, unknown> = { ...paramOpts(), out };
+      let args: unknown[] = [xs, c.D, opts];
+      if (c.dir === "backward") {
+        // the statistics forward saved (computed by the same code the timed call would use)
+        nk.setBackend("wasm");
+        const stats = ln
+          ? (({ mean, rstd }) => ({ mean: ten(mean.data, [c.rows]), rstd: ten(rstd.data, [c.rows]) }))(nk.layerNormForward(xs, c.D, paramOpts()))
+          : { rstd: ten(nk.rmsNormForward(xs, c.D, paramOpts()).rstd.data, [c.rows]) };
+        const into = { dweight: nk.tensor(new Float32Array(c.D), [c.D]), dbias: ln ? nk.tensor(new Float32Array(c.D), [c.D]) : null };
+        opts = { ...paramOpts(), ...stats, out, into };
+        args = [ten(d.dy, [c.rows, c.D]), xs, c.D, opts];
+      }
+      type Op = (...a: unknown[]) => unknown;
+      const sync = (c.dir === "forward" ? (ln ? nk.layerNorm : nk.rmsNorm) : ln ? nk.layerNormBackward : nk.rmsNormBackward) as Op;
+      const fn = p === undefined ? null : ((c.dir === "forward" ? (ln ? p.layerNorm : p.rmsNorm) : ln ? p.layerNormBackward : p.rmsNormBackward) as Op);
       return {
         select: () => nk.setBackend("wasm"),
-        run: fn === null ? () => void sync(xs, c.D, opts) : async () => void (await fn.apply(p, [xs, c.D, opts])),
+        run: fn === null ? () => void sync(...args) : async () => void (await fn.apply(p, args)),
         output: () => out.data,
       } satisfies Runner;
     }

@@ -5,9 +5,9 @@
  */
 export { NormError, type NormErrorCode } from "./errors.js";
 export { tensor, numel, type Tensor } from "./tensor.js";
-export type { NormOptions, ForwardOptions, Grads } from "./ops/common.js";
-export { layerNorm, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
-export { rmsNorm, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
+export type { NormOptions, ForwardOptions, BackwardOptions, Grads } from "./ops/common.js";
+export { layerNorm, layerNormForward, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
+export { rmsNorm, rmsNormForward, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
 export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
 export { groupNorm, groupNormBackward, GROUP_NORM_EPS } from "./ops/groupNorm.js";
 // registers the WebAssembly backend as the default where it can be instantiated (falls back to js)

@@ -4,10 +4,10 @@
  * reuses them rather than recomputing, accumulating (+=) into the parameter gradients.
  */
 import { type BatchNormArgs, batchNormArgs, batchNormBackwardWithStats, batchNormForwardWithStats, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM } from "../ops/batchNorm.js";
-import { checkSameShape, rowNormArgs, type RowNormArgs } from "../ops/common.js";
+import { checkSameShape, rowNormArgs, type RowNormArgs, type RowNormBackwardArgs } from "../ops/common.js";
 import { type GroupNormArgs, groupNormArgs, groupNormBackwardWithStats, groupNormForwardWithStats, GROUP_NORM_EPS } from "../ops/groupNorm.js";
-import { LAYER_NORM_EPS, layerNormBackwardWithStats, layerNormForwardWithStats } from "../ops/layerNorm.js";
-import { RMS_NORM_EPS, rmsNormBackwardWithStats, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
+import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
+import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
 import { NormModule, noForward, param, type Parameter } from "./module.js";
 
@@ -26,7 +26,7 @@ abstract class RowNormModule extends NormModule {
   readonly eps: number;
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
-  protected saved: { a: RowNormArgs; mean: Float32Array; rstd: Float32Array } | null = null;
+  protected saved: { a: RowNormArgs; mean: Float32Array | null; rstd: Float32Array } | null = null;
 
   constructor(normalizedShape: number | readonly number[], options: RowNormModuleOptions, defaultEps: number, defaultBias: boolean) {
     super();
@@ -46,8 +46,13 @@ abstract class RowNormModule extends NormModule {
     return rowNormArgs(x, this.normalizedShape, { weight: this.weight?.value, bias: this.bias?.value, eps: this.eps }, this.eps);
   }
 
-  protected into() {
-    return { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
+  /** The backward's arguments: this forward's saved ones and statistics, grads added into `.grad`. */
+  protected backwardArgs(s: { a: RowNormArgs; mean: Float32Array | null; rstd: Float32Array }, dy: Tensor): RowNormBackwardArgs {
+    return {
+      ...s.a, out: null, dy: checkSameShape(dy, s.a.x).data,
+      stats: { mean: s.mean, rstd: s.rstd },
+      into: { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null },
+    };
   }
 
   /** Statistics of the last forward call (one per row): mean (LayerNorm only) and rstd. */
@@ -72,7 +77,7 @@ export class LayerNorm extends RowNormModule {
   /** dx for dy; adds this call's dweight/dbias into the parameters' grads. */
   backward(dy: Tensor): Tensor {
     const s = this.saved ?? noForward("LayerNorm");
-    return layerNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, this.into()).dx;
+    return layerNormBackwardOf(this.backwardArgs(s, dy)).dx;
   }
 }
 
@@ -85,13 +90,13 @@ export class RMSNorm extends RowNormModule {
   forward(x: Tensor): Tensor {
     const a = this.args(x);
     const { y, rstd } = rmsNormForwardWithStats(a);
-    this.saved = { a, mean: new Float32Array(0), rstd };
+    this.saved = { a, mean: null, rstd };
     return y;
   }
 
   backward(dy: Tensor): Tensor {
     const s = this.saved ?? noForward("RMSNorm");
-    return rmsNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.rstd, this.into()).dx;
+    return rmsNormBackwardOf(this.backwardArgs(s, dy)).dx;
   }
 }
 

@@ -13,31 +13,42 @@
 import { kernels } from "../backends/registry.js";
 import type { Kernels } from "../backends/types.js";
 import type { Tensor } from "../tensor.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
+import {
+  out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs,
+} from "./common.js";
 
 export const LAYER_NORM_EPS = 1e-5;
 
 /** y = (x − mean)/√(var + eps)·weight + bias over the trailing `normalizedShape` dims. */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
-  return layerNormForwardWithStats(rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS, true)).y;
+  return layerNormForward(x, normalizedShape, options).y;
 }
 
-/** Gradients of LayerNorm with respect to x, weight and bias, for the upstream gradient dy. */
+/**
+ * layerNorm that also returns each row's mean and rstd (shape: x's leading dims), to hand to
+ * layerNormBackward as autograd would (PyTorch: `torch.native_layer_norm`).
+ */
+export function layerNormForward(
+  x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions,
+): { y: Tensor; mean: Tensor; rstd: Tensor } {
+  const a = rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS, true);
+  const { y, mean, rstd } = layerNormForwardWithStats(a);
+  const s = statShape(a.x.shape, a.normalizedShape);
+  return { y, mean: out(mean, s), rstd: out(rstd, s) };
+}
+
+/**
+ * Gradients of LayerNorm with respect to x, weight and bias, for the upstream gradient dy; from
+ * `options.mean`/`rstd` when given, else from statistics recomputed here.
+ */
 export function layerNormBackward(
-  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions,
+  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions,
 ): Grads {
-  const a = rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS);
-  const g = checkSameShape(dy, a.x);
-  return layerNormBackwardOf(a, g.data);
+  return layerNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, LAYER_NORM_EPS, false));
 }
 
-/** The public backward after validation: the statistics recomputed, then the backward kernel. */
-export function layerNormBackwardOf(a: RowNormArgs, dy: Float32Array, k: Kernels = kernels()): Grads {
-  const { mean, rstd } = layerNormForwardWithStats(a, k);
-  return layerNormBackwardWithStats(a, dy, mean, rstd, undefined, k);
-}
-
-/** Forward that also returns the row statistics (used by the modules, which keep them for backward). */
+/** Forward on validated arguments, returning the row statistics as arrays (the modules keep them). */
 export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
   const y = a.out ?? new Float32Array(a.rows * a.D);
   const mean = new Float32Array(a.rows);
@@ -46,13 +57,12 @@ export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()
   return { y: out(y, a.x.shape), mean, rstd };
 }
 
-/** Backward from saved statistics; dweight/dbias, when given, are accumulated into (+=). */
-export function layerNormBackwardWithStats(
-  a: RowNormArgs, dy: Float32Array, mean: Float32Array, rstd: Float32Array,
-  into?: { dweight: Float32Array | null; dbias: Float32Array | null }, k: Kernels = kernels(),
-): Grads {
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, into);
-  const dx = new Float32Array(a.rows * a.D);
-  k.layerNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, a.rows, a.D);
+/** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
+export function layerNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
+  const dx = a.out ?? new Float32Array(a.rows * a.D);
+  // no saved statistics: recompute them, with dx as the forward's scratch y (overwritten below)
+  const { mean, rstd } = a.stats ?? layerNormForwardWithStats({ ...a, out: dx }, k);
+  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+  k.layerNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, mean!, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

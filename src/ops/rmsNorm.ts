@@ -11,30 +11,38 @@
 import { kernels } from "../backends/registry.js";
 import type { Kernels } from "../backends/types.js";
 import type { Tensor } from "../tensor.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "./common.js";
+import {
+  out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs,
+} from "./common.js";
 
 export const RMS_NORM_EPS = 2 ** -23;
 
 /** y = x/√(mean(x²) + eps)·weight (+ bias) over the trailing `normalizedShape` dims. */
 export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
-  return rmsNormForwardWithStats(rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS, true)).y;
+  return rmsNormForward(x, normalizedShape, options).y;
 }
 
-/** Gradients of RMSNorm with respect to x, weight and bias, for the upstream gradient dy. */
+/** rmsNorm that also returns each row's rstd (shape: x's leading dims), to hand to rmsNormBackward. */
+export function rmsNormForward(
+  x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions,
+): { y: Tensor; rstd: Tensor } {
+  const a = rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS, true);
+  const { y, rstd } = rmsNormForwardWithStats(a);
+  return { y, rstd: out(rstd, statShape(a.x.shape, a.normalizedShape)) };
+}
+
+/**
+ * Gradients of RMSNorm with respect to x, weight and bias, for the upstream gradient dy; from
+ * `options.rstd` when given, else from statistics recomputed here.
+ */
 export function rmsNormBackward(
-  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions,
+  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions,
 ): Grads {
-  const a = rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS);
-  const g = checkSameShape(dy, a.x);
-  return rmsNormBackwardOf(a, g.data);
+  return rmsNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, RMS_NORM_EPS, true));
 }
 
-/** The public backward after validation: the statistics recomputed, then the backward kernel. */
-export function rmsNormBackwardOf(a: RowNormArgs, dy: Float32Array, k: Kernels = kernels()): Grads {
-  const { rstd } = rmsNormForwardWithStats(a, k);
-  return rmsNormBackwardWithStats(a, dy, rstd, undefined, k);
-}
-
+/** Forward on validated arguments, returning rstd as an array (the modules keep it). */
 export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
   const y = a.out ?? new Float32Array(a.rows * a.D);
   const rstd = new Float32Array(a.rows);
@@ -42,12 +50,12 @@ export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) 
   return { y: out(y, a.x.shape), rstd };
 }
 
-export function rmsNormBackwardWithStats(
-  a: RowNormArgs, dy: Float32Array, rstd: Float32Array,
-  into?: { dweight: Float32Array | null; dbias: Float32Array | null }, k: Kernels = kernels(),
-): Grads {
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, into);
-  const dx = new Float32Array(a.rows * a.D);
-  k.rmsNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, rstd, a.weight, a.rows, a.D);
+/** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
+export function rmsNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
+  const dx = a.out ?? new Float32Array(a.rows * a.D);
+  // no saved rstd: recompute it, with dx as the forward's scratch y (overwritten below)
+  const rstd = a.stats?.rstd ?? rmsNormForwardWithStats({ ...a, out: dx }, k).rstd;
+  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+  k.rmsNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

@@ -17,7 +17,7 @@ import { checkShape, numel, tensor } from "../tensor.js";
 import { splitRows } from "../backends/wasm/runtime.js";
 import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
 import type { Kernels } from "../backends/types.js";
-import { checkSameShape, out, paramGrads, rowNormArgs, type ForwardOptions, type Grads, type NormOptions, type RowNormArgs } from "../ops/common.js";
+import { out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads } from "../ops/common.js";
 import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
@@ -34,9 +34,12 @@ export interface Pool {
   readonly threads: number;
   /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
   layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
-  layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
+  layerNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; mean: Tensor; rstd: Tensor }>;
+  /** With `options.mean`/`rstd` the workers skip recomputing the statistics; a shared `options.out` gets dx in place. */
+  layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
   rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
-  rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: NormOptions): Promise<Grads>;
+  rmsNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; rstd: Tensor }>;
+  rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
   /** Waits for the calls in flight, then terminates the workers. */
   close(): Promise<void>;
 }
@@ -194,33 +197,43 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     }
   }
 
-  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown): Promise<Tensor> {
+  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown) {
     usable();
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
-    if (n < minElements) return (rms ? rmsNormForwardWithStats : layerNormForwardWithStats)(a, local).y;
+    const s = statShape(a.x.shape, a.normalizedShape);
+    if (n < minElements) {
+      const r = rms ? { ...rmsNormForwardWithStats(a, local), mean: null } : layerNormForwardWithStats(a, local);
+      return { y: r.y, mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
+    }
     // workers write y in place when out is shared; otherwise into shared memory, copied to out after
     const y = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
+    const mean = rms ? null : sharedZeros(a.rows), rstd = sharedZeros(a.rows);
     await dispatch(
-      { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: sharedZeros(a.rows), rstd: sharedZeros(a.rows) },
+      { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: mean ?? undefined, rstd },
       a.rows,
     );
     if (a.out !== null && a.out !== y) a.out.set(y);
-    return out(a.out ?? y, a.x.shape);
+    return { y: out(a.out ?? y, a.x.shape), mean: mean && out(mean, s), rstd: out(rstd, s) };
   }
 
   async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
     usable();
-    const a: RowNormArgs = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
-    const g = checkSameShape(dy, a.x);
+    const a = rowNormBackwardArgs(dy, x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms);
     const n = a.rows * a.D;
-    if (n < minElements) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, g.data, local);
-    const grads = paramGrads(a.weight, a.bias, a.normalizedShape);
-    const dx = sharedZeros(n);
+    if (n < minElements) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
+    const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+    // as forward's y: dx written in place when out is shared
+    const dx = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
     const replies = await dispatch(
-      { rms, backward: true, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, dy: shared(g.data), dx },
+      {
+        rms, backward: true, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, dy: shared(a.dy), dx,
+        // saved statistics are read by the workers; without them each recomputes its rows'
+        mean: a.stats?.mean ? shared(a.stats.mean) : undefined, rstd: a.stats ? shared(a.stats.rstd) : undefined,
+      },
       a.rows,
     );
+    if (a.out !== null && a.out !== dx) a.out.set(dx);
     // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
     for (const [into, key] of [[grads.dweight, "dw"], [grads.dbias, "db"]] as const) {
       if (into === null) continue;
@@ -231,13 +244,21 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       }
       for (let i = 0; i < a.D; i++) into[i] += s[i];
     }
-    return grads.wrap(dx, a.x.shape);
+    return grads.wrap(a.out ?? dx, a.x.shape);
   }
 
   return {
     threads: nThreads,
-    layerNorm: (x, ns, o) => forward(false, x, ns, o),
-    rmsNorm: (x, ns, o) => forward(true, x, ns, o),
+    layerNorm: async (x, ns, o) => (await forward(false, x, ns, o)).y,
+    rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o)).y,
+    layerNormForward: async (x, ns, o) => {
+      const r = await forward(false, x, ns, o);
+      return { y: r.y, mean: r.mean!, rstd: r.rstd };
+    },
+    rmsNormForward: async (x, ns, o) => {
+      const r = await forward(true, x, ns, o);
+      return { y: r.y, rstd: r.rstd };
+    },
     layerNormBackward: (dy, x, ns, o) => backward(false, dy, x, ns, o),
     rmsNormBackward: (dy, x, ns, o) => backward(true, dy, x, ns, o),
     async close() {

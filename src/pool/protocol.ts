@@ -16,7 +16,7 @@ export interface Job {
   x: Float32Array;
   weight: Float32Array | null;
   bias: Float32Array | null;
-  /** forward outputs */
+  /** forward outputs; mean/rstd are backward inputs when the caller saved them */
   y?: Float32Array;
   mean?: Float32Array;
   rstd?: Float32Array;

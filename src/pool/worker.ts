@@ -15,11 +15,15 @@ function run(rt: WasmRuntime, j: Job): Reply {
     rt.forward(j.y!, j.rms ? null : j.mean!, j.rstd!, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
     return { id: j.id };
   }
-  // backward recomputes this range's statistics, as the synchronous *Backward ops do: rows are
-  // independent, so the statistics (and dx) are bitwise those of the synchronous path
-  const mean = j.rms ? null : new Float32Array(j.r1);
-  const rstd = new Float32Array(j.r1);
-  rt.forward(null, mean, rstd, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
+  // without saved statistics, backward recomputes this range's, as the synchronous *Backward ops
+  // do: rows are independent, so they (and dx) are bitwise those of the synchronous path
+  let mean = j.rms ? null : (j.mean ?? null);
+  let rstd = j.rstd;
+  if (rstd === undefined) {
+    mean = j.rms ? null : new Float32Array(j.r1);
+    rstd = new Float32Array(j.r1);
+    rt.forward(null, mean, rstd, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
+  }
   const g = rt.backward(j.dx!, j.dy!, j.x, mean, rstd, j.weight, j.r0, j.r1, j.D);
   return { id: j.id, dw: g.dw.slice(), db: g.db.slice() };
 }

@@ -225,6 +225,39 @@ function tests(env: SuiteEnv): T[] {
     }
   });
 
+  add("the core API on CPU tensors: *Forward statistics (x's leading dims), saved mean/rstd, out and into", async () => {
+    const D = 24;
+    const r = rng(8);
+    const x = r.tensor([2, 5, D], 2, 1), dy = r.tensor([2, 5, D]), weight = r.tensor([D], 0.5, 1), bias = r.tensor([D]);
+    const f = await gpu.cpu.layerNormForward(x, D, { weight, bias });
+    if (f.mean.shape.join() !== "2,5" || f.rstd.shape.join() !== "2,5") throw new Error(`statistics of shape ${f.mean.shape}/${f.rstd.shape}`);
+    check(bitwiseError(f.y.data, (await gpu.cpu.layerNorm(x, D, { weight, bias })).data, "y with statistics"));
+    const plain = await gpu.cpu.layerNormBackward(dy, x, D, { weight, bias });
+    const out = { shape: x.shape, data: new Float32Array(x.data.length).fill(NaN) };
+    const into = { dweight: { shape: [D], data: new Float32Array(D).fill(1) } };
+    const g = await gpu.cpu.layerNormBackward(dy, x, D, { weight, bias, mean: f.mean, rstd: f.rstd, out, into });
+    if (g.dx.data !== out.data || g.dweight!.data !== into.dweight.data) throw new Error("out/into not returned");
+    check(bitwiseError(out.data, plain.dx.data, "dx from saved statistics into out"));
+    check(closeError(into.dweight.data, plain.dweight!.data.map((v) => 1 + v), 1e-5, "dweight added into"));
+    check(bitwiseError(g.dbias!.data, plain.dbias!.data, "dbias"));
+    const rf = await gpu.cpu.rmsNormForward(x, D, { weight });
+    const rg = await gpu.cpu.rmsNormBackward(dy, x, D, { weight, rstd: rf.rstd });
+    check(bitwiseError(rg.dx.data, (await gpu.cpu.rmsNormBackward(dy, x, D, { weight })).dx.data, "rms dx from saved rstd"));
+    // GPU tensors: the same statistics shape, and the core's checks of saved statistics and into
+    const gx = gpu.upload(x), gdy = gpu.upload(dy), gw = gpu.upload(weight);
+    const gf = gpu.layerNormForward(gx, D, { weight: gw });
+    try {
+      if (gf.rstd.shape.join() !== "2,5") throw new Error(`GPU rstd of shape ${gf.rstd.shape}`);
+      await throwsNorm(() => gpu.layerNormBackward(gdy, gx, D, { rstd: gf.rstd }), "BAD_ARGUMENT", "mean");
+      await throwsNorm(() => gpu.rmsNormBackward(gdy, gx, D, { mean: gf.mean, rstd: gf.rstd }), "BAD_ARGUMENT", "RMSNorm");
+      await throwsNorm(() => gpu.layerNormBackward(gdy, gx, D, { mean: gf.mean, rstd: gw }), "BAD_PARAM_SHAPE", "[2, 5]");
+      await throwsNorm(() => gpu.layerNormBackward(gdy, gx, D, { into: { dweight: gw } }), "BAD_ARGUMENT", "no weight");
+      await throwsNorm(() => gpu.cpu.layerNormBackward(dy, x, D, { out: dy }), "BAD_ARGUMENT", "overlapping dy");
+    } finally {
+      for (const t of [gx, gdy, gw, gf.y, gf.mean, gf.rstd]) t.destroy();
+    }
+  });
+
   // -- errors
   add("error: destroyed tensor", async () => {
     const x = gpu.upload({ shape: [2, 4], data: new Float32Array(8) });

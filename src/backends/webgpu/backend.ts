@@ -7,10 +7,13 @@
  * Validation is the core's (rowNormArgsOf); the kernels are in wgsl.ts, the variants in plan.ts.
  */
 import { NormError, describe } from "../../errors.js";
-import { rowNormArgs, rowNormArgsOf, type Grads, type NormOptions } from "../../ops/common.js";
+import {
+  gradsInto, out, rowNormArgs, rowNormArgsOf, rowNormBackwardArgs, savedStats, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads,
+} from "../../ops/common.js";
 import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
 import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
-import { checkParamShape, checkSameShape, checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
+import { checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
 import { backwardBlocks, partialRows, resolvePlan } from "./plan.js";
 import { SUBGROUP_PROBE, WORKGROUP, backwardWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
 
@@ -247,8 +250,8 @@ export class GpuBackend {
     const plan = this.plan(a.D, false, options?.plan);
     const out: Saved = {
       y: this.#empty(a.x.shape, "y"),
-      mean: rms ? null : this.#empty([a.rows], "mean"),
-      rstd: this.#empty([a.rows], "rstd"),
+      mean: rms ? null : this.#empty(statShape(a.x.shape, a.normalizedShape), "mean"),
+      rstd: this.#empty(statShape(a.x.shape, a.normalizedShape), "rstd"),
     };
     const steps: GpuStep[] = [];
     if (a.rows > 0 && a.D > 0) {
@@ -282,11 +285,9 @@ export class GpuBackend {
     const temps: GpuTensor[] = [];
     let mean: GpuTensor | null;
     let rstd: GpuTensor;
-    if (options?.rstd !== undefined || options?.mean !== undefined) {
-      rstd = this.#tensor(options.rstd, "rstd");
-      checkParamShape(rstd, "rstd", [a.rows]);
-      mean = rms ? null : this.#tensor(options.mean, "mean");
-      if (mean) checkParamShape(mean, "mean", [a.rows]);
+    const saved = savedStats(this.#tensor, options, rms, a.x.shape, a.normalizedShape);
+    if (saved !== null) {
+      ({ mean, rstd } = saved);
     } else {
       const f = this.forwardSteps(rms, a.x, a.normalizedShape, { ...options, plan: undefined });
       steps.push(...f.steps);
@@ -294,11 +295,7 @@ export class GpuBackend {
       if (f.out.mean) temps.push(f.out.mean);
       ({ mean, rstd } = f.out);
     }
-    const into = options?.into;
-    const intoW = into?.dweight != null ? this.#tensor(into.dweight, "into.dweight") : null;
-    const intoB = into?.dbias != null ? this.#tensor(into.dbias, "into.dbias") : null;
-    if (intoW) checkParamShape(intoW, "into.dweight", a.normalizedShape);
-    if (intoB) checkParamShape(intoB, "into.dbias", a.normalizedShape);
+    const { dweight: intoW, dbias: intoB } = gradsInto(this.#tensor, options?.into, a.weight !== null, a.bias !== null, a.normalizedShape);
     const dx = this.#empty(a.x.shape, "dx");
     const dweight = a.weight === null ? null : (intoW ?? this.#empty(a.normalizedShape, "dweight"));
     const dbias = a.bias === null ? null : (intoB ?? this.#empty(a.normalizedShape, "dbias"));
@@ -394,19 +391,31 @@ export class GpuBackend {
     return b.grads;
   }
 
-  /** Same ops on CPU tensors (upload, run, read back, free): the core API's signatures, async. */
+  /**
+   * The core API on CPU tensors, async: upload, run, read back, free. Same validation and options
+   * (`out`, saved `mean`/`rstd`, `into`); `out` and `into` are filled on the CPU after the read.
+   */
   readonly cpu = {
-    layerNorm: (x: Tensor, ns: number | readonly number[], options?: NormOptions) => this.#cpuForward(false, x, ns, options),
-    rmsNorm: (x: Tensor, ns: number | readonly number[], options?: NormOptions) => this.#cpuForward(true, x, ns, options),
-    layerNormBackward: (dy: Tensor, x: Tensor, ns: number | readonly number[], options?: NormOptions) =>
+    layerNorm: async (x: Tensor, ns: number | readonly number[], options?: ForwardOptions) =>
+      (await this.#cpuForward(false, x, ns, options)).y,
+    rmsNorm: async (x: Tensor, ns: number | readonly number[], options?: ForwardOptions) =>
+      (await this.#cpuForward(true, x, ns, options)).y,
+    layerNormForward: async (x: Tensor, ns: number | readonly number[], options?: ForwardOptions) => {
+      const r = await this.#cpuForward(false, x, ns, options, true);
+      return { y: r.y, mean: r.mean!, rstd: r.rstd! };
+    },
+    rmsNormForward: async (x: Tensor, ns: number | readonly number[], options?: ForwardOptions) => {
+      const r = await this.#cpuForward(true, x, ns, options, true);
+      return { y: r.y, rstd: r.rstd! };
+    },
+    layerNormBackward: (dy: Tensor, x: Tensor, ns: number | readonly number[], options?: BackwardOptions) =>
       this.#cpuBackward(false, dy, x, ns, options),
-    rmsNormBackward: (dy: Tensor, x: Tensor, ns: number | readonly number[], options?: NormOptions) =>
+    rmsNormBackward: (dy: Tensor, x: Tensor, ns: number | readonly number[], options?: BackwardOptions) =>
       this.#cpuBackward(true, dy, x, ns, options),
   };
 
-  /** Uploads x, weight, bias of validated CPU arguments; the caller frees them. */
-  #uploadArgs(rms: boolean, x: Tensor, ns: number | readonly number[], options?: NormOptions) {
-    const a = rowNormArgs(x, ns, options, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+  /** Uploads the given CPU arrays (null stays null); `held` lists what the caller frees. */
+  #uploader() {
     const held: GpuTensor[] = [];
     const up = (t: Float32Array | null, shape: readonly number[], name: string) => {
       if (t === null) return null;
@@ -414,40 +423,47 @@ export class GpuBackend {
       held.push(g);
       return g;
     };
+    return { held, up };
+  }
+
+  async #cpuForward(rms: boolean, x: Tensor, ns: number | readonly number[], options?: ForwardOptions, stats = false) {
+    const a = rowNormArgs(x, ns, options, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
+    const { held, up } = this.#uploader();
     try {
       const gx = up(a.x.data, a.x.shape, "x")!;
       const opts = { weight: up(a.weight, a.normalizedShape, "weight"), bias: up(a.bias, a.normalizedShape, "bias"), eps: a.eps };
-      return { a, gx, opts, held };
-    } catch (e) {
-      for (const g of held) g.destroy();
-      throw e;
-    }
-  }
-
-  async #cpuForward(rms: boolean, x: Tensor, ns: number | readonly number[], options?: NormOptions): Promise<Tensor> {
-    const u = this.#uploadArgs(rms, x, ns, options);
-    try {
-      const o = this.#forward(rms, u.gx, u.a.normalizedShape, u.opts);
-      u.held.push(o.y, o.rstd, ...(o.mean ? [o.mean] : []));
-      return await o.y.read();
+      const o = this.#forward(rms, gx, a.normalizedShape, opts);
+      held.push(o.y, o.rstd, ...(o.mean ? [o.mean] : []));
+      const [y, mean, rstd] = await Promise.all([o.y.read(), stats ? (o.mean?.read() ?? null) : null, stats ? o.rstd.read() : null]);
+      return { y: a.out !== null ? (a.out.set(y.data), out(a.out, y.shape)) : y, mean, rstd };
     } finally {
-      for (const g of u.held) g.destroy();
+      for (const g of held) g.destroy();
     }
   }
 
-  async #cpuBackward(rms: boolean, dy: Tensor, x: Tensor, ns: number | readonly number[], options?: NormOptions): Promise<Grads> {
-    const u = this.#uploadArgs(rms, x, ns, options);
+  async #cpuBackward(rms: boolean, dy: Tensor, x: Tensor, ns: number | readonly number[], options?: BackwardOptions): Promise<Grads> {
+    const a = rowNormBackwardArgs(dy, x, ns, options, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms);
+    const { held, up } = this.#uploader();
     try {
-      const gdy = this.upload(checkSameShape(dy, u.a.x), "dy");
-      u.held.push(gdy);
-      const b = this.backwardSteps(rms, gdy, u.gx, u.a.normalizedShape, u.opts);
+      const sshape = statShape(a.x.shape, a.normalizedShape);
+      const b = this.backwardSteps(rms, up(a.dy, a.x.shape, "dy"), up(a.x.data, a.x.shape, "x"), a.normalizedShape, {
+        weight: up(a.weight, a.normalizedShape, "weight"), bias: up(a.bias, a.normalizedShape, "bias"), eps: a.eps,
+        mean: up(a.stats?.mean ?? null, sshape, "mean") ?? undefined, rstd: up(a.stats?.rstd ?? null, sshape, "rstd") ?? undefined,
+      });
       const { dx, dweight, dbias } = b.grads;
-      u.held.push(dx, ...(dweight ? [dweight] : []), ...(dbias ? [dbias] : []));
+      held.push(dx, ...(dweight ? [dweight] : []), ...(dbias ? [dbias] : []));
       this.run(b.steps, b.temps);
       const [rx, rw, rb] = await Promise.all([dx.read(), dweight?.read() ?? null, dbias?.read() ?? null]);
-      return { dx: rx, dweight: rw, dbias: rb };
+      // out and into are written only now, after every read succeeded
+      const grad = (into: Float32Array | null, r: Tensor | null) => {
+        if (r === null || into === null) return r;
+        for (let i = 0; i < into.length; i++) into[i] += r.data[i];
+        return out(into, a.normalizedShape);
+      };
+      if (a.out !== null) a.out.set(rx.data);
+      return { dx: a.out !== null ? out(a.out, a.x.shape) : rx, dweight: grad(a.into.dweight, rw), dbias: grad(a.into.dbias, rb) };
     } finally {
-      for (const g of u.held) g.destroy();
+      for (const g of held) g.destroy();
     }
   }
 
