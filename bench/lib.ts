@@ -147,6 +147,8 @@ export interface Results {
   date: string;
   host: string;
   quick: boolean;
+  /** a partial run's --cases/--only (absent in a full run) */
+  filters?: { cases?: string; only?: string[] };
   machine: {
     cpu: string; cores: number; memoryGiB: number; platform: string; node: string;
     /** 1-minute load average when the run started and ended: other work on the machine skews the times */

@@ -65,7 +65,7 @@ export const peer: Peer = {
         { id: "normkit-js", peer: "normkit", label: "normkit js", threads: 1, timed: syncTimed },
         { id: "normkit-wasm", peer: "normkit", label: "normkit wasm", threads: 1, timed: syncTimed, ...(wasmSkip ? { skip: wasmSkip } : {}) },
         {
-          id: "normkit-wasm-out", peer: "normkit", label: "normkit wasm, out= (reused y)", threads: 1,
+          id: "normkit-wasm-out", peer: "normkit", label: "normkit wasm, out= (reused outputs)", threads: 1,
           timed: {
             forward: "layerNorm/rmsNorm(x, D, { weight, bias, out }): validation, kernel, y written into a reused tensor",
             backward: "layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }): saved statistics, dx into a reused tensor, dγ/dβ added into reused tensors",

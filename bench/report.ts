@@ -18,6 +18,7 @@ export function markdownReport(r: Results): string {
   const variants = r.peers.flatMap((p) => p.variants.map((v) => v.id));
   const out: string[] = [];
   out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${loadText(r)}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
+  if (r.filters) out.push(`A partial run: ${[r.filters.cases && `cases matching "${r.filters.cases}"`, r.filters.only && `peers ${r.filters.only.join(", ")}`].filter(Boolean).join("; ")}.`);
   out.push(`Peers: ${[...new Set(r.peers.flatMap((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`)))].join(", ")}.`);
   out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). Float32, ε = 1e-5, γ (and β for LayerNorm) present.");
   for (const op of ["layerNorm", "rmsNorm"] as const) {
@@ -30,6 +31,7 @@ export function markdownReport(r: Results): string {
         });
         if (cells.some((c) => c !== "—")) rows.push([variantLabel(r.peers, v, op), ...cells]);
       }
+      if (rows.length === 0) continue; // not measured in this (partial) run
       out.push("");
       out.push(`**${op === "layerNorm" ? "LayerNorm" : "RMSNorm"} ${dir}**`);
       out.push("");
@@ -116,7 +118,11 @@ export async function renderSvg(spec: Record<string, unknown>): Promise<string> 
 
 function newestFull(): string {
   const dir = `${REPO}bench/results`;
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json") && !f.endsWith("-quick.json")).sort();
+  // full runs only: not quick, not narrowed by --cases/--only
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json") && !f.endsWith("-quick.json") && !f.startsWith("gpu-"))
+    .filter((f) => (JSON.parse(readFileSync(`${dir}/${f}`, "utf8")) as Results).filters === undefined)
+    .sort();
   if (files.length === 0) throw new Error(`no full results in ${dir}: run npm run bench first`);
   return `${dir}/${files.at(-1)}`;
 }

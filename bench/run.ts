@@ -265,6 +265,7 @@ export async function main(argv: string[]): Promise<Results> {
     date: now.toISOString(),
     host: os.hostname(),
     quick: args.quick,
+    ...(args.cases || args.only ? { filters: { cases: args.cases, only: args.only } } : {}),
     machine: {
       cpu: cpus[0]?.model ?? "unknown",
       cores: cpus.length,

@@ -1,5 +1,5 @@
 // The README's quick start, runnable: `node build/examples/quickstart.js`.
-import { tensor, layerNorm, layerNormBackward, rmsNorm, LayerNorm } from "../src/index.js";
+import { tensor, layerNorm, layerNormForward, layerNormBackward, rmsNorm, LayerNorm } from "../src/index.js";
 
 const x = tensor([1, 2, 3, 4, 10, 20, 30, 40], [2, 4]); // 2 rows of width 4
 const weight = tensor([1, 1, 2, 2], [4]);
@@ -12,6 +12,12 @@ console.log("rmsNorm:  ", Array.from(rmsNorm(x, [4]).data, (v) => +v.toFixed(4))
 const dy = tensor(new Float32Array(8).fill(1), [2, 4]);
 const { dx, dweight, dbias } = layerNormBackward(dy, x, [4], { weight, bias });
 console.log("dx:", Array.from(dx.data, (v) => +v.toFixed(4)), "dweight:", dweight?.data, "dbias:", dbias?.data);
+
+// autograd style: forward's statistics handed to backward (not recomputed), dx into a buffer you keep
+const f = layerNormForward(x, [4], { weight, bias });
+const dxBuf = tensor(new Float32Array(8), [2, 4]);
+layerNormBackward(dy, x, [4], { weight, bias, mean: f.mean, rstd: f.rstd, out: dxBuf });
+console.log("mean:", f.mean.data, "rstd:", Array.from(f.rstd.data, (v) => +v.toFixed(4)), "same dx:", dxBuf.data.every((v, i) => v === dx.data[i]));
 
 const ln = new LayerNorm(4); // a module: keeps mean/rstd from forward for backward, accumulates grads
 ln.forward(x);
