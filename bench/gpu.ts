@@ -3,12 +3,13 @@
  * bandwidth of the same device in the same run and, when a python3 with CUDA PyTorch is present,
  * against F.layer_norm / F.rms_norm and their autograd backward on the same GPU (CUDA events).
  *
- *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch]
+ *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch] [--quantized-timestamps]
  *   on the GPU machine: bash .gpu-kit/run.sh node --no-turbofan build/bench/gpu.js
  *
  * Kernel time: timestamp queries around each compute pass (one pass per repetition, all in one
  * submit), median over the repetitions; without `timestamp-query`, wall time of many passes in one
- * submit. GB/s counts bytes read + written once (forward: x, y; backward: dy, x, dx; plus the
+ * submit. Dawn's timestamp quantization (65536 ns by default) is turned off and checked; where
+ * stamps stay coarse, each timed pass holds a batch of dispatches (gpu-timing.ts). GB/s counts bytes read + written once (forward: x, y; backward: dy, x, dx; plus the
  * parameters and row statistics). The copy limit: copyBufferToBuffer (timed between two empty
  * timestamped passes) and a vec4 copy kernel, over a buffer of x's size. `--quick` shrinks the
  * shapes 64× for a smoke run (on SwiftShader those are CPU numbers, labelled so).
@@ -18,6 +19,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createNodeGpu, type GpuBackend, type GpuStep, type GpuTensor, type KernelPlan } from "../src/webgpu-node.js";
 import { COPY_WGSL } from "../src/backends/webgpu/wgsl.js";
+import { BENCH_DAWN_OPTIONS, timeCopies, timePasses, timestampGridNs } from "./gpu-timing.js";
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -32,62 +34,13 @@ const FULL: [number, number][] = [[8192, 4096], [32768, 1024], [16384, 768], [40
 const SHAPES: [number, number][] = opt("--shapes")
   ? opt("--shapes")!.split(",").map((s) => s.split("x").map(Number) as [number, number])
   : quick ? FULL.map(([r, d]) => [Math.ceil(r / 256), d]) : FULL;
-const dawnOptions = args.flatMap((a, i) => (args[i - 1] === "--dawn" ? [a] : []));
+// nanosecond timestamps unless --quantized-timestamps (see gpu-timing.ts), then the user's --dawn options
+const dawnOptions = [...(flag("--quantized-timestamps") ? [] : BENCH_DAWN_OPTIONS), ...args.flatMap((a, i) => (args[i - 1] === "--dawn" ? [a] : []))];
 
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-
-/**
- * Per-repetition times (ms) of the work `record(enc, i, qs)` encodes for repetition i. With
- * timestamps, `record` writes query 2i before and 2i + 1 after its work, and the times are read
- * back from the query set; without them (qs = null), the wall time of one submit of all
- * repetitions is divided evenly.
- */
-async function timeReps(
-  gpu: GpuBackend, reps: number, record: (enc: GPUCommandEncoder, i: number, qs: GPUQuerySet | null) => void,
-): Promise<number[]> {
-  const dev = gpu.device;
-  const enc = dev.createCommandEncoder();
-  if (!gpu.hasTimestamps) {
-    for (let i = 0; i < reps; i++) record(enc, i, null);
-    const t0 = performance.now();
-    dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-    return Array(reps).fill((performance.now() - t0) / reps);
-  }
-  const qs = dev.createQuerySet({ type: "timestamp", count: 2 * reps });
-  const resolve = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = dev.createBuffer({ size: 16 * reps, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  for (let i = 0; i < reps; i++) record(enc, i, qs);
-  enc.resolveQuerySet(qs, 0, 2 * reps, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
-  dev.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const o of [qs, resolve, read]) o.destroy();
-  return Array.from({ length: reps }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
-}
-
-/** Per-repetition times (ms) of `encode`, each inside its own timestamped compute pass. */
-function timePasses(gpu: GpuBackend, encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number[]> {
-  return timeReps(gpu, reps, (enc, i, qs) => {
-    const p = enc.beginComputePass(qs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
-    encode(p);
-    p.end();
-  });
-}
-
-/** copyBufferToBuffer times (ms): the copy sits between the end of one timestamped pass and the start of the next. */
-function timeCopies(gpu: GpuBackend, src: GPUBuffer, dst: GPUBuffer, bytes: number, reps: number): Promise<number[]> {
-  return timeReps(gpu, reps, (enc, i, qs) => {
-    if (qs) enc.beginComputePass({ timestampWrites: { querySet: qs, endOfPassWriteIndex: 2 * i } }).end();
-    enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
-    if (qs) enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i + 1 } }).end();
-  });
-}
 
 const encodeSteps = (steps: readonly GpuStep[]) => (p: GPUComputePassEncoder) => {
   for (const s of steps) {
@@ -140,7 +93,10 @@ async function main() {
   const software = /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
   const deviceName = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.replace(/\s+/g, " ").trim();
   console.log(`device: ${deviceName}${software ? "  [software renderer: these are CPU numbers, not GPU results]" : ""}`);
-  console.log(`timestamps: ${gpu.hasTimestamps}, subgroup size used: ${gpu.subgroupSize || "none (workgroup memory)"}, max buffer ${gpu.maxBytes} B, dawn options ${JSON.stringify(dawnOptions)}`);
+  // coarse stamps (Dawn's quantization still on): 32 dispatches per timed pass, so it spans many quanta
+  const gridNs = await timestampGridNs(gpu);
+  const perPass = gridNs !== null && gridNs >= 1000 ? 32 : 1;
+  console.log(`timestamps: ${gpu.hasTimestamps} (grid ${gridNs ?? "-"} ns${perPass > 1 ? `: COARSE, timing ${perPass} dispatches per pass` : ""}), subgroup size used: ${gpu.subgroupSize || "none (workgroup memory)"}, max buffer ${gpu.maxBytes} B, dawn options ${JSON.stringify(dawnOptions)}`);
   const rows: Row[] = [];
   const copies: Copy[] = [];
   const module = gpu.device.createShaderModule({ code: COPY_WGSL });
@@ -169,13 +125,13 @@ async function main() {
     const cold = await timeCopies(gpu, x.buffer, fresh, bytes, 1);
     fresh.destroy();
     await timeCopies(gpu, x.buffer, dst.buffer, bytes, WARMUP);
-    const cb = median(await timeCopies(gpu, x.buffer, dst.buffer, bytes, ITERS));
+    const cb = median(await timeCopies(gpu, x.buffer, dst.buffer, bytes, ITERS, perPass));
     const cbg = gpu.device.createBindGroup({ layout: copyPipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x.buffer, size: bytes } }, { binding: 1, resource: { buffer: dst.buffer, size: bytes } }] });
     const groups = Math.ceil(n / 4 / 256);
     const gx = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
     const copyStep: GpuStep = { pipeline: copyPipe, bindGroup: cbg, groups: [gx, Math.ceil(groups / gx)] };
     await timePasses(gpu, encodeSteps([copyStep]), WARMUP);
-    const ck = median(await timePasses(gpu, encodeSteps([copyStep]), ITERS));
+    const ck = median(await timePasses(gpu, encodeSteps([copyStep]), ITERS, perPass));
     // null when the timer cannot resolve it (a software renderer's timestamps can be equal)
     const gb = (by: number, ms: number) => (ms > 0 ? by / ms / 1e6 : null);
     copies.push({ shape: [R, D], bytes, copyBufferGBs: gb(2 * bytes, cb), copyBufferColdGBs: gb(2 * bytes, cold[0]!), copyKernelGBs: gb(2 * bytes, ck) });
@@ -200,7 +156,7 @@ async function main() {
             outs.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
           }
           await timePasses(gpu, encodeSteps(steps), WARMUP);
-          const ms = median(await timePasses(gpu, encodeSteps(steps), ITERS));
+          const ms = median(await timePasses(gpu, encodeSteps(steps), ITERS, perPass));
           const params = (rms ? 1 : 2) * D * 4;
           const statsB = (rms ? 1 : 2) * R * 4;
           const moved = backward ? 3 * bytes + statsB + params + params : 2 * bytes + statsB + params;
@@ -222,6 +178,9 @@ async function main() {
     quick,
     iters: ITERS,
     timestamps: gpu.hasTimestamps,
+    /** the grid (ns) timestamps fell on, and dispatches (or copies) per timed pass */
+    timestampGridNs: gridNs,
+    perPass,
     subgroupSize: gpu.subgroupSize,
     dawnOptions,
     node: process.version,

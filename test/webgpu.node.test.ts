@@ -39,6 +39,16 @@ test("Dawn: TurboFan-optimized loops around GPU calls do not crash (no V8 flags)
   assert.ok(probe.json?.iterations > 10 && probe.json?.finite, probe.stdout);
 });
 
+test("Dawn quantizes timestamps to 65536 ns by default; the GPU benchmark's options give fine ones", { skip }, (t) => {
+  const r = child("timestamps", 120_000);
+  assert.equal(r.status, 0, `child exited ${r.status} (${r.signal})\n${r.stderr.slice(-4000)}`);
+  t.diagnostic(JSON.stringify(r.json));
+  if (typeof r.json.defaultGridNs !== "number") return t.skip(`this adapter has ${r.json.defaultGridNs}`);
+  // why bench/gpu.ts passes BENCH_DAWN_OPTIONS: a 40 µs kernel would otherwise read as 0 or 65.5 µs
+  assert.ok(r.json.defaultGridNs >= 65536, `default grid ${r.json.defaultGridNs} ns`);
+  assert.ok(r.json.benchGridNs < 1000, `benchmark grid ${r.json.benchGridNs} ns`);
+});
+
 test("WebGPU suite in Node on Dawn", { skip, timeout: 900_000 }, async (t) => {
   const r = child("suite", 900_000);
   assert.equal(r.status, 0, `child exited ${r.status} (${r.signal})\n${r.stderr.slice(-4000)}`);

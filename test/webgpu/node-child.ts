@@ -4,6 +4,8 @@
  *   suite  — the WebGPU suite on Dawn; prints one JSON line {info, results}
  *   stress — hot, TurboFan-optimized loops around GPU calls with no reference to Dawn's instance
  *            kept by the caller: crashed (SIGSEGV / futex / mutex errors) before normkit held it
+ *   timestamps — the grid (ns) of timestamp queries with Dawn's defaults and with the GPU
+ *            benchmark's options; prints {defaultGridNs, benchGridNs}
  * Exit code 3 = no adapter (the test then skips).
  */
 import { readFileSync } from "node:fs";
@@ -11,12 +13,13 @@ import { NormError } from "../../src/index.js";
 import { createNodeGpu } from "../../src/webgpu-node.js";
 import { FIXTURES } from "../helpers.js";
 import { runGpuSuite } from "./suite.js";
+import { BENCH_DAWN_OPTIONS, timestampGridNs } from "../../bench/gpu-timing.js";
 
 const mode = process.argv[2];
 
-async function gpuOrExit() {
+async function gpuOrExit(dawnOptions: string[] = []) {
   try {
-    return await createNodeGpu();
+    return await createNodeGpu({ dawnOptions });
   } catch (e) {
     if (e instanceof NormError && e.code === "BACKEND_UNAVAILABLE") {
       console.log(JSON.stringify({ noAdapter: e.message }));
@@ -53,6 +56,16 @@ if (mode === "suite") {
   x.destroy();
   gpu.destroy();
   console.log(JSON.stringify({ iterations: n, finite: Number.isFinite(acc) }));
+} else if (mode === "timestamps") {
+  const grid = async (o: string[]) => {
+    const gpu = await gpuOrExit(o);
+    try {
+      return gpu.hasTimestamps ? await timestampGridNs(gpu) : "no timestamp-query";
+    } finally {
+      gpu.destroy();
+    }
+  };
+  console.log(JSON.stringify({ defaultGridNs: await grid([]), benchGridNs: await grid([...BENCH_DAWN_OPTIONS]) }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
