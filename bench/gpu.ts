@@ -4,7 +4,7 @@
  * against F.layer_norm / F.rms_norm and their autograd backward on the same GPU (CUDA events).
  *
  *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch] [--quantized-timestamps]
- *   on the GPU machine: bash .gpu-kit/run.sh node --no-turbofan build/bench/gpu.js
+ *   on the GPU machine: bash .gpu-kit/run.sh node build/bench/gpu.js
  *
  * Kernel time: timestamp queries around each compute pass (one pass per repetition, all in one
  * submit), median over the repetitions; without `timestamp-query`, wall time of many passes in one
@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { createNodeGpu, type GpuBackend, type GpuStep, type GpuTensor, type KernelPlan } from "../src/webgpu-node.js";
 import { COPY_WGSL } from "../src/backends/webgpu/wgsl.js";
 import { BENCH_DAWN_OPTIONS, timeCopies, timePasses, timestampGridNs } from "./gpu-timing.js";
+import { gpuMarkdown, type GpuResults } from "./gpu-report.js";
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -55,6 +56,8 @@ interface Copy {
   bytes: number;
   copyBufferGBs: number | null;
   copyBufferColdGBs: number | null;
+  /** the copy timed by wall clock, one submit per copy: what a benchmark without timestamps sees */
+  copyBufferWallGBs: number | null;
   copyKernelGBs: number | null;
 }
 
@@ -87,15 +90,64 @@ function variants(gpu: GpuBackend, D: number, backward: boolean): [string, Parti
   });
 }
 
+/** The inputs of one shape on one device: x, dy, γ, β (deterministic values). */
+function uploadInputs(gpu: GpuBackend, R: number, D: number) {
+  const n = R * D;
+  const rnd = new Float32Array(n);
+  for (let i = 0; i < n; i++) rnd[i] = Math.sin(i * 0.7 + 0.3) * 2;
+  const x = gpu.upload({ shape: [R, D], data: rnd });
+  const dy = gpu.upload({ shape: [R, D], data: rnd.map((v, i) => Math.cos(i * 1.3)) });
+  const w = gpu.upload({ shape: [D], data: new Float32Array(D).map((_, j) => 1 + 0.01 * Math.sin(j)) });
+  const b = gpu.upload({ shape: [D], data: new Float32Array(D).map((_, j) => 0.01 * Math.cos(j)) });
+  return { x, dy, w, b, all: [x, dy, w, b] };
+}
+
+/** Median per-call time of one kernel variant (forward, or backward from saved statistics), with its GB/s. */
+async function timeKernel(
+  gpu: GpuBackend, inp: ReturnType<typeof uploadInputs>, R: number, D: number, rms: boolean, backward: boolean,
+  plan: Partial<KernelPlan> | undefined, perPass: number,
+): Promise<{ ms: number; gbs: number | null }> {
+  const { x, dy, w, b } = inp;
+  let steps: GpuStep[];
+  const outs: GpuTensor[] = [];
+  if (!backward) {
+    const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b, plan });
+    steps = f.steps;
+    outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
+  } else {
+    const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b });
+    gpu.run(f.steps);
+    outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
+    const bw = gpu.backwardSteps(rms, dy, x, D, { weight: w, bias: rms ? null : b, plan, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
+    steps = bw.steps;
+    outs.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
+  }
+  await timePasses(gpu, encodeSteps(steps), WARMUP);
+  const ms = median(await timePasses(gpu, encodeSteps(steps), ITERS, perPass));
+  for (const t of outs) t.destroy();
+  const bytes = R * D * 4;
+  const params = (rms ? 1 : 2) * D * 4;
+  const statsB = (rms ? 1 : 2) * R * 4;
+  const moved = backward ? 3 * bytes + statsB + params + params : 2 * bytes + statsB + params;
+  return { ms, gbs: gb(moved, ms) };
+}
+
+/** GB/s of `bytes` in `ms`; null when the timer cannot resolve it (a software renderer's stamps can be equal). */
+const gb = (bytes: number, ms: number) => (ms > 0 ? bytes / ms / 1e6 : null);
+
+/** Timestamp grid of a device, and the dispatches per timed pass it needs (32 where stamps are coarse). */
+async function timing(gpu: GpuBackend) {
+  const gridNs = await timestampGridNs(gpu);
+  return { gridNs, perPass: gridNs !== null && gridNs >= 1000 ? 32 : 1 };
+}
+
 async function main() {
   const gpu = await createNodeGpu({ dawnOptions });
   const info = gpu.adapterInfo;
   const software = /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
   const deviceName = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.replace(/\s+/g, " ").trim();
   console.log(`device: ${deviceName}${software ? "  [software renderer: these are CPU numbers, not GPU results]" : ""}`);
-  // coarse stamps (Dawn's quantization still on): 32 dispatches per timed pass, so it spans many quanta
-  const gridNs = await timestampGridNs(gpu);
-  const perPass = gridNs !== null && gridNs >= 1000 ? 32 : 1;
+  const { gridNs, perPass } = await timing(gpu);
   console.log(`timestamps: ${gpu.hasTimestamps} (grid ${gridNs ?? "-"} ns${perPass > 1 ? `: COARSE, timing ${perPass} dispatches per pass` : ""}), subgroup size used: ${gpu.subgroupSize || "none (workgroup memory)"}, max buffer ${gpu.maxBytes} B, dawn options ${JSON.stringify(dawnOptions)}`);
   const rows: Row[] = [];
   const copies: Copy[] = [];
@@ -105,68 +157,67 @@ async function main() {
   for (const [R, D] of SHAPES) {
     const n = R * D;
     const bytes = n * 4;
-    const rnd = new Float32Array(n);
-    for (let i = 0; i < n; i++) rnd[i] = Math.sin(i * 0.7 + 0.3) * 2;
-    const held: GpuTensor[] = [];
-    const up = (shape: number[], data: Float32Array) => {
-      const t = gpu.upload({ shape, data });
-      held.push(t);
-      return t;
-    };
-    const x = up([R, D], rnd);
-    const dy = up([R, D], rnd.map((v, i) => Math.cos(i * 1.3)));
-    const w = up([D], new Float32Array(D).map((_, j) => 1 + 0.01 * Math.sin(j)));
-    const b = up([D], new Float32Array(D).map((_, j) => 0.01 * Math.cos(j)));
+    const inp = uploadInputs(gpu, R, D);
+    const { x } = inp;
 
     // the copy limit on buffers of x's size: cold (first use of a fresh buffer) and warm
     const dst = gpu.upload({ shape: [R, D], data: new Float32Array(n) });
-    held.push(dst);
     const fresh = gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     const cold = await timeCopies(gpu, x.buffer, fresh, bytes, 1);
     fresh.destroy();
     await timeCopies(gpu, x.buffer, dst.buffer, bytes, WARMUP);
     const cb = median(await timeCopies(gpu, x.buffer, dst.buffer, bytes, ITERS, perPass));
+    // the same copy timed by wall clock, one submit each (submit → onSubmittedWorkDone), as a
+    // benchmark without timestamps would: the difference is the fixed cost of a round trip
+    const wall: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.min(ITERS, 10)); i++) {
+      const enc = gpu.device.createCommandEncoder();
+      enc.copyBufferToBuffer(x.buffer, 0, dst.buffer, 0, bytes);
+      const t0 = performance.now();
+      gpu.device.queue.submit([enc.finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
+      wall.push(performance.now() - t0);
+    }
     const cbg = gpu.device.createBindGroup({ layout: copyPipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x.buffer, size: bytes } }, { binding: 1, resource: { buffer: dst.buffer, size: bytes } }] });
     const groups = Math.ceil(n / 4 / 256);
     const gx = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
     const copyStep: GpuStep = { pipeline: copyPipe, bindGroup: cbg, groups: [gx, Math.ceil(groups / gx)] };
     await timePasses(gpu, encodeSteps([copyStep]), WARMUP);
     const ck = median(await timePasses(gpu, encodeSteps([copyStep]), ITERS, perPass));
-    // null when the timer cannot resolve it (a software renderer's timestamps can be equal)
-    const gb = (by: number, ms: number) => (ms > 0 ? by / ms / 1e6 : null);
-    copies.push({ shape: [R, D], bytes, copyBufferGBs: gb(2 * bytes, cb), copyBufferColdGBs: gb(2 * bytes, cold[0]!), copyKernelGBs: gb(2 * bytes, ck) });
+    dst.destroy();
+    copies.push({
+      shape: [R, D], bytes, copyBufferGBs: gb(2 * bytes, cb), copyBufferColdGBs: gb(2 * bytes, cold[0]!),
+      copyBufferWallGBs: gb(2 * bytes, median(wall)), copyKernelGBs: gb(2 * bytes, ck),
+    });
 
     for (const rms of [false, true]) {
-      const op = rms ? "rmsNorm" : "layerNorm";
       for (const backward of [false, true]) {
         for (const [name, plan] of variants(gpu, D, backward)) {
-          let steps: GpuStep[];
-          const outs: GpuTensor[] = [];
-          let stats: GpuTensor[] = [];
-          if (!backward) {
-            const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b, plan });
-            steps = f.steps;
-            outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
-          } else {
-            const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b });
-            gpu.run(f.steps);
-            stats = [f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : [])];
-            const bw = gpu.backwardSteps(rms, dy, x, D, { weight: w, bias: rms ? null : b, plan, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
-            steps = bw.steps;
-            outs.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
-          }
-          await timePasses(gpu, encodeSteps(steps), WARMUP);
-          const ms = median(await timePasses(gpu, encodeSteps(steps), ITERS, perPass));
-          const params = (rms ? 1 : 2) * D * 4;
-          const statsB = (rms ? 1 : 2) * R * 4;
-          const moved = backward ? 3 * bytes + statsB + params + params : 2 * bytes + statsB + params;
-          rows.push({ shape: [R, D], op, dir: backward ? "backward" : "forward", variant: name, isDefault: plan === undefined, plan: gpu.plan(D, backward, plan), ms, gbs: gb(moved, ms) });
-          for (const t of [...outs, ...stats]) t.destroy();
+          const t = await timeKernel(gpu, inp, R, D, rms, backward, plan, perPass);
+          rows.push({ shape: [R, D], op: rms ? "rmsNorm" : "layerNorm", dir: backward ? "backward" : "forward", variant: name, isDefault: plan === undefined, plan: gpu.plan(D, backward, plan), ...t });
         }
       }
     }
-    for (const t of held) t.destroy();
+    for (const t of inp.all) t.destroy();
     if (gpu.errors.length) throw new Error(`GPU errors: ${gpu.errors.join("; ")}`);
+  }
+
+  // the default kernels again on a device without Dawn's robustness transform (index clamping):
+  // what bounds checks cost (the toggle is silently ignored where unknown; compare, do not assume)
+  if (!flag("--no-robustness-run")) {
+    const nr = await createNodeGpu({ dawnOptions: [...dawnOptions, "enable-dawn-features=allow_unsafe_apis,disable_robustness"] });
+    const t = await timing(nr);
+    for (const [R, D] of SHAPES) {
+      const inp = uploadInputs(nr, R, D);
+      for (const rms of [false, true]) {
+        for (const backward of [false, true]) {
+          const k = await timeKernel(nr, inp, R, D, rms, backward, undefined, t.perPass);
+          rows.push({ shape: [R, D], op: rms ? "rmsNorm" : "layerNorm", dir: backward ? "backward" : "forward", variant: "default, Dawn robustness off", isDefault: false, plan: nr.plan(D, backward), ...k });
+        }
+      }
+      for (const x of inp.all) x.destroy();
+    }
+    nr.destroy();
   }
 
   const torch = flag("--no-torch") ? null : runTorch();
@@ -191,11 +242,16 @@ async function main() {
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = `${dir}gpu-${result.when.slice(0, 10)}-${software ? "swiftshader" : (info.architecture || info.vendor || "gpu").replace(/\W+/g, "_")}${quick ? "-quick" : ""}${opt("--shapes") ? "-shapes" : ""}.json`;
+  const md = gpuMarkdown(result as GpuResults);
   writeFileSync(file, JSON.stringify(result, null, 1));
+  writeFileSync(file.replace(/\.json$/, ".md"), md);
   // on the device machine, files under $OUT come back
-  if (process.env.OUT) writeFileSync(`${process.env.OUT}/${file.split("/").pop()}`, JSON.stringify(result, null, 1));
+  if (process.env.OUT) {
+    writeFileSync(`${process.env.OUT}/${file.split("/").pop()}`, JSON.stringify(result, null, 1));
+    writeFileSync(`${process.env.OUT}/${file.split("/").pop()!.replace(/\.json$/, ".md")}`, md);
+  }
   printTable(result);
-  console.log(`\nwritten: ${file}`);
+  console.log(`\n${md}\nwritten: ${file} and .md`);
   gpu.destroy();
 }
 
@@ -229,8 +285,8 @@ function printTable(r: { device: string; note: string; copies: Copy[]; kernels: 
       `${`${k.shape[0]}x${k.shape[1]}`.padEnd(12)} ${k.op.padEnd(10)} ${k.dir.padEnd(8)} ${k.variant.padEnd(34)} ${pad(k.ms.toFixed(4), 9)} ${pad(num(k.gbs), 8)} ${pad(k.gbs != null && limit > 0 ? ((100 * k.gbs) / limit).toFixed(0) : "-", 6)} ${pad(t ? t.ms.toFixed(4) : "-", 9)} ${pad(t ? (t.ms / k.ms).toFixed(2) : "-", 9)}`,
     );
   }
-  console.log("\ncopy limit per shape (GB/s, read + write): copyBufferToBuffer warm / cold (first use of a fresh buffer) / copy kernel");
-  for (const c of r.copies) console.log(`  ${c.shape.join("x").padEnd(12)} ${num(c.copyBufferGBs)} / ${num(c.copyBufferColdGBs)} / ${num(c.copyKernelGBs)}`);
+  console.log("\ncopy limit per shape (GB/s, read + write): copyBufferToBuffer warm / cold (first use of a fresh buffer) / wall clock (one submit per copy) / copy kernel");
+  for (const c of r.copies) console.log(`  ${c.shape.join("x").padEnd(12)} ${num(c.copyBufferGBs)} / ${num(c.copyBufferColdGBs)} / ${num(c.copyBufferWallGBs)} / ${num(c.copyKernelGBs)}`);
 }
 
 await main();
