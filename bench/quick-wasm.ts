@@ -9,6 +9,7 @@
 import { createPool } from "../src/index.js";
 import { backendKernels } from "../src/backends/registry.js";
 import { chunkRows, kernelsModule } from "../src/backends/wasm/runtime.js";
+import { channelAffine, channelScale, groupNormParamGrads } from "../src/backends/js/channel.js";
 
 const REPS = Number(process.argv[2] ?? 15);
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
@@ -184,6 +185,39 @@ for (const [rows, D] of [[4096, 768], [1024, 4096]] as const) {
         js: bwd(js),
       }),
       "copy (x→a, dy→b half)",
+    );
+  }
+}
+
+// GroupNorm [8, 256, 32·32], 32 groups: js (LayerNorm rows, then per-channel passes) vs wasm
+// (group rows gathered G apart, the per-channel weight spread over the row kernel's weight)
+{
+  const [N, C, S, G] = [8, 256, 1024, 32];
+  const n = N * C * S;
+  const x = randn(n), dy = randn(n), w = randn(C), b = randn(C);
+  const y = new Float32Array(n), dx = new Float32Array(n), dst = new Float32Array(n), dst2 = new Float32Array(n);
+  const mean = new Float32Array(N * G), rstd = new Float32Array(N * G), dw = new Float32Array(C), db = new Float32Array(C);
+  for (const backward of [false, true]) {
+    const run = (k: typeof js) => () =>
+      backward ? k.groupNormBackward(dx, dw, db, dy, x, mean, rstd, w, N, C, S, G) : k.groupNormForward(y, mean, rstd, x, w, b, N, C, S, G, 1e-5);
+    wasm.groupNormForward(y, mean, rstd, x, w, b, N, C, S, G, 1e-5);
+    const copy = backward ? () => { dst.set(x); dst2.set(dy.subarray(0, n >> 1)); } : () => dst.set(x);
+    // the earlier path: wasm LayerNorm rows, the per-channel work in separate JS passes
+    const L = (C / G) * S;
+    const g = new Float32Array(n);
+    const passes = backward
+      ? () => {
+        channelScale(g, dy, w, N, C, S);
+        wasm.layerNormBackward(dx, null, null, g, x, mean, rstd, null, N * G, L);
+        groupNormParamGrads(dw, db, dy, x, mean, rstd, N, C, S, G);
+      }
+      : () => {
+        wasm.layerNormForward(y, mean, rstd, x, null, null, N * G, L, 1e-5);
+        channelAffine(y, w, b, N, C, S);
+      };
+    report(
+      `groupNorm ${backward ? "backward" : "forward"} [${N}, ${C}, ${S}] G=${G}`, (backward ? 12 : 8) * n,
+      race({ copy, wasm: run(wasm), "wasm rows + js passes": passes, js: run(js) }), "copy",
     );
   }
 }

@@ -217,3 +217,36 @@ test("wasm and js agree within float32 noise on a large random case", () => {
   });
   assertClose(ys[1], ys[0], 1e-5, "wasm vs js y");
 });
+
+test("wasm GroupNorm (strided group rows, per-channel affine inside the row kernel) = the float64 reference; rows independent", () => {
+  const r = rng(77);
+  const wasm = backendKernels("wasm");
+  // tiny groups (many rows per chunk), a group wider than a chunk, and a middle case
+  for (const [N, C, S, G] of [[300, 4, 2, 2], [3, 8, 5000, 2], [5, 12, 33, 3]]) {
+    const n = N * C * S, L = (C / G) * S;
+    const x = r.tensor([n], 2, 1).data, dy = r.tensor([n]).data;
+    const w = r.tensor([C], 0.5, 1).data, b = r.tensor([C]).data;
+    x[L + 3] = NaN; // row (0, 1): its own row only
+    const y = new Float32Array(n), mean = new Float32Array(N * G), rstd = new Float32Array(N * G);
+    wasm.groupNormForward(y, mean, rstd, x, w, b, N, C, S, G, 1e-5);
+    const yRef = nk.reference.groupNormRef(x, N, C, S, G, w, b, 1e-5);
+    for (let row = 0; row < N * G; row++) {
+      const seg = (a: ArrayLike<number>) => Array.from({ length: L }, (_, i) => a[row * L + i]!);
+      if (row === 1) assert.ok(seg(y).every(Number.isNaN), "the NaN row is NaN");
+      else assertClose(seg(y), seg(yRef), 1e-5 * Math.sqrt(L) + 1e-5, `[${N},${C},${S}] G=${G} y row ${row}`);
+    }
+    x[L + 3] = 0.5;
+    wasm.groupNormForward(y, mean, rstd, x, w, b, N, C, S, G, 1e-5);
+    const dx = new Float32Array(n), dw = new Float32Array(C), db = new Float32Array(C);
+    wasm.groupNormBackward(dx, dw, db, dy, x, mean, rstd, w, N, C, S, G);
+    const g = nk.reference.groupNormBackwardRef(dy, x, N, C, S, G, w, b, 1e-5);
+    assertClose(dx, g.dx, 1e-4, `[${N},${C},${S}] G=${G} dx`);
+    assertClose(dw, g.dweight!, 1e-5 * N * S, `[${N},${C},${S}] G=${G} dweight`);
+    assertClose(db, g.dbias!, 1e-5 * N * S, `[${N},${C},${S}] G=${G} dbias`);
+    // the last sample alone gives its bits inside the batch
+    const last = x.subarray((N - 1) * C * S);
+    const y1 = new Float32Array(C * S);
+    wasm.groupNormForward(y1, new Float32Array(G), new Float32Array(G), last, w, b, 1, C, S, G, 1e-5);
+    assertBitwise(y1, y.subarray((N - 1) * C * S), `[${N},${C},${S}] G=${G} last sample alone`);
+  }
+});

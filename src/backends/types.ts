@@ -40,4 +40,21 @@ export interface Kernels {
     dy: Float32Array, x: Float32Array, rstd: Float32Array, weight: Float32Array | null,
     rows: number, D: number,
   ): void;
+  /**
+   * GroupNorm over x [N, C, S] in G groups: row (n, g) is the contiguous (C/G)·S values of sample n,
+   * channels g·C/G …; mean/rstd per row (N·G), as LayerNorm's; y = x̂·w_c + b_c per channel.
+   */
+  groupNormForward(
+    y: Float32Array, mean: Float32Array, rstd: Float32Array,
+    x: Float32Array, weight: Float32Array | null, bias: Float32Array | null,
+    N: number, C: number, S: number, G: number, eps: number,
+  ): void;
+  /**
+   * LayerNorm's dx on each group row with g = dy·w_c; dweight_c += Σ_{n,s} dy·x̂; dbias_c += Σ_{n,s} dy.
+   */
+  groupNormBackward(
+    dx: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null,
+    dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array | null,
+    N: number, C: number, S: number, G: number,
+  ): void;
 }

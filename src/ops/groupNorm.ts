@@ -11,7 +11,6 @@
  */
 import { NormError, describe } from "../errors.js";
 import { kernels } from "../backends/registry.js";
-import { channelAffine, channelScale, groupNormParamGrads } from "../backends/js/channel.js";
 import type { Tensor } from "../tensor.js";
 import { channelArgs, checkOptions, checkSameShape, out, paramGrads, type ChannelArgs, type Grads, type NormOptions } from "./common.js";
 
@@ -48,13 +47,10 @@ export function groupNormBackward(dy: Tensor, x: Tensor, numGroups: number, opti
 
 export function groupNormForwardWithStats(a: GroupNormArgs) {
   const { N, C, S, G } = a;
-  const rows = N * G;
-  const L = (C / G) * S;
   const y = new Float32Array(N * C * S);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
-  kernels().layerNormForward(y, mean, rstd, a.x.data, null, null, rows, L, a.eps);
-  channelAffine(y, a.weight, a.bias, N, C, S);
+  const mean = new Float32Array(N * G);
+  const rstd = new Float32Array(N * G);
+  kernels().groupNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, N, C, S, G, a.eps);
   return { y: out(y, a.x.shape), mean, rstd };
 }
 
@@ -64,13 +60,7 @@ export function groupNormBackwardWithStats(
 ): Grads {
   const { N, C, S, G } = a;
   const grads = paramGrads(a.weight, a.bias, [C], into);
-  let g = dy;
-  if (a.weight !== null) {
-    g = new Float32Array(dy.length);
-    channelScale(g, dy, a.weight, N, C, S);
-  }
   const dx = new Float32Array(N * C * S);
-  kernels().layerNormBackward(dx, null, null, g, a.x.data, mean, rstd, null, N * G, (C / G) * S);
-  groupNormParamGrads(grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, N, C, S, G);
+  kernels().groupNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, N, C, S, G);
   return grads.wrap(dx, a.x.shape);
 }

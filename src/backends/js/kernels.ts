@@ -5,6 +5,7 @@
  * Statistics are two-pass over the row (mean first, then Σ(x − mean)²), never E[x²] − E[x]².
  */
 import type { Kernels } from "../types.js";
+import { channelAffine, channelScale, groupNormParamGrads } from "./channel.js";
 
 export function layerNormForward(
   y: Float32Array, mean: Float32Array, rstd: Float32Array,
@@ -118,10 +119,39 @@ export function rmsNormBackward(
   if (dbias !== null && db !== null) for (let i = 0; i < D; i++) dbias[i] += db[i];
 }
 
+/**
+ * GroupNorm: each (n, g) is a contiguous row of L = (C/G)·S values, so LayerNorm's row kernels give
+ * the statistics and x̂; then the per-channel affine (forward), or dy scaled per channel into the
+ * row backward and the per-channel parameter sums (backward).
+ */
+function groupNormForward(
+  y: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, weight: Float32Array | null, bias: Float32Array | null,
+  N: number, C: number, S: number, G: number, eps: number,
+): void {
+  layerNormForward(y, mean, rstd, x, null, null, N * G, (C / G) * S, eps);
+  channelAffine(y, weight, bias, N, C, S);
+}
+
+function groupNormBackward(
+  dx: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null,
+  dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array | null,
+  N: number, C: number, S: number, G: number,
+): void {
+  let g = dy;
+  if (weight !== null) {
+    g = new Float32Array(dy.length);
+    channelScale(g, dy, weight, N, C, S);
+  }
+  layerNormBackward(dx, null, null, g, x, mean, rstd, null, N * G, (C / G) * S);
+  groupNormParamGrads(dweight, dbias, dy, x, mean, rstd, N, C, S, G);
+}
+
 export const jsKernels: Kernels = {
   name: "js",
   layerNormForward,
   layerNormBackward,
   rmsNormForward,
   rmsNormBackward,
+  groupNormForward,
+  groupNormBackward,
 };

@@ -33,7 +33,38 @@ export function wasmKernelsOn(rt: WasmRuntime): Kernels {
       addInto(dweight, dw);
       addInto(dbias, db);
     },
+    // GroupNorm: group g's rows (n, g), n < N, are G rows apart; each runs LayerNorm's kernel with
+    // the per-channel weight/bias spread over the row, so the affine needs no pass of its own
+    groupNormForward(y, mean, rstd, x, weight, bias, N, C, S, G, eps) {
+      const Cg = C / G;
+      for (let g = 0; g < G; g++) {
+        rt.forward(y, mean, rstd, x, spread(weight, g * Cg, Cg, S), spread(bias, g * Cg, Cg, S), 0, N, Cg * S, eps, G, g);
+      }
+    },
+    groupNormBackward(dx, dweight, dbias, dy, x, mean, rstd, weight, N, C, S, G) {
+      const Cg = C / G;
+      for (let g = 0; g < G; g++) {
+        const { dw, db } = rt.backward(dx, dy, x, mean, rstd, spread(weight, g * Cg, Cg, S), 0, N, Cg * S, G, g);
+        // per-position sums of the row → per channel (float64, rounded once as addInto does)
+        for (const [into, sums] of [[dweight, dw], [dbias, db]] as const) {
+          if (into === null) continue;
+          for (let c = 0; c < Cg; c++) {
+            let t = 0;
+            for (let s = c * S; s < (c + 1) * S; s++) t += sums[s]!;
+            into[g * Cg + c] += t;
+          }
+        }
+      }
+    },
   };
+}
+
+/** p[c0 … c0 + Cg) each repeated S times: a per-channel parameter as a per-position row (null stays null). */
+function spread(p: Float32Array | null, c0: number, Cg: number, S: number): Float32Array | null {
+  if (p === null) return null;
+  const out = new Float32Array(Cg * S);
+  for (let c = 0; c < Cg; c++) out.fill(p[c0 + c]!, c * S, (c + 1) * S);
+  return out;
 }
 
 function instantiate(): WasmRuntime | null {

@@ -96,11 +96,15 @@ export class WasmRuntime {
     return offs;
   }
 
-  /** LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics only), mean, rstd. */
+  /**
+   * LayerNorm (mean !== null) or RMSNorm forward of rows [r0, r1) of x into y (null: statistics
+   * only), mean, rstd. Row r is x[(r·stride + base)·D …] and its statistics sit at r·stride + base:
+   * stride 1 for contiguous rows, G for GroupNorm's group g (base g) across samples.
+   */
   forward(
     y: Float32Array | null, mean: Float32Array | null, rstd: Float32Array,
     x: Float32Array, w: Float32Array | null, b: Float32Array | null,
-    r0: number, r1: number, D: number, eps: number,
+    r0: number, r1: number, D: number, eps: number, stride = 1, base = 0,
   ): void {
     if (r1 <= r0 || D === 0) return;
     const cr = chunkRows(D, this.flush);
@@ -113,24 +117,26 @@ export class WasmRuntime {
     if (b !== null) f.set(b, B >> 2);
     else if (mean !== null) f.fill(0, B >> 2, (B >> 2) + D);
     const Bp = b !== null || mean !== null ? B : 0;
+    const rows = new Rows(stride, base, D);
     for (let r = r0; r < r1; r += cr) {
       const k = Math.min(cr, r1 - r);
-      f.set(x.subarray(r * D, (r + k) * D), X >> 2);
+      rows.gather(f, X >> 2, x, r, k);
       // w = 0 asks for the statistics only when y is not wanted
       this.ex.forward(Y, mean !== null ? M : 0, R, X, y !== null ? W : 0, Bp, k, D, eps);
-      if (mean !== null) mean.set(f.subarray(M >> 2, (M >> 2) + k), r);
-      if (y !== null) y.set(f.subarray(Y >> 2, (Y >> 2) + k * D), r * D);
-      rstd.set(f.subarray(R >> 2, (R >> 2) + k), r);
+      if (mean !== null) rows.scatterStats(mean, f, M >> 2, r, k);
+      if (y !== null) rows.scatter(y, f, Y >> 2, r, k);
+      rows.scatterStats(rstd, f, R >> 2, r, k);
     }
   }
 
   /**
-   * LayerNorm (mean !== null) or RMSNorm backward of rows [r0, r1): writes dx; returns float64
-   * Σ dy·x̂ and Σ dy over those rows (views into wasm memory, valid until the next call).
+   * LayerNorm (mean !== null) or RMSNorm backward of rows [r0, r1) (laid out as for forward):
+   * writes dx; returns float64 Σ dy·x̂ and Σ dy per column over those rows (views into wasm
+   * memory, valid until the next call).
    */
   backward(
     dx: Float32Array, dy: Float32Array, x: Float32Array, mean: Float32Array | null, rstd: Float32Array,
-    w: Float32Array | null, r0: number, r1: number, D: number,
+    w: Float32Array | null, r0: number, r1: number, D: number, stride = 1, base = 0,
   ): { dw: Float64Array; db: Float64Array } {
     const cr = chunkRows(D, this.flush);
     const n = cr * D;
@@ -143,15 +149,50 @@ export class WasmRuntime {
     else f.fill(1, W >> 2, (W >> 2) + D);
     const dw = new Float64Array(buf, DW64, D).fill(0);
     const db = new Float64Array(buf, DB64, D).fill(0);
+    const rows = new Rows(stride, base, D);
     for (let r = r0; r < r1; r += cr) {
       const k = Math.min(cr, r1 - r);
-      f.set(x.subarray(r * D, (r + k) * D), X >> 2);
-      f.set(dy.subarray(r * D, (r + k) * D), DY >> 2);
-      f.set(rstd.subarray(r, r + k), R >> 2);
-      if (mean !== null) f.set(mean.subarray(r, r + k), M >> 2);
+      rows.gather(f, X >> 2, x, r, k);
+      rows.gather(f, DY >> 2, dy, r, k);
+      rows.gatherStats(f, R >> 2, rstd, r, k);
+      if (mean !== null) rows.gatherStats(f, M >> 2, mean, r, k);
       this.ex.backward(DX, DW64, DB64, AC, DY, X, mean !== null ? M : 0, R, W, k, D);
-      dx.set(f.subarray(DX >> 2, (DX >> 2) + k * D), r * D);
+      rows.scatter(dx, f, DX >> 2, r, k);
     }
     return { dw, db };
+  }
+}
+
+/**
+ * Moves k rows starting at row r between a caller's array and wasm memory: one block copy when
+ * rows are contiguous (stride 1, base 0), else one copy per row (row r at (r·stride + base)·D).
+ */
+class Rows {
+  constructor(private readonly stride: number, private readonly base: number, private readonly D: number) {}
+
+  private at(r: number): number {
+    return r * this.stride + this.base;
+  }
+
+  gather(f: Float32Array, to: number, src: Float32Array, r: number, k: number): void {
+    const D = this.D;
+    if (this.stride === 1 && this.base === 0) f.set(src.subarray(r * D, (r + k) * D), to);
+    else for (let i = 0; i < k; i++) f.set(src.subarray(this.at(r + i) * D, (this.at(r + i) + 1) * D), to + i * D);
+  }
+
+  scatter(dst: Float32Array, f: Float32Array, from: number, r: number, k: number): void {
+    const D = this.D;
+    if (this.stride === 1 && this.base === 0) dst.set(f.subarray(from, from + k * D), r * D);
+    else for (let i = 0; i < k; i++) dst.set(f.subarray(from + i * D, from + (i + 1) * D), this.at(r + i) * D);
+  }
+
+  gatherStats(f: Float32Array, to: number, src: Float32Array, r: number, k: number): void {
+    if (this.stride === 1 && this.base === 0) f.set(src.subarray(r, r + k), to);
+    else for (let i = 0; i < k; i++) f[to + i] = src[this.at(r + i)]!;
+  }
+
+  scatterStats(dst: Float32Array, f: Float32Array, from: number, r: number, k: number): void {
+    if (this.stride === 1 && this.base === 0) dst.set(f.subarray(from, from + k), r);
+    else for (let i = 0; i < k; i++) dst[this.at(r + i)] = f[from + i]!;
   }
 }
