@@ -22,6 +22,6 @@ export {
 } from "./backends/webgpu/index.js";
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
-  type Parameter, type StateDict, type RowNormModuleOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
+  type Parameter, type StateDict, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
 } from "./nn/index.js";
 export * as reference from "./reference/index.js";

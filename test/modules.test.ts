@@ -79,3 +79,27 @@ test("state dict round-trips through JSON", () => {
 test("backward before forward is a NormError", () => {
   assert.throws(() => new LayerNorm(3).backward(nk.tensor([1, 2, 3], [1, 3])), NormError);
 });
+
+test("LayerNorm/RMSNorm modules: forward/backward into `out` = without (bitwise); out is validated", () => {
+  for (const M of [LayerNorm, RMSNorm]) {
+    const a = new M(16), b = new M(16);
+    a.weight!.value.data.set(r.tensor([16], 0.5, 1).data);
+    b.weight!.value.data.set(a.weight!.value.data);
+    const x = r.tensor([6, 16], 2, 1), dy = r.tensor([6, 16]);
+    const yOut = nk.tensor(new Float32Array(96).fill(NaN), [6, 16]), dxOut = nk.tensor(new Float32Array(96).fill(NaN), [6, 16]);
+    const y = a.forward(x, { out: yOut });
+    assert.equal(y.data, yOut.data, `${M.name}: y is a tensor over out's data`);
+    assertBitwise(yOut.data, b.forward(x).data, `${M.name} y`);
+    const dx = a.backward(dy, { out: dxOut });
+    assert.equal(dx.data, dxOut.data);
+    assertBitwise(dxOut.data, b.backward(dy).data, `${M.name} dx`);
+    assertBitwise(a.weight!.grad.data, b.weight!.grad.data, `${M.name} dweight`);
+    const bad = (fn: () => unknown, code: string) => {
+      const e = (() => { try { fn(); } catch (err) { return err; } })();
+      assert.ok(e instanceof NormError && e.code === code && e.argument === "out", String(e));
+    };
+    bad(() => a.forward(x, { out: x }), "BAD_ARGUMENT");
+    bad(() => a.backward(dy, { out: dy }), "BAD_ARGUMENT");
+    bad(() => a.backward(dy, { out: r.tensor([16, 6]) }), "SHAPE_MISMATCH");
+  }
+});

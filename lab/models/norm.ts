@@ -23,8 +23,10 @@ export class NormLayer {
   /** y (rows × D) = norm(x); the module keeps its statistics for backward. */
   forward(y: Float32Array, x: Float32Array, rows: number): void {
     const t0 = normTimer.enabled ? performance.now() : 0;
-    const out = this.module.forward(tensor(x.subarray(0, rows * this.D), [rows, this.D]));
-    y.set(out.data);
+    const xt = tensor(x.subarray(0, rows * this.D), [rows, this.D]);
+    // LayerNorm/RMSNorm write y in place; BatchNorm's module returns a new tensor
+    if (this.module instanceof BatchNorm) y.set(this.module.forward(xt).data);
+    else this.module.forward(xt, { out: tensor(y.subarray(0, rows * this.D), [rows, this.D]) });
     if (normTimer.enabled) normTimer.ms += performance.now() - t0;
   }
 

@@ -4,7 +4,8 @@
  * reuses them rather than recomputing, accumulating (+=) into the parameter gradients.
  */
 import { type BatchNormArgs, batchNormArgs, batchNormBackwardWithStats, batchNormForwardWithStats, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM } from "../ops/batchNorm.js";
-import { checkSameShape, rowNormArgs, type RowNormArgs, type RowNormBackwardArgs } from "../ops/common.js";
+import { checkSameShape, rowNormArgs, rowNormBackwardArgs, type RowNormArgs, type RowNormBackwardArgs } from "../ops/common.js";
+import { checkOptions } from "../tensor.js";
 import { type GroupNormArgs, groupNormArgs, groupNormBackwardWithStats, groupNormForwardWithStats, GROUP_NORM_EPS } from "../ops/groupNorm.js";
 import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
@@ -12,6 +13,12 @@ import type { Tensor } from "../tensor.js";
 import { NormModule, noForward, param, type Parameter } from "./module.js";
 
 export { NormModule, type Parameter, type StateDict } from "./module.js";
+
+/** Per-call options of the LayerNorm/RMSNorm modules. */
+export interface ModuleCallOptions {
+  /** Write the result (y, or dx) into this tensor — x's shape, not overlapping an input — instead of a new one. */
+  out?: Tensor | null;
+}
 
 export interface RowNormModuleOptions {
   eps?: number;
@@ -42,17 +49,23 @@ abstract class RowNormModule extends NormModule {
     return [this.weight, this.bias].filter((p): p is Parameter => p !== null);
   }
 
-  protected args(x: Tensor): RowNormArgs {
-    return rowNormArgs(x, this.normalizedShape, { weight: this.weight?.value, bias: this.bias?.value, eps: this.eps }, this.eps);
+  protected args(x: Tensor, options?: ModuleCallOptions): RowNormArgs {
+    const o = checkOptions<ModuleCallOptions>(options);
+    return rowNormArgs(x, this.normalizedShape, { weight: this.weight?.value, bias: this.bias?.value, eps: this.eps, out: o.out }, this.eps, true);
   }
 
-  /** The backward's arguments: this forward's saved ones and statistics, grads added into `.grad`. */
-  protected backwardArgs(s: { a: RowNormArgs; mean: Float32Array | null; rstd: Float32Array }, dy: Tensor): RowNormBackwardArgs {
-    return {
-      ...s.a, out: null, dy: checkSameShape(dy, s.a.x).data,
-      stats: { mean: s.mean, rstd: s.rstd },
-      into: { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null },
-    };
+  /**
+   * The backward's arguments, validated as the functional backward's: this forward's x and
+   * statistics, dx into `options.out` when given, parameter grads added into `.grad`.
+   */
+  protected backwardArgs(dy: Tensor, rms: boolean, options?: ModuleCallOptions): RowNormBackwardArgs {
+    const s = this.saved ?? noForward(rms ? "RMSNorm" : "LayerNorm");
+    const o = checkOptions<ModuleCallOptions>(options);
+    const a = rowNormBackwardArgs(dy, s.a.x, this.normalizedShape, {
+      weight: this.weight?.value, bias: this.bias?.value, eps: this.eps, out: o.out,
+      into: { dweight: this.weight?.grad, dbias: this.bias?.grad },
+    }, this.eps, rms);
+    return { ...a, stats: { mean: s.mean, rstd: s.rstd } };
   }
 
   /** Statistics of the last forward call (one per row): mean (LayerNorm only) and rstd. */
@@ -67,17 +80,17 @@ export class LayerNorm extends RowNormModule {
     super(normalizedShape, options, LAYER_NORM_EPS, true);
   }
 
-  forward(x: Tensor): Tensor {
-    const a = this.args(x);
+  /** y for x (into `options.out` when given); keeps mean/rstd for backward. */
+  forward(x: Tensor, options?: ModuleCallOptions): Tensor {
+    const a = this.args(x, options);
     const { y, mean, rstd } = layerNormForwardWithStats(a);
     this.saved = { a, mean, rstd };
     return y;
   }
 
-  /** dx for dy; adds this call's dweight/dbias into the parameters' grads. */
-  backward(dy: Tensor): Tensor {
-    const s = this.saved ?? noForward("LayerNorm");
-    return layerNormBackwardOf(this.backwardArgs(s, dy)).dx;
+  /** dx for dy (into `options.out` when given); adds this call's dweight/dbias into the parameters' grads. */
+  backward(dy: Tensor, options?: ModuleCallOptions): Tensor {
+    return layerNormBackwardOf(this.backwardArgs(dy, false, options)).dx;
   }
 }
 
@@ -87,16 +100,15 @@ export class RMSNorm extends RowNormModule {
     super(normalizedShape, options, RMS_NORM_EPS, false);
   }
 
-  forward(x: Tensor): Tensor {
-    const a = this.args(x);
+  forward(x: Tensor, options?: ModuleCallOptions): Tensor {
+    const a = this.args(x, options);
     const { y, rstd } = rmsNormForwardWithStats(a);
     this.saved = { a, mean: null, rstd };
     return y;
   }
 
-  backward(dy: Tensor): Tensor {
-    const s = this.saved ?? noForward("RMSNorm");
-    return rmsNormBackwardOf(this.backwardArgs(s, dy)).dx;
+  backward(dy: Tensor, options?: ModuleCallOptions): Tensor {
+    return rmsNormBackwardOf(this.backwardArgs(dy, true, options)).dx;
   }
 }
 
