@@ -20,9 +20,12 @@ function timeNorms(rows: number, D: number, rounds: number, targetMs: number, rn
   const x = tensor(rng.fillNormal(new Float32Array(rows * D), 1), [rows, D]);
   const dy = tensor(rng.fillNormal(new Float32Array(rows * D), 1), [rows, D]);
   const mods = { ln: new LayerNorm(D), rms: new RMSNorm(D) };
+  // y and dx into reused buffers: without them each call allocates (and zero-fills) 2 arrays of
+  // x's size, and the garbage collector's pauses land on whichever norm runs, drowning the difference
+  const y = tensor(new Float32Array(rows * D), [rows, D]), dx = tensor(new Float32Array(rows * D), [rows, D]);
   const once = (m: LayerNorm | RMSNorm) => {
-    m.forward(x);
-    m.backward(dy);
+    m.forward(x, { out: y });
+    m.backward(dy, { out: dx });
   };
   // warm up (JIT) and size the inner loop so one round takes about targetMs
   let t0 = performance.now();
@@ -32,7 +35,8 @@ function timeNorms(rows: number, D: number, rounds: number, targetMs: number, rn
     once(mods.rms);
     iters++;
   }
-  iters = Math.max(1, Math.ceil(iters / 2));
+  // at least 3 calls per round, so one stall does not decide a round
+  iters = Math.max(3, Math.ceil(iters / 2));
   const ln: number[] = [];
   const rms: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -115,7 +119,7 @@ export const rmsnormCost: Experiment = {
       id: ID,
       title: this.title,
       explanation:
-        "RMSNorm skips the mean: one reduction fewer per row forward and backward, and no bias by default. We time normkit's LayerNorm (with bias) and RMSNorm (without) modules, forward plus backward, " +
+        "RMSNorm skips the mean: one reduction fewer per row forward and backward, and no bias by default. We time normkit's LayerNorm (with bias) and RMSNorm (without) modules, forward plus backward into reused output buffers, " +
         `at shapes ${shapes.map(([r, d]) => `[${r}, ${d}]`).join(", ")} (${rounds} alternating rounds, medians; wall-clock on this machine, so noisy under load), measure their share of the ${gst.layers}-layer GPT's training step, ` +
         `and compare the held-out losses of pre-LN and pre-RMSNorm GPTs trained ${gst.steps} steps with the same seeds.`,
       verdict,
