@@ -39,14 +39,26 @@ export function layerNormBackward(
   dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array | null,
   rows: number, D: number,
 ): void {
+  rowBackward(dx, dweight, dbias, dy, x, mean, rstd, weight, rows, D);
+}
+
+/**
+ * LayerNorm backward, or RMSNorm's where mean is null (x̂ = x·rstd, and no mean(g) term: the RMS
+ * does not depend on a mean), as the wasm kernel does it.
+ */
+function rowBackward(
+  dx: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null,
+  dy: Float32Array, x: Float32Array, mean: Float32Array | null, rstd: Float32Array, weight: Float32Array | null,
+  rows: number, D: number,
+): void {
   // float64 partial sums of dweight/dbias over rows, added to the float32 outputs once at the end
   const dw = dweight !== null ? new Float64Array(D) : null;
   const db = dbias !== null ? new Float64Array(D) : null;
   for (let r = 0; r < rows; r++) {
     const o = r * D;
-    const m = mean[r];
+    const m = mean !== null ? mean[r] : 0;
     const rs = rstd[r];
-    // g = dy·w; the two row means dx needs: mean(g) and mean(g·x̂)
+    // g = dy·w; the two row means dx needs: mean(g) (LayerNorm only) and mean(g·x̂)
     let gMean = 0;
     let gxMean = 0;
     for (let i = 0; i < D; i++) {
@@ -55,12 +67,12 @@ export function layerNormBackward(
       gMean += g;
       gxMean += g * xh;
     }
-    gMean /= D;
+    gMean = mean !== null ? gMean / D : 0;
     gxMean /= D;
     for (let i = 0; i < D; i++) {
       const xh = (x[o + i] - m) * rs;
       const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
-      // term 1: g (direct), term 2: −mean(g) (through μ), term 3: −x̂·mean(g·x̂) (through σ)
+      // term 1: g (direct), term 2: −mean(g) (through μ), term 3: −x̂·mean(g·x̂) (through σ or the RMS)
       dx[o + i] = (g - gMean - xh * gxMean) * rs;
       if (dw !== null) dw[i] += dy[o + i] * xh;
       if (db !== null) db[i] += dy[o + i];
@@ -95,28 +107,7 @@ export function rmsNormBackward(
   dy: Float32Array, x: Float32Array, rstd: Float32Array, weight: Float32Array | null,
   rows: number, D: number,
 ): void {
-  const dw = dweight !== null ? new Float64Array(D) : null;
-  const db = dbias !== null ? new Float64Array(D) : null;
-  for (let r = 0; r < rows; r++) {
-    const o = r * D;
-    const rs = rstd[r];
-    let gxMean = 0;
-    for (let i = 0; i < D; i++) {
-      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
-      gxMean += g * x[o + i] * rs;
-    }
-    gxMean /= D;
-    for (let i = 0; i < D; i++) {
-      const xh = x[o + i] * rs;
-      const g = weight !== null ? dy[o + i] * weight[i] : dy[o + i];
-      // term 1: g (direct), term 2: −x̂·mean(g·x̂) (through the RMS)
-      dx[o + i] = (g - xh * gxMean) * rs;
-      if (dw !== null) dw[i] += dy[o + i] * xh;
-      if (db !== null) db[i] += dy[o + i];
-    }
-  }
-  if (dweight !== null && dw !== null) for (let i = 0; i < D; i++) dweight[i] += dw[i];
-  if (dbias !== null && db !== null) for (let i = 0; i < D; i++) dbias[i] += db[i];
+  rowBackward(dx, dweight, dbias, dy, x, null, rstd, weight, rows, D);
 }
 
 /**
