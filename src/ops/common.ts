@@ -97,7 +97,7 @@ export function rowNormBackwardArgs(
   const a = rowNormArgsOf(checkTensor, x, normalizedShape, options, defaultEps);
   const g = checkSameShape(dy, a.x);
   const o = options as BackwardOptions | undefined;
-  const s = savedStats(checkTensor, o, rms, a.x.shape, a.normalizedShape);
+  const s = savedStats(checkTensor, o, rms, statShape(a.x.shape, a.normalizedShape));
   const weight = a.weight?.data ?? null;
   const bias = a.bias?.data ?? null;
   const i = gradsInto(checkTensor, o?.into, a.weight !== null, a.bias !== null, a.normalizedShape);
@@ -120,11 +120,11 @@ export function statShape(xShape: readonly number[], normalizedShape: readonly n
 
 /**
  * `options.mean`/`options.rstd` of a backward, for any tensor-like `check` accepts (CPU tensors,
- * GPU tensors): null when neither is given (backward recomputes them).
+ * GPU tensors), each of the given shape: null when neither is given (backward recomputes them).
  */
 export function savedStats<T extends { readonly shape: readonly number[] }>(
   check: (t: unknown, name: string) => T, options: { mean?: unknown; rstd?: unknown } | undefined | null,
-  rms: boolean, xShape: readonly number[], normalizedShape: readonly number[],
+  rms: boolean, shape: readonly number[],
 ): { mean: T | null; rstd: T } | null {
   const m = options?.mean ?? null, r = options?.rstd ?? null;
   if (rms && m !== null) {
@@ -133,11 +133,10 @@ export function savedStats<T extends { readonly shape: readonly number[] }>(
   if (m === null && r === null) return null;
   if (r === null) throw new NormError("BAD_ARGUMENT", "rstd", "expected the rstd saved with mean (layerNormForward returns both), got none");
   if (!rms && m === null) throw new NormError("BAD_ARGUMENT", "mean", "expected the mean saved with rstd (layerNormForward returns both), got none");
-  const shape = statShape(xShape, normalizedShape);
   const stat = (t: unknown, name: string): T => {
     const c = check(t, name);
     if (c.shape.length !== shape.length || c.shape.some((d, k) => d !== shape[k])) {
-      throw new NormError("BAD_PARAM_SHAPE", name, `expected shape ${shapeStr(shape)} (x's leading dims, one value per row), got ${shapeStr(c.shape)}`);
+      throw new NormError("BAD_PARAM_SHAPE", name, `expected shape ${shapeStr(shape)} (one value per normalized row, as the forward returns), got ${shapeStr(c.shape)}`);
     }
     return c;
   };
@@ -240,7 +239,15 @@ export interface ChannelArgs {
 }
 
 export function channelArgs(op: string, x: unknown, options: Partial<NormOptions>, defaultEps: number): ChannelArgs {
-  const t = checkTensor(x, "x");
+  const a = channelArgsOf(checkTensor, op, x, options, defaultEps);
+  return { ...a, weight: a.weight?.data ?? null, bias: a.bias?.data ?? null };
+}
+
+/** channelArgs for any tensor-like `check` accepts (CPU tensors, GPU tensors); weight/bias as tensor-likes. */
+export function channelArgsOf<T extends { readonly shape: readonly number[] }>(
+  check: (t: unknown, name: string) => T, op: string, x: unknown, options: Partial<NormOptions> | Record<string, unknown>, defaultEps: number,
+) {
+  const t = check(x, "x");
   if (t.shape.length < 2) {
     throw new NormError(
       "BAD_RANK",
@@ -250,15 +257,13 @@ export function channelArgs(op: string, x: unknown, options: Partial<NormOptions
   }
   const [N, C] = t.shape as [number, number];
   const S = numel(t.shape.slice(2));
-  return {
-    x: t,
-    N,
-    C,
-    S,
-    weight: checkParam(options.weight, "weight", [C])?.data ?? null,
-    bias: checkParam(options.bias, "bias", [C])?.data ?? null,
-    eps: checkEps(options.eps, defaultEps),
+  const param = (p: unknown, name: string): T | null => {
+    if (p === undefined || p === null) return null;
+    const c = check(p, name);
+    checkParamShape(c, name, [C]);
+    return c;
   };
+  return { x: t, N, C, S, weight: param(options.weight, "weight"), bias: param(options.bias, "bias"), eps: checkEps(options.eps, defaultEps) };
 }
 
 export { checkSameShape, checkOptions };

@@ -22,14 +22,19 @@ export interface GroupNormArgs extends ChannelArgs {
 
 export function groupNormArgs(x: unknown, numGroups: unknown, options: unknown): GroupNormArgs {
   const a = channelArgs("groupNorm", x, checkOptions<NormOptions>(options), GROUP_NORM_EPS);
-  if (typeof numGroups !== "number" || !Number.isInteger(numGroups) || numGroups <= 0 || a.C % numGroups !== 0) {
+  return { ...a, G: checkNumGroups(numGroups, a.C) };
+}
+
+/** numGroups must be a positive integer dividing the C channels. */
+export function checkNumGroups(numGroups: unknown, C: number): number {
+  if (typeof numGroups !== "number" || !Number.isInteger(numGroups) || numGroups <= 0 || C % numGroups !== 0) {
     throw new NormError(
       "BAD_NUM_GROUPS",
       "numGroups",
-      `expected a positive integer dividing the ${a.C} channels, got ${describe(numGroups)}`,
+      `expected a positive integer dividing the ${C} channels, got ${describe(numGroups)}`,
     );
   }
-  return { ...a, G: numGroups };
+  return numGroups;
 }
 
 /** Normalizes each group of C/numGroups channels per sample, then applies the per-channel weight and bias. */

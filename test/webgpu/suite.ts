@@ -3,7 +3,7 @@
  * (test/webgpu.browser.test.ts) and Node runs it on Dawn (test/webgpu.node.test.ts). Each test
  * returns normally or throws; the drivers turn the list of results into node:test subtests.
  */
-import { NormError, createGpuBackend, reference, type GpuBackend, type GpuTensor, type KernelPlan, type Tensor } from "../../src/index.js";
+import { NormError, createGpuBackend, reference, type GpuBackend, type GpuTensor, type Grads, type KernelPlan, type Tensor } from "../../src/index.js";
 import type { GoldenCase } from "../helpers.js";
 import { bitwiseError, closeError, rng } from "../shared.js";
 
@@ -119,15 +119,17 @@ function tests(env: SuiteEnv): T[] {
 
   // -- every golden case for LayerNorm / RMSNorm, through the CPU-tensor convenience API
   for (const c of env.cases) {
-    if (c.op !== "layerNorm" && c.op !== "rmsNorm") continue;
+    if (c.op !== "layerNorm" && c.op !== "rmsNorm" && c.op !== "groupNorm") continue;
     add(`golden ${c.op} ${c.name}`, async () => {
       const x = f32(c.x);
       const dy = f32(c.dy);
       const opts = { weight: c.weight ? f32(c.weight) : undefined, bias: c.bias ? f32(c.bias) : undefined, eps: c.eps ?? undefined };
-      const ns = c.normalizedShape!;
-      const [fwd, bwd] = c.op === "layerNorm" ? [gpu.cpu.layerNorm, gpu.cpu.layerNormBackward] : [gpu.cpu.rmsNorm, gpu.cpu.rmsNormBackward];
-      const g = await bwd(dy, x, ns, opts);
-      const got: Record<string, Float32Array> = { y: (await fwd(x, ns, opts)).data, dx: g.dx.data };
+      const ns = c.op === "groupNorm" ? c.numGroups! : c.normalizedShape!;
+      const [fwd, bwd] = c.op === "groupNorm"
+        ? [gpu.cpu.groupNorm as (x: Tensor, n: number, o: typeof opts) => Promise<Tensor>, gpu.cpu.groupNormBackward as (dy: Tensor, x: Tensor, n: number, o: typeof opts) => Promise<Grads>]
+        : c.op === "layerNorm" ? [gpu.cpu.layerNorm, gpu.cpu.layerNormBackward] : [gpu.cpu.rmsNorm, gpu.cpu.rmsNormBackward];
+      const g = await bwd(dy, x, ns as number, opts);
+      const got: Record<string, Float32Array> = { y: (await fwd(x, ns as number, opts)).data, dx: g.dx.data };
       if (g.dweight) got.dweight = g.dweight.data;
       if (g.dbias) got.dbias = g.dbias.data;
       for (const [k, enc] of Object.entries(c.expected)) {
@@ -155,6 +157,71 @@ function tests(env: SuiteEnv): T[] {
       add(`property ${rms ? "rmsNorm" : "layerNorm"} hostile rows D=${D}`, () => checkAgainstReference(gpu, rms, 7 + D, 9, D, { w: true, b: true, hostile: true }));
     }
   }
+
+  // -- GroupNorm: the row kernels in their per-channel mode, and the per-channel gradient sums
+  const gnShapes: [number, number, number, number, Partial<KernelPlan> | undefined][] = [
+    [2, 4, 3, 2, undefined], [3, 6, 8, 3, undefined], [5, 8, 5, 4, undefined], [2, 16, 64, 4, undefined],
+    [4, 32, 1, 8, undefined], [1, 4, 1000, 1, undefined], [7, 12, 2, 3, undefined], [3, 8, 16, 2, { vec: 1 }],
+    [3, 8, 16, 2, { T: 256, sg: 0 }], [3, 8, 36, 4, { T: 4, sg: 0, store: "loop" }],
+  ];
+  for (const [N, C, S, G, plan] of gnShapes) {
+    add(`property groupNorm [${N}, ${C}, ${S}] G=${G}${plan ? ` ${JSON.stringify(plan)}` : ""}`, async () => {
+      const r = rng(N * 1000 + C * 10 + S);
+      const x = r.tensor([N, C, S], 2, 1), dy = r.tensor([N, C, S]), w = r.tensor([C], 0.5, 1), b = r.tensor([C]);
+      if (N > 1) x.data[C * S + 1] = NaN; // sample 1, group 0: NaN stays in that group row
+      const yRef = reference.groupNormRef(x.data, N, C, S, G, w.data, b.data, 1e-5);
+      const gRef = reference.groupNormBackwardRef(dy.data, x.data, N, C, S, G, w.data, b.data, 1e-5);
+      const held: GpuTensor[] = [];
+      const up = (t: Tensor) => { const g = gpu.upload(t); held.push(g); return g; };
+      try {
+        const [gx, gdy, gw, gb] = [up(x), up(dy), up(w), up(b)];
+        const f = gpu.groupNormForward(gx, G, { weight: gw, bias: gb, plan });
+        held.push(f.y, f.mean, f.rstd);
+        if (f.mean.shape.join() !== `${N},${G}`) throw new Error(`statistics of shape ${f.mean.shape}`);
+        const into = { dweight: up({ shape: [C], data: new Float32Array(C).fill(1) }) };
+        const g = gpu.groupNormBackward(gdy, gx, G, { weight: gw, bias: gb, mean: f.mean, rstd: f.rstd, into, plan });
+        held.push(g.dx, g.dbias!);
+        const L = (C / G) * S;
+        const rowsOk = (a: Float32Array, ref: Float64Array, tol: number, what: string) => {
+          for (let row = 0; row < N * G; row++) {
+            const seg = a.subarray(row * L, (row + 1) * L), refSeg = ref.subarray(row * L, (row + 1) * L);
+            if (N > 1 && row === G) {
+              if (!seg.every(Number.isNaN)) throw new Error(`${what}: the NaN group row is not all NaN`);
+            } else check(closeError(seg, refSeg, tol, `${what} row ${row}`));
+          }
+        };
+        rowsOk((await f.y.read()).data, yRef, 2e-5 * Math.sqrt(L) + 1e-5, "y");
+        rowsOk((await g.dx.read()).data, gRef.dx, 1e-4 * Math.sqrt(L), "dx");
+        // parameter gradients of the channels no NaN reaches (group 0's channels are NaN)
+        const dw = (await g.dweight!.read()).data, db = (await g.dbias!.read()).data;
+        const Cg = C / G;
+        for (let c = N > 1 ? Cg : 0; c < C; c++) {
+          const tol = 1e-5 * N * S * 4 + 1e-5;
+          if (!(Math.abs(dw[c]! - (1 + gRef.dweight![c]!)) <= tol * (1 + Math.abs(gRef.dweight![c]!)))) throw new Error(`dweight[${c}] ${dw[c]} vs 1 + ${gRef.dweight![c]}`);
+          if (!(Math.abs(db[c]! - gRef.dbias![c]!) <= tol * (1 + Math.abs(gRef.dbias![c]!)))) throw new Error(`dbias[${c}] ${db[c]} vs ${gRef.dbias![c]}`);
+        }
+      } finally {
+        for (const t of held) t.destroy();
+      }
+      check(gpu.errors.length ? `GPU errors: ${gpu.errors.join("; ")}` : null);
+    });
+  }
+  add("groupNorm: a sample alone = the same sample in a batch (bitwise); misuse is the core's NormError", async () => {
+    const r = rng(5);
+    const x = r.tensor([6, 8, 10], 2, 1), w = r.tensor([8], 0.5, 1), b = r.tensor([8]);
+    const all = await gpu.cpu.groupNorm(x, 4, { weight: w, bias: b });
+    const one = await gpu.cpu.groupNorm({ shape: [1, 8, 10], data: x.data.slice(5 * 80) }, 4, { weight: w, bias: b });
+    check(bitwiseError(one.data, all.data.subarray(5 * 80), "last sample alone"));
+    await throwsNorm(() => gpu.cpu.groupNorm(x, 3), "BAD_NUM_GROUPS");
+    await throwsNorm(() => gpu.cpu.groupNorm({ shape: [8], data: new Float32Array(8) }, 2), "BAD_RANK");
+    const gx = gpu.upload(x);
+    try {
+      await throwsNorm(() => gpu.groupNorm(gx, 4, { weight: gx }), "BAD_PARAM_SHAPE");
+      await throwsNorm(() => gpu.groupNormBackward(gx, gx, 4, { rstd: gx, mean: gx }), "BAD_PARAM_SHAPE", "[6, 4]");
+    } finally {
+      gx.destroy();
+    }
+  });
 
   // -- every kernel variant (the ones the benchmark compares) against the reference
   const variants: Partial<KernelPlan>[] = [

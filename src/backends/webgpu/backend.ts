@@ -7,15 +7,16 @@
  * Validation is the core's (rowNormArgsOf); the kernels are in wgsl.ts, the variants in plan.ts.
  */
 import { NormError, describe } from "../../errors.js";
+import { GROUP_NORM_EPS, checkNumGroups, groupNormArgs } from "../../ops/groupNorm.js";
 import {
-  gradsInto, out, rowNormArgs, rowNormArgsOf, rowNormBackwardArgs, savedStats, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads,
+  channelArgsOf, gradsInto, out, rowNormArgs, rowNormArgsOf, rowNormBackwardArgs, savedStats, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type NormOptions,
 } from "../../ops/common.js";
 import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
 import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
-import { checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
+import { checkOptions, checkSameShape, checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
 import { backwardBlocks, partialRows, resolvePlan } from "./plan.js";
-import { SUBGROUP_PROBE, WORKGROUP, backwardWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
+import { SUBGROUP_PROBE, WORKGROUP, backwardWGSL, chanGradWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
 
 // GPUBufferUsage / GPUMapMode values (the globals are absent in Node unless Dawn's are installed)
 const MAP_READ = 0x1;
@@ -285,7 +286,7 @@ export class GpuBackend {
     const temps: GpuTensor[] = [];
     let mean: GpuTensor | null;
     let rstd: GpuTensor;
-    const saved = savedStats(this.#tensor, options, rms, a.x.shape, a.normalizedShape);
+    const saved = savedStats(this.#tensor, options, rms, statShape(a.x.shape, a.normalizedShape));
     if (saved !== null) {
       ({ mean, rstd } = saved);
     } else {
@@ -334,6 +335,100 @@ export class GpuBackend {
       // no rows: gradients are zero (fresh buffers are zero-initialized by WebGPU), dx is empty
     }
     return { steps, temps, grads: { dx, dweight, dbias } as GpuGrads, plan, args: a };
+  }
+
+  /**
+   * GroupNorm forward dispatch + outputs: x [N, C, *]; each (n, g) is a row of (C/G)·S values run
+   * by the row kernel in its per-channel mode; statistics of shape [N, G].
+   */
+  groupNormForwardSteps(x: unknown, numGroups: unknown, options?: GpuNormOptions) {
+    const o = checkOptions<GpuNormOptions>(options);
+    const a = channelArgsOf(this.#tensor, "groupNorm", x, o, GROUP_NORM_EPS);
+    const G = checkNumGroups(numGroups, a.C);
+    const rows = a.N * G, D = (a.C / G) * a.S;
+    // vec4 items must not straddle two channels
+    const plan = this.plan(D, false, { ...(a.S % 4 !== 0 ? { vec: 1 as const } : {}), ...o.plan });
+    const out: Saved = { y: this.#empty(a.x.shape, "y"), mean: this.#empty([a.N, G], "mean"), rstd: this.#empty([a.N, G], "rstd") };
+    const steps: GpuStep[] = [];
+    if (rows > 0 && D > 0) {
+      const spec: RowKernelSpec = { rms: false, D, hasW: a.weight !== null, hasB: a.bias !== null, plan, chan: { G, Cg: a.C / G, S: a.S } };
+      const eps = Math.fround(a.eps);
+      const p = this.#pipeline(`fwd ${JSON.stringify(spec)} ${eps}`, () => forwardWGSL(spec, eps));
+      const n = rows * D * 4;
+      const bg = this.#bind(p, {
+        0: { t: a.x.buffer, bytes: n },
+        1: a.weight && { t: a.weight.buffer, bytes: a.C * 4 },
+        2: a.bias && { t: a.bias.buffer, bytes: a.C * 4 },
+        3: { t: out.y.buffer, bytes: n },
+        4: { t: out.mean!.buffer, bytes: rows * 4 },
+        5: { t: out.rstd.buffer, bytes: rows * 4 },
+      });
+      steps.push({ pipeline: p, bindGroup: bg, groups: this.#groups(Math.ceil(rows / (WORKGROUP / plan.T))) });
+    }
+    return { steps, out, plan, args: { ...a, G } };
+  }
+
+  /**
+   * GroupNorm backward: dx by the row kernel in its per-channel mode (from saved `mean`/`rstd` of
+   * shape [N, G], else recomputed), then dweight/dbias per channel by chanGradWGSL.
+   */
+  groupNormBackwardSteps(dy: unknown, x: unknown, numGroups: unknown, options?: GpuBackwardOptions) {
+    const o = checkOptions<GpuBackwardOptions>(options);
+    const a = channelArgsOf(this.#tensor, "groupNorm", x, o, GROUP_NORM_EPS);
+    const G = checkNumGroups(numGroups, a.C);
+    const g = this.#tensor(dy, "dy");
+    checkShapeEqual(g, a.x, "dy");
+    const rows = a.N * G, D = (a.C / G) * a.S;
+    const plan = this.plan(D, true, { wgsum: false, ...(a.S % 4 !== 0 ? { vec: 1 as const } : {}), ...o.plan });
+    const steps: GpuStep[] = [];
+    const temps: GpuTensor[] = [];
+    let mean: GpuTensor, rstd: GpuTensor;
+    const saved = savedStats(this.#tensor, o, false, [a.N, G]);
+    if (saved !== null) {
+      mean = saved.mean!;
+      rstd = saved.rstd;
+    } else {
+      const f = this.groupNormForwardSteps(a.x, G, { weight: a.weight, bias: a.bias, eps: a.eps });
+      steps.push(...f.steps);
+      temps.push(f.out.y, f.out.mean!, f.out.rstd);
+      mean = f.out.mean!;
+      rstd = f.out.rstd;
+    }
+    const { dweight: intoW, dbias: intoB } = gradsInto(this.#tensor, o.into, a.weight !== null, a.bias !== null, [a.C]);
+    const dx = this.#empty(a.x.shape, "dx");
+    const dweight = a.weight === null ? null : (intoW ?? this.#empty([a.C], "dweight"));
+    const dbias = a.bias === null ? null : (intoB ?? this.#empty([a.C], "dbias"));
+    if (rows > 0 && D > 0) {
+      const n = rows * D * 4;
+      const spec: RowKernelSpec = { rms: false, D, hasW: a.weight !== null, hasB: false, plan, chan: { G, Cg: a.C / G, S: a.S } };
+      const p = this.#pipeline(`bwd ${JSON.stringify(spec)} false false`, () => backwardWGSL(spec, false, false));
+      const bg = this.#bind(p, {
+        0: { t: g.buffer, bytes: n },
+        1: { t: a.x.buffer, bytes: n },
+        2: { t: mean.buffer, bytes: rows * 4 },
+        3: { t: rstd.buffer, bytes: rows * 4 },
+        4: a.weight && { t: a.weight.buffer, bytes: a.C * 4 },
+        5: { t: dx.buffer, bytes: n },
+      });
+      steps.push({ pipeline: p, bindGroup: bg, groups: [backwardBlocks(rows, plan), 1] });
+      // one pass for both sums when they accumulate alike, else one each
+      const outs = ([[dweight, intoW !== null, "w"], [dbias, intoB !== null, "b"]] as const).filter(([t]) => t !== null);
+      const passes = outs.length === 2 && outs[0][1] === outs[1][1] ? [outs] : outs.map((x) => [x]);
+      for (const pass of passes) {
+        const hasW = pass.some(([, , k]) => k === "w"), hasB = pass.some(([, , k]) => k === "b"), acc = pass[0]![1];
+        const cp = this.#pipeline(`changrad ${a.C} ${a.S} ${G} ${hasW} ${hasB} ${acc}`, () => chanGradWGSL(a.C, a.S, G, hasW, hasB, acc));
+        const cbg = this.#bind(cp, {
+          0: { t: g.buffer, bytes: n },
+          1: { t: a.x.buffer, bytes: n },
+          2: { t: mean.buffer, bytes: rows * 4 },
+          3: { t: rstd.buffer, bytes: rows * 4 },
+          4: hasW ? { t: dweight!.buffer, bytes: a.C * 4 } : null,
+          5: hasB ? { t: dbias!.buffer, bytes: a.C * 4 } : null,
+        });
+        steps.push({ pipeline: cp, bindGroup: cbg, groups: this.#groups(a.C) });
+      }
+    }
+    return { steps, temps, grads: { dx, dweight, dbias } as GpuGrads, plan, args: { ...a, G } };
   }
 
   /** Encodes steps into one compute pass and submits them. */
@@ -391,6 +486,24 @@ export class GpuBackend {
     return b.grads;
   }
 
+  /** GroupNorm forward with its statistics ([N, G]; keep them for groupNormBackward). */
+  groupNormForward(x: GpuTensor, numGroups: number, options?: GpuNormOptions) {
+    const f = this.groupNormForwardSteps(x, numGroups, options);
+    this.run(f.steps);
+    return { y: f.out.y, mean: f.out.mean!, rstd: f.out.rstd };
+  }
+  groupNorm(x: GpuTensor, numGroups: number, options?: GpuNormOptions): GpuTensor {
+    const f = this.groupNormForward(x, numGroups, options);
+    f.mean.destroy();
+    f.rstd.destroy();
+    return f.y;
+  }
+  groupNormBackward(dy: GpuTensor, x: GpuTensor, numGroups: number, options?: GpuBackwardOptions): GpuGrads {
+    const b = this.groupNormBackwardSteps(dy, x, numGroups, options);
+    this.run(b.steps, b.temps);
+    return b.grads;
+  }
+
   /**
    * The core API on CPU tensors, async: upload, run, read back, free. Same validation and options
    * (`out`, saved `mean`/`rstd`, `into`); `out` and `into` are filled on the CPU after the read.
@@ -412,6 +525,32 @@ export class GpuBackend {
       this.#cpuBackward(false, dy, x, ns, options),
     rmsNormBackward: (dy: Tensor, x: Tensor, ns: number | readonly number[], options?: BackwardOptions) =>
       this.#cpuBackward(true, dy, x, ns, options),
+    groupNorm: async (x: Tensor, numGroups: number, options?: NormOptions): Promise<Tensor> => {
+      const a = groupNormArgs(x, numGroups, options);
+      const { held, up } = this.#uploader();
+      try {
+        const y = this.groupNorm(up(a.x.data, a.x.shape, "x")!, a.G, { weight: up(a.weight, [a.C], "weight"), bias: up(a.bias, [a.C], "bias"), eps: a.eps });
+        held.push(y);
+        return await y.read();
+      } finally {
+        for (const t of held) t.destroy();
+      }
+    },
+    groupNormBackward: async (dy: Tensor, x: Tensor, numGroups: number, options?: NormOptions): Promise<Grads> => {
+      const a = groupNormArgs(x, numGroups, options);
+      const g = checkSameShape(dy, a.x);
+      const { held, up } = this.#uploader();
+      try {
+        const r = this.groupNormBackward(up(g.data, a.x.shape, "dy")!, up(a.x.data, a.x.shape, "x")!, a.G, {
+          weight: up(a.weight, [a.C], "weight"), bias: up(a.bias, [a.C], "bias"), eps: a.eps,
+        });
+        held.push(r.dx, ...(r.dweight ? [r.dweight] : []), ...(r.dbias ? [r.dbias] : []));
+        const [dx, dw, db] = await Promise.all([r.dx.read(), r.dweight?.read() ?? null, r.dbias?.read() ?? null]);
+        return { dx, dweight: dw, dbias: db };
+      } finally {
+        for (const t of held) t.destroy();
+      }
+    },
   };
 
   /** Uploads the given CPU arrays (null stays null); `held` lists what the caller frees. */

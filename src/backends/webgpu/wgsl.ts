@@ -46,6 +46,12 @@ export interface RowKernelSpec {
   hasW: boolean;
   hasB: boolean;
   plan: KernelPlan;
+  /**
+   * GroupNorm: row (n, g) holds channels g·Cg … of sample n, S positions each; weight and bias are
+   * per channel (array<f32> of C = G·Cg), looked up per item. vec4 needs S % 4 == 0 (so the 4 lanes
+   * of an item share a channel). The backward writes no parameter partials (see chanGradWGSL).
+   */
+  chan?: { G: number; Cg: number; S: number };
 }
 
 const f32bits = (v: number) => {
@@ -107,9 +113,13 @@ ${reduce}
 `;
 }
 
-const wAt = (s: RowKernelSpec, i: string) => (s.hasW ? `w[${i}]` : "V(1.0)");
+/** The weight (or bias) of item i of `row`: per column, or per channel in GroupNorm's mode. */
+const param = (s: RowKernelSpec, arr: string, row: string, i: string) =>
+  s.chan ? `V(${arr}[(${row} % ${s.chan.G}u) * ${s.chan.Cg}u + (${i} * ${s.plan.vec}u) / ${s.chan.S}u])` : `${arr}[${i}]`;
 
-/** Forward: y, [mean], rstd from x, [w], [b]. */
+/** Parameter bindings: per column (V) or, for GroupNorm, per channel (f32). */
+const paramDecl = (s: RowKernelSpec, binding: number, name: string) =>
+  `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${s.chan ? "f32" : "V"}>;`;
 
 /**
  * The entry point shared by the forward and backward row kernels: `team` (T threads) works on rows,
@@ -135,8 +145,8 @@ export function forwardWGSL(s: RowKernelSpec, eps: number): string {
       : `for (var i = lane; i < n; i += T) { let v = x[base + i]; ${body} }`;
   return `${prelude(s)}
 @group(0) @binding(0) var<storage, read> x: array<V>;
-${s.hasW ? "@group(0) @binding(1) var<storage, read> w: array<V>;" : ""}
-${s.hasB ? "@group(0) @binding(2) var<storage, read> b: array<V>;" : ""}
+${s.hasW ? paramDecl(s, 1, "w") : ""}
+${s.hasB ? paramDecl(s, 2, "b") : ""}
 @group(0) @binding(3) var<storage, read_write> y: array<V>;
 ${s.rms ? "" : "@group(0) @binding(4) var<storage, read_write> meanOut: array<f32>;"}
 @group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
@@ -162,7 +172,7 @@ ${rowKernelEntry(plan)}
   ${each("let d = v - V(m); q += hsum(d * d);")}
   let rs = 1.0 / sqrt(reduce(vec2<f32>(q, 0.0), lid, lane, sgl).x * invD + ${f32bits(eps)});`
   }
-  ${each(`var h = (v - V(m)) * rs;${s.hasW ? " h = h * w[i];" : ""}${s.hasB ? " h = h + b[i];" : ""} y[base + i] = h;`)}
+  ${each(`var h = (v - V(m)) * rs;${s.hasW ? ` h = h * ${param(s, "w", "row", "i")};` : ""}${s.hasB ? ` h = h + ${param(s, "b", "row", "i")};` : ""} y[base + i] = h;`)}
   if (valid && lane == 0u) {
     ${s.rms ? "" : "meanOut[row] = m;"}
     rstdOut[row] = rs;
@@ -181,7 +191,7 @@ export function backwardWGSL(s: RowKernelSpec, hasDW: boolean, hasDB: boolean): 
   const { plan } = s;
   const regs = plan.store === "regs";
   const accRegs = plan.store !== "loop";
-  const g = (dyv: string) => (s.hasW ? `${dyv} * w[i]` : dyv);
+  const g = (dyv: string) => (s.hasW ? `${dyv} * ${param(s, "w", "row", "i")}` : dyv);
   const xh = (xv: string) => (s.rms ? `${xv} * rs` : `(${xv} - V(m)) * rs`);
   // loop over this thread's items of the row: register slot k ↔ column item i = lane + k·T
   const eachItem = (body: string) => `for (var k = 0u; k < K; k++) { let i = lane + k * T; if (i < n) { ${body} } }`;
@@ -198,7 +208,7 @@ export function backwardWGSL(s: RowKernelSpec, hasDW: boolean, hasDB: boolean): 
 @group(0) @binding(1) var<storage, read> x: array<V>;
 ${s.rms ? "" : "@group(0) @binding(2) var<storage, read> meanIn: array<f32>;"}
 @group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
-${s.hasW ? "@group(0) @binding(4) var<storage, read> w: array<V>;" : ""}
+${s.hasW ? paramDecl(s, 4, "w") : ""}
 @group(0) @binding(5) var<storage, read_write> dx: array<V>;
 ${hasDW ? "@group(0) @binding(6) var<storage, read_write> pw: array<V>;" : ""}
 ${hasDB ? "@group(0) @binding(7) var<storage, read_write> pb: array<V>;" : ""}
@@ -276,6 +286,54 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (lane == 0u && c < D) {
     let t = (red[lid] + red[lid + 64u]) + (red[lid + 128u] + red[lid + 192u]);
     outp[c] = ${accumulate ? "outp[c] + t" : "t"};
+  }
+}
+`;
+}
+
+/**
+ * GroupNorm's parameter gradients, one workgroup per channel c (of group g = c / Cg):
+ *   dweight[c] (+)= Σ_{n,s} dy·x̂,  dbias[c] (+)= Σ_{n,s} dy,  x̂ = (x − mean[n·G + g])·rstd[n·G + g]
+ * Each thread sums a fixed stride of the channel's N·S values; a workgroup-memory tree adds the
+ * 256 partial sums in a fixed order (deterministic, no atomics). x is [N, C, S].
+ */
+export function chanGradWGSL(C: number, S: number, G: number, hasDW: boolean, hasDB: boolean, accumulate: boolean): string {
+  const put = (name: string, v: string) => `${name}[c] = ${accumulate ? `${name}[c] + ${v}` : v};`;
+  return `
+const C = ${C}u;
+const S = ${S}u;
+const G = ${G}u;
+const Cg = ${C / G}u;
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> meanIn: array<f32>;
+@group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
+${hasDW ? "@group(0) @binding(4) var<storage, read_write> dw: array<f32>;" : ""}
+${hasDB ? "@group(0) @binding(5) var<storage, read_write> db: array<f32>;" : ""}
+var<workgroup> red: array<vec2<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = wid.y * nwg.x + wid.x;
+  let n = arrayLength(&x) / (C * S);
+  var acc = vec2<f32>(0.0);
+  if (c < C) {
+    for (var t = lid; t < n * S; t += 256u) {
+      let b = t / S;
+      let row = b * G + c / Cg;
+      let o = (b * C + c) * S + t % S;
+      let d = dy[o];
+      acc += vec2<f32>(d * (x[o] - meanIn[row]) * rstdIn[row], d);
+    }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k = k >> 1u) {
+    if (lid < k) { red[lid] = red[lid] + red[lid + k]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && c < C) {
+    ${hasDW ? put("dw", "red[0].x") : ""}
+    ${hasDB ? put("db", "red[0].y") : ""}
   }
 }
 `;
