@@ -22,7 +22,13 @@ export interface GpuResults {
   node: string;
   copies: { shape: [number, number]; bytes: number; copyBufferGBs: number | null; copyBufferColdGBs: number | null; copyBufferWallGBs?: number | null; copyKernelGBs: number | null }[];
   kernels: { shape: [number, number]; op: string; dir: string; variant: string; isDefault: boolean; ms: number; gbs: number | null }[];
-  torch: { device: string; torch: string; rows: { shape: [number, number]; op: string; dir: string; ms: number; gbs: number }[] } | { skipped: string } | null;
+  /** GroupNorm [N, C, S, G] (absent in results from before it was benchmarked) */
+  groupNorm?: { shape: [number, number, number, number]; dir: string; ms: number; gbs: number | null; copyGBs: number | null }[];
+  torch: {
+    device: string; torch: string;
+    rows: { shape: [number, number]; op: string; dir: string; ms: number; gbs: number }[];
+    groupNorm?: { shape: number[]; dir: string; ms: number; gbs: number }[];
+  } | { skipped: string } | null;
 }
 
 const fmt = (v: number | null | undefined, digits = 3) => (v == null || !Number.isFinite(v) ? "—" : v >= 100 ? v.toFixed(0) : v.toPrecision(digits));
@@ -114,6 +120,23 @@ export function gpuMarkdown(r: GpuResults): string {
     ["shape", "op", "dir", "normkit", "GB/s", "% copy", "PyTorch", "GB/s", "normkit ÷ PyTorch", "fastest variant", "robustness off"],
     rows, ["l", "l", "l", "r", "r", "r", "r", "r", "r", "l", "r"],
   ));
+  if (r.groupNorm?.length) {
+    lines.push("");
+    lines.push("GroupNorm [N, C, S] in G groups (forward; backward from the saved statistics), PyTorch's `F.group_norm` beside it:");
+    lines.push("");
+    lines.push(table(
+      ["[N, C, S], G", "dir", "normkit", "GB/s", "% copy", "PyTorch", "GB/s", "normkit ÷ PyTorch"],
+      r.groupNorm.map((k) => {
+        const t = torch?.groupNorm?.find((t) => t.shape.join() === k.shape.join() && t.dir === k.dir);
+        return [
+          `[${k.shape.slice(0, 3).join(", ")}], ${k.shape[3]}`, k.dir, us(k.ms), fmt(k.gbs),
+          k.gbs !== null && k.copyGBs ? `${((100 * k.gbs) / k.copyGBs).toFixed(0)}%` : "—",
+          t ? us(t.ms) : "—", t ? fmt(t.gbs) : "—", t ? `${(k.ms / t.ms).toFixed(2)}×` : "—",
+        ];
+      }),
+      ["l", "l", "r", "r", "r", "r", "r", "r"],
+    ));
+  }
   const tg = targets(r);
   const count = (m: boolean | null) => tg.filter((t) => t.met === m).length;
   lines.push("");

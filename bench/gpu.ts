@@ -32,6 +32,9 @@ const quick = flag("--quick");
 const ITERS = Number(opt("--iters") ?? (quick ? 3 : 30));
 const WARMUP = quick ? 1 : 5;
 const FULL: [number, number][] = [[8192, 4096], [32768, 1024], [16384, 768], [4096, 8192], [65535, 512]];
+/** GroupNorm [N, C, S] in G groups: diffusion U-Net–like activations (S = H·W). */
+const GN_FULL: [number, number, number, number][] = [[2, 320, 4096, 32], [8, 512, 1024, 32], [16, 256, 4096, 32]];
+const GN_SHAPES: [number, number, number, number][] = flag("--no-groupnorm") ? [] : quick ? GN_FULL.map(([n, c, sp, g]) => [n, c, sp / 16, g]) : GN_FULL;
 const SHAPES: [number, number][] = opt("--shapes")
   ? opt("--shapes")!.split(",").map((s) => s.split("x").map(Number) as [number, number])
   : quick ? FULL.map(([r, d]) => [Math.ceil(r / 256), d]) : FULL;
@@ -59,6 +62,15 @@ interface Copy {
   /** the copy timed by wall clock, one submit per copy: what a benchmark without timestamps sees */
   copyBufferWallGBs: number | null;
   copyKernelGBs: number | null;
+}
+
+/** One GroupNorm timing: [N, C, S, G], direction, time, GB/s, and the copy limit of x's size. */
+interface GnRow {
+  shape: [number, number, number, number];
+  dir: "forward" | "backward";
+  ms: number;
+  gbs: number | null;
+  copyGBs: number | null;
 }
 
 interface Row {
@@ -220,6 +232,32 @@ async function main() {
     nr.destroy();
   }
 
+  // GroupNorm: forward, and backward from the saved statistics; copy limit of x's size
+  const gnRows: GnRow[] = [];
+  for (const [N, C, S, G] of GN_SHAPES) {
+    const x = gpu.upload({ shape: [N, C, S], data: new Float32Array(N * C * S).map((_, i) => Math.sin(i * 0.7 + 0.3) * 2) });
+    const dy = gpu.upload({ shape: [N, C, S], data: new Float32Array(N * C * S).map((_, i) => Math.cos(i * 1.3)) });
+    const w = gpu.upload({ shape: [C], data: new Float32Array(C).map((_, j) => 1 + 0.01 * Math.sin(j)) });
+    const b = gpu.upload({ shape: [C], data: new Float32Array(C).map((_, j) => 0.01 * Math.cos(j)) });
+    const bytes = N * C * S * 4;
+    const dst = gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    await timeCopies(gpu, x.buffer, dst, bytes, WARMUP);
+    const copyGBs = gb(2 * bytes, median(await timeCopies(gpu, x.buffer, dst, bytes, ITERS, perPass)));
+    dst.destroy();
+    const f = gpu.groupNormForwardSteps(x, G, { weight: w, bias: b });
+    await timePasses(gpu, encodeSteps(f.steps), WARMUP);
+    const fms = median(await timePasses(gpu, encodeSteps(f.steps), ITERS, perPass));
+    gpu.run(f.steps);
+    const bw = gpu.groupNormBackwardSteps(dy, x, G, { weight: w, bias: b, mean: f.out.mean!, rstd: f.out.rstd });
+    await timePasses(gpu, encodeSteps(bw.steps), WARMUP);
+    const bms = median(await timePasses(gpu, encodeSteps(bw.steps), ITERS, perPass));
+    const stats = 2 * N * G * 4;
+    gnRows.push({ shape: [N, C, S, G], dir: "forward", ms: fms, gbs: gb(2 * bytes + stats + 2 * C * 4, fms), copyGBs });
+    gnRows.push({ shape: [N, C, S, G], dir: "backward", ms: bms, gbs: gb(3 * bytes + stats + 3 * C * 4, bms), copyGBs });
+    for (const t of [x, dy, w, b, f.out.y, f.out.mean!, f.out.rstd, bw.grads.dx, bw.grads.dweight!, bw.grads.dbias!, ...bw.temps]) t.destroy();
+    if (gpu.errors.length) throw new Error(`GPU errors: ${gpu.errors.join("; ")}`);
+  }
+
   const torch = flag("--no-torch") ? null : runTorch();
   const result = {
     when: new Date().toISOString(),
@@ -237,6 +275,7 @@ async function main() {
     node: process.version,
     copies,
     kernels: rows,
+    groupNorm: gnRows,
     torch,
   };
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -258,10 +297,10 @@ async function main() {
 type TorchRow = { shape: [number, number]; op: string; dir: string; ms: number; gbs: number };
 
 /** The PyTorch CUDA side (bench/torch_gpu.py), or null with the reason printed. */
-function runTorch(): { device: string; torch: string; rows: TorchRow[] } | { skipped: string } {
+function runTorch(): { device: string; torch: string; rows: TorchRow[]; groupNorm?: { shape: number[]; dir: string; ms: number; gbs: number }[] } | { skipped: string } {
   const py = process.env.PYTHON ?? "python3";
   const script = fileURLToPath(new URL("../../bench/torch_gpu.py", import.meta.url));
-  const r = spawnSync(py, [script, JSON.stringify({ shapes: SHAPES, iters: ITERS, warmup: WARMUP })], { encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(py, [script, JSON.stringify({ shapes: SHAPES, gn_shapes: GN_SHAPES, iters: ITERS, warmup: WARMUP })], { encoding: "utf8", timeout: 600_000 });
   const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !last.startsWith("{")) {
     const why = r.error ? String(r.error) : (r.stderr || last || `exit ${r.status}`).trim().split("\n").pop();

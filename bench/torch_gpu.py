@@ -3,7 +3,9 @@ forward and their autograd backward on the same shapes, timed with CUDA events (
 single-call timings after `warmup`). Backward is torch.autograd.grad from one forward's graph
 (retain_graph), i.e. the backward kernels alone. Prints one JSON line; exits 2 without CUDA."""
 import json
+import os
 import sys
+import time
 
 try:
     import torch
@@ -11,28 +13,37 @@ try:
 except Exception as e:  # no torch: the caller reports the reason
     print(f"no torch: {e}", file=sys.stderr)
     sys.exit(2)
-if not torch.cuda.is_available():
+# NORMKIT_TORCH_DEVICE=cpu: a self-test of this script where there is no GPU (wall-clock timing;
+# the numbers mean nothing, the JSON shape and the code paths are what it checks)
+ON_CPU = os.environ.get("NORMKIT_TORCH_DEVICE") == "cpu"
+if not ON_CPU and not torch.cuda.is_available():
     print("torch has no CUDA device", file=sys.stderr)
     sys.exit(2)
 
 cfg = json.loads(sys.argv[1])
 iters, warmup = cfg["iters"], cfg["warmup"]
-dev = torch.device("cuda")
+dev = torch.device("cpu" if ON_CPU else "cuda")
 has_rms = hasattr(F, "rms_norm")
 
 
 def timed(fn):
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
     ts = []
-    for _ in range(iters):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        ts.append(a.elapsed_time(b))
+    if ON_CPU:
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            fn()
+            ts.append((time.perf_counter() - t0) * 1e3)
+    else:
+        torch.cuda.synchronize()
+        for _ in range(iters):
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            b.synchronize()
+            ts.append(a.elapsed_time(b))
     ts.sort()
     n = len(ts)
     return ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
@@ -61,6 +72,29 @@ for R, D in cfg["shapes"]:
                      "gbs": (3 * nbytes + nstats * R * 4 + 2 * (len(inputs) - 1) * D * 4) / ms / 1e6})
         del y
     del x, dy, w, b, i
-    torch.cuda.empty_cache()
+    if not ON_CPU:
+        torch.cuda.empty_cache()
 
-print(json.dumps({"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rms_norm": has_rms, "rows": rows}))
+# GroupNorm [N, C, S] in G groups: F.group_norm and its autograd backward (weight and bias)
+gn_rows = []
+for N, C, S, G in cfg.get("gn_shapes", []):
+    i = torch.arange(N * C * S, device=dev, dtype=torch.float64)
+    x = (torch.sin(i * 0.7 + 0.3) * 2).float().reshape(N, C, S).requires_grad_(True)
+    dy = torch.cos(i * 1.3).float().reshape(N, C, S)
+    j = torch.arange(C, device=dev, dtype=torch.float64)
+    w = (1 + 0.01 * torch.sin(j)).float().requires_grad_(True)
+    b = (0.01 * torch.cos(j)).float().requires_grad_(True)
+    nbytes = N * C * S * 4
+    fwd = lambda: F.group_norm(x, G, w, b, 1e-5)
+    with torch.no_grad():
+        ms = timed(fwd)
+    gn_rows.append({"shape": [N, C, S, G], "dir": "forward", "ms": ms, "gbs": (2 * nbytes + 2 * N * G * 4 + 2 * C * 4) / ms / 1e6})
+    y = fwd()
+    ms = timed(lambda: torch.autograd.grad(y, (x, w, b), dy, retain_graph=True))
+    gn_rows.append({"shape": [N, C, S, G], "dir": "backward", "ms": ms, "gbs": (3 * nbytes + 2 * N * G * 4 + 3 * C * 4) / ms / 1e6})
+    del x, dy, w, b, i, y
+    if not ON_CPU:
+        torch.cuda.empty_cache()
+
+name = "cpu (self-test)" if ON_CPU else torch.cuda.get_device_name(0)
+print(json.dumps({"device": name, "torch": torch.__version__, "rms_norm": has_rms, "rows": rows, "groupNorm": gn_rows}))
