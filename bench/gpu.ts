@@ -166,7 +166,10 @@ async function main() {
   const module = gpu.device.createShaderModule({ code: COPY_WGSL });
   const copyPipe = gpu.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
 
+  const t0 = performance.now();
+  const progress = (what: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
   for (const [R, D] of SHAPES) {
+    progress(`[${R}, ${D}]: copies, then ${2 * 2} op × direction pairs over their variants`);
     const n = R * D;
     const bytes = n * 4;
     const inp = uploadInputs(gpu, R, D);
@@ -217,6 +220,7 @@ async function main() {
   // the default kernels again on a device without Dawn's robustness transform (index clamping):
   // what bounds checks cost (the toggle is silently ignored where unknown; compare, do not assume)
   if (!flag("--no-robustness-run")) {
+    progress("default kernels again on a device with Dawn's robustness transform off");
     const nr = await createNodeGpu({ dawnOptions: [...dawnOptions, "enable-dawn-features=allow_unsafe_apis,disable_robustness"] });
     const t = await timing(nr);
     for (const [R, D] of SHAPES) {
@@ -235,6 +239,7 @@ async function main() {
   // GroupNorm: forward, and backward from the saved statistics; copy limit of x's size
   const gnRows: GnRow[] = [];
   for (const [N, C, S, G] of GN_SHAPES) {
+    progress(`groupNorm [${N}, ${C}, ${S}] G=${G}`);
     const x = gpu.upload({ shape: [N, C, S], data: new Float32Array(N * C * S).map((_, i) => Math.sin(i * 0.7 + 0.3) * 2) });
     const dy = gpu.upload({ shape: [N, C, S], data: new Float32Array(N * C * S).map((_, i) => Math.cos(i * 1.3)) });
     const w = gpu.upload({ shape: [C], data: new Float32Array(C).map((_, j) => 1 + 0.01 * Math.sin(j)) });
@@ -258,6 +263,7 @@ async function main() {
     if (gpu.errors.length) throw new Error(`GPU errors: ${gpu.errors.join("; ")}`);
   }
 
+  if (!flag("--no-torch")) progress("PyTorch on the same shapes (bench/torch_gpu.py)");
   const torch = flag("--no-torch") ? null : runTorch();
   const result = {
     when: new Date().toISOString(),
