@@ -1,6 +1,6 @@
 /**
  * The pure parts of the benchmark (no peers, no I/O): the cases, byte accounting, statistics,
- * the child-process protocol's types, target checks and table formatting. test/bench.test.ts
+ * the child-process protocol's types, target checks and table formatting. test/bench/cpu.test.ts
  * covers them without installing any peer.
  */
 

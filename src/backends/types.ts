@@ -5,7 +5,7 @@
  * explicit outputs of forward and inputs of backward, forward/dx outputs are written (=) while
  * parameter gradients accumulate (+=). `weight`/`bias`/`dweight`/`dbias` are null when absent.
  *
- * Contract every implementation is tested against (test/backends.test.ts):
+ * Contract every implementation is tested against (test/core/golden.test.ts, test/backends/wasm.test.ts):
  * - results within the golden-case tolerances of the float64 reference (src/reference);
  * - never σ² = E[x²] − E[x]²; ε inside the square root;
  * - a row's outputs depend only on that row (bitwise), never on `rows` or on other rows;

@@ -1,4 +1,4 @@
-/** Browser entry of the WebGPU suite: the page imports it and calls run() (see webgpu.browser.test.ts). */
+/** Browser entry of the WebGPU suite: the page imports it and calls run() (see browser.test.ts). */
 import { createGpuBackend } from "../../src/index.js";
 import type { GoldenCase } from "../helpers.js";
 import { runGpuSuite } from "./suite.js";

@@ -1,5 +1,5 @@
 /**
- * Child process of test/webgpu.node.test.ts (so that the environment Dawn needs is set before
+ * Child process of test/webgpu/node.test.ts (so that the environment Dawn needs is set before
  * Node starts, and so that a crash fails the test instead of killing the runner). Modes:
  *   suite  — the WebGPU suite on Dawn; prints one JSON line {info, results}
  *   stress — hot, TurboFan-optimized loops around GPU calls with no reference to Dawn's instance

@@ -1,6 +1,6 @@
 /**
  * The WebGPU test suite. Browser-safe (no Node imports): headless Chromium runs it on SwiftShader
- * (test/webgpu.browser.test.ts) and Node runs it on Dawn (test/webgpu.node.test.ts). Each test
+ * (test/webgpu/browser.test.ts) and Node runs it on Dawn (test/webgpu/node.test.ts). Each test
  * returns normally or throws; the drivers turn the list of results into node:test subtests.
  */
 import { NormError, createGpuBackend, reference, type GpuBackend, type GpuTensor, type Grads, type KernelPlan, type Tensor } from "../../src/index.js";

@@ -41,7 +41,7 @@ export function kernelsModule(): WebAssembly.Module | null {
     const bytes = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
     // synchronous compile, also on a browser's main thread: the module is < 4 KB, the limit of
-    // older Chromium (8 MB in Chromium 156); test/browser-pool.test.ts checks a page gets wasm
+    // older Chromium (8 MB in Chromium 156); test/backends/browser-pool.test.ts checks a page gets wasm
     compiled = new WebAssembly.Module(bytes);
   } catch {
     compiled = null;

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { SuiteResult } from "./webgpu/suite.js";
+import type { SuiteResult } from "./suite.js";
 
-const CHILD = fileURLToPath(new URL("./webgpu/node-child.js", import.meta.url));
+const CHILD = fileURLToPath(new URL("./node-child.js", import.meta.url));
 const SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
 /** Dawn's environment: the system's Vulkan, or SwiftShader when chromium has it and no ICD is chosen. */

@@ -4,8 +4,8 @@
  */
 import { test } from "node:test";
 import { existsSync } from "node:fs";
-import { CHROMIUM, withPage } from "./webgpu/chromium.js";
-import type { SuiteResult } from "./webgpu/suite.js";
+import { CHROMIUM, withPage } from "./chromium.js";
+import type { SuiteResult } from "./suite.js";
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the WebGPU suite`;
 

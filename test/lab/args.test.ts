@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseLabArgs, selectExperiments, UsageError, DEFAULT_OUT, DEFAULT_SEED } from "../lab/args.js";
-import { main } from "../lab/cli.js";
-import { fakeExperiments } from "./fixtures/lab-fake-experiments.js";
+import { parseLabArgs, selectExperiments, UsageError, DEFAULT_OUT, DEFAULT_SEED } from "../../lab/args.js";
+import { main } from "../../lab/cli.js";
+import { fakeExperiments } from "../fixtures/lab-fake-experiments.js";
 
 const sink = () => {
   let text = "";

@@ -5,8 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { reference as ref } from "../src/index.js";
-import { rng } from "./helpers.js";
+import { reference as ref } from "../../src/index.js";
+import { rng } from "../helpers.js";
 
 const H = 1e-6;
 

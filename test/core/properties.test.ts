@@ -10,9 +10,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import * as nk from "../src/index.js";
-import { reference as ref } from "../src/index.js";
-import { eachBackend } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { reference as ref } from "../../src/index.js";
+import { eachBackend } from "../helpers.js";
 
 type RowKind = "normal" | "offset" | "tiny" | "constant" | "huge" | "nan" | "inf";
 const rowKinds: RowKind[] = ["normal", "normal", "normal", "offset", "tiny", "constant", "huge", "nan", "inf"];

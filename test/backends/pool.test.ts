@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import * as nk from "../src/index.js";
-import { assertBitwise, assertClose, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { assertBitwise, assertClose, rng } from "../helpers.js";
 
 function sync<T>(f: () => T): T {
   const before = nk.getBackend();

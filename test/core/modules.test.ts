@@ -1,9 +1,9 @@
 /** The nn modules: same results as the functional ops, gradients accumulate, train/eval, state dicts. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as nk from "../src/index.js";
-import { BatchNorm, GroupNorm, LayerNorm, NormError, RMSNorm } from "../src/index.js";
-import { assertBitwise, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { BatchNorm, GroupNorm, LayerNorm, NormError, RMSNorm } from "../../src/index.js";
+import { assertBitwise, rng } from "../helpers.js";
 
 const r = rng(11);
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 
 test("src/index.ts and everything it imports statically use no Node built-ins", () => {
-  const root = fileURLToPath(new URL("../../src/", import.meta.url));
+  const root = fileURLToPath(new URL("../../../src/", import.meta.url));
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;

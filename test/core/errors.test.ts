@@ -4,8 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as nk from "../src/index.js";
-import { NormError, tensor, type Tensor } from "../src/index.js";
+import * as nk from "../../src/index.js";
+import { NormError, tensor, type Tensor } from "../../src/index.js";
 
 const t = (shape: number[], fill = 1) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill), shape);
 

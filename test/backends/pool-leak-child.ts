@@ -1,10 +1,10 @@
 /**
- * Child process of test/pool.test.ts (run with --expose-gc): 10,000 pool calls through the
+ * Child process of test/backends/pool.test.ts (run with --expose-gc): 10,000 pool calls through the
  * workers, memory and handle counts before and after, then close. Prints one JSON line and must
  * exit by itself: a leaked worker or handle would keep it alive.
  */
 import { readdirSync } from "node:fs";
-import { createPool, tensor } from "../src/index.js";
+import { createPool, tensor } from "../../src/index.js";
 
 /** OS threads of this process (Linux), -1 elsewhere: each worker adds some, close() must join them. */
 const osThreads = () => {

@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../lab/cli.js";
-import { chartToVegaLite, renderChartSvg, SeriesColors, symlogTicks } from "../lab/report/charts.js";
-import { fromJson, toJson, formatValue } from "../lab/report/format.js";
-import { claimsMarkdown, pickChart, writeReadmeAssets } from "../lab/report/readme-assets.js";
-import { formatSummaryTable } from "../lab/report/summary.js";
-import type { ChartSpec, ClaimResult, LabResults } from "../lab/types.js";
-import { failingExperiment, fakeExperiments } from "./fixtures/lab-fake-experiments.js";
+import { main } from "../../lab/cli.js";
+import { chartToVegaLite, renderChartSvg, SeriesColors, symlogTicks } from "../../lab/report/charts.js";
+import { fromJson, toJson, formatValue } from "../../lab/report/format.js";
+import { claimsMarkdown, pickChart, writeReadmeAssets } from "../../lab/report/readme-assets.js";
+import { formatSummaryTable } from "../../lab/report/summary.js";
+import type { ChartSpec, ClaimResult, LabResults } from "../../lab/types.js";
+import { failingExperiment, fakeExperiments } from "../fixtures/lab-fake-experiments.js";
 
 const sink = (isTTY = false) => {
   let text = "";
@@ -226,7 +226,7 @@ test("chart mapping: error bands are areas on lines and rules on bars and points
 
 test("the core library does not import the lab or its chart/browser dependencies", async () => {
   const { readdir } = await import("node:fs/promises");
-  const root = new URL("../../src/", import.meta.url);
+  const root = new URL("../../../src/", import.meta.url);
   const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".ts"));
   assert.ok(files.length > 5);
   for (const f of files) {

@@ -11,10 +11,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { main } from "../lab/cli.js";
-import { fromJson } from "../lab/report/format.js";
-import type { ClaimResult, LabResults } from "../lab/types.js";
-import { fakeExperiments } from "./fixtures/lab-fake-experiments.js";
+import { main } from "../../lab/cli.js";
+import { fromJson } from "../../lab/report/format.js";
+import type { ClaimResult, LabResults } from "../../lab/types.js";
+import { fakeExperiments } from "../fixtures/lab-fake-experiments.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];

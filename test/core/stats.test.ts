@@ -6,9 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as nk from "../src/index.js";
-import { NormError } from "../src/index.js";
-import { assertBitwise, assertClose, eachBackend, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { NormError } from "../../src/index.js";
+import { assertBitwise, assertClose, eachBackend, rng } from "../helpers.js";
 
 const r = rng(41);
 

@@ -5,10 +5,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GPT, type GptNorm } from "../lab/models/gpt.js";
-import { ResidualMLP, type MlpNorm } from "../lab/models/mlp.js";
-import { Rng } from "../lab/train/rng.js";
-import { zeroGrads, type Param } from "../lab/train/params.js";
+import { GPT, type GptNorm } from "../../lab/models/gpt.js";
+import { ResidualMLP, type MlpNorm } from "../../lab/models/mlp.js";
+import { Rng } from "../../lab/train/rng.js";
+import { zeroGrads, type Param } from "../../lab/train/params.js";
 
 interface Model {
   params: Param[];

@@ -1,8 +1,8 @@
 /** The WebGPU kernel plans (no GPU needed): every default plan is one the kernels can run. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NormError } from "../src/index.js";
-import { backwardBlocks, defaultPlan, partialRows, resolvePlan } from "../src/backends/webgpu/plan.js";
+import { NormError } from "../../src/index.js";
+import { backwardBlocks, defaultPlan, partialRows, resolvePlan } from "../../src/backends/webgpu/plan.js";
 
 const widths = [1, 2, 3, 4, 5, 7, 8, 31, 64, 100, 127, 512, 768, 1000, 1024, 1025, 4096, 4097, 8192, 8193, 16384, 20001, 65536];
 

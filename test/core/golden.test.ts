@@ -1,10 +1,10 @@
 /** Every golden case computed by PyTorch passes through the public API, on every backend. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as nk from "../src/index.js";
+import * as nk from "../../src/index.js";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { assertClose, eachBackend, f32, f64, FIXTURES, loadCases, type GoldenCase } from "./helpers.js";
+import { assertClose, eachBackend, f32, f64, FIXTURES, loadCases, type GoldenCase } from "../helpers.js";
 
 // the shared case file (copied unchanged) plus any more the same generator wrote with other seeds
 const dir = dirname(FIXTURES);

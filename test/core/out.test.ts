@@ -1,9 +1,9 @@
 /** `out`: forward ops write into a caller's tensor (reused buffers, shared memory for the pool). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as nk from "../src/index.js";
-import { NormError } from "../src/index.js";
-import { assertBitwise, eachBackend, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { NormError } from "../../src/index.js";
+import { assertBitwise, eachBackend, rng } from "../helpers.js";
 
 const r = rng(21);
 

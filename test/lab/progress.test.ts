@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createProgress, formatDuration, formatLoss } from "../lab/progress.js";
+import { createProgress, formatDuration, formatLoss } from "../../lab/progress.js";
 
 function fakeSink(isTTY: boolean, columns?: number) {
   return { isTTY, columns, text: "", write(s: string) { this.text += s; } };

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import {
   allCases, caseBytes, copyElements, evaluateTargets, fmtMs, gbps, markdownTable, median, quantile, resultRows,
   summarize, textTable, type Case, type Hello, type Measurement, type Results,
-} from "../bench/lib.js";
-import { chartSpec, markdownReport } from "../bench/report.js";
+} from "../../bench/lib.js";
+import { chartSpec, markdownReport } from "../../bench/report.js";
 
 const ln = (dir: "forward" | "backward", rows: number, D: number): Case => ({ op: "layerNorm", dir, rows, D });
 const rms = (dir: "forward" | "backward", rows: number, D: number): Case => ({ op: "rmsNorm", dir, rows, D });

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { copyLimit, gpuMarkdown, targets, type GpuResults } from "../bench/gpu-report.js";
+import { copyLimit, gpuMarkdown, targets, type GpuResults } from "../../bench/gpu-report.js";
 
 /** A made-up result: one shape, copy limit 2000 GB/s; normkit forward 1800 GB/s, backward 1.5× PyTorch. */
 function result(torch: boolean): GpuResults {
@@ -60,7 +60,7 @@ test("bench/torch_gpu.py runs end to end on the CPU (NORMKIT_TORCH_DEVICE=cpu se
   const py = process.env.NORMKIT_BENCH_PYTHON ?? "/usr/bin/python3";
   const probe = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
   if (probe.status !== 0) return t.skip(`${py} has no torch`);
-  const script = fileURLToPath(new URL("../../bench/torch_gpu.py", import.meta.url));
+  const script = fileURLToPath(new URL("../../../bench/torch_gpu.py", import.meta.url));
   const cfg = { shapes: [[64, 96], [33, 100]], gn_shapes: [[2, 32, 64, 8]], iters: 3, warmup: 1 };
   const r = spawnSync(py, [script, JSON.stringify(cfg)], { encoding: "utf8", env: { ...process.env, NORMKIT_TORCH_DEVICE: "cpu" } });
   assert.equal(r.status, 0, r.stderr);

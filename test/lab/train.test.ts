@@ -2,16 +2,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
-import { matmulBackward, matmulForward } from "../lab/train/kernels.js";
-import { AdamW, param } from "../lab/train/params.js";
-import { Rng } from "../lab/train/rng.js";
-import { train } from "../lab/train/trainer.js";
-import { CharData } from "../lab/train/data.js";
-import { DEFAULT_CORPUS_NAME, DEFAULT_CORPUS_PATH, loadDefaultCorpus } from "../lab/corpus/index.js";
-import { experiments } from "../lab/experiments/index.js";
-import { mlpTask, runMlp } from "../lab/experiments/common.js";
-import type { ExperimentContext, Progress, RunRecord } from "../lab/types.js";
-import { assertBitwise, assertClose } from "./helpers.js";
+import { matmulBackward, matmulForward } from "../../lab/train/kernels.js";
+import { AdamW, param } from "../../lab/train/params.js";
+import { Rng } from "../../lab/train/rng.js";
+import { train } from "../../lab/train/trainer.js";
+import { CharData } from "../../lab/train/data.js";
+import { DEFAULT_CORPUS_NAME, DEFAULT_CORPUS_PATH, loadDefaultCorpus } from "../../lab/corpus/index.js";
+import { experiments } from "../../lab/experiments/index.js";
+import { mlpTask, runMlp } from "../../lab/experiments/common.js";
+import type { ExperimentContext, Progress, RunRecord } from "../../lab/types.js";
+import { assertBitwise, assertClose } from "../helpers.js";
 
 const silent: Progress = { start: () => ({ update() {}, end() {} }), log() {} };
 const context = (records: RunRecord[] = []): ExperimentContext => ({ full: false, seed: 5, corpus: "", corpusName: "", progress: silent, record: (r) => records.push(r) });

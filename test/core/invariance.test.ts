@@ -3,8 +3,8 @@
  * or inside any batch, whatever the other rows hold, and two identical calls give identical bits.
  */
 import { test } from "node:test";
-import * as nk from "../src/index.js";
-import { assertBitwise, eachBackend, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { assertBitwise, eachBackend, rng } from "../helpers.js";
 
 eachBackend((backend) => {
   for (const op of ["layerNorm", "rmsNorm"] as const) {

@@ -6,12 +6,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import * as nk from "../src/index.js";
-import { backendKernels, getBackend } from "../src/backends/registry.js";
-import { kernelsModule, splitRows, WasmRuntime } from "../src/backends/wasm/runtime.js";
-import { wasmKernels } from "../src/backends/wasm/index.js";
-import { KERNELS_WASM_BASE64 } from "../src/backends/wasm/kernels.generated.js";
-import { assertBitwise, assertClose, rng } from "./helpers.js";
+import * as nk from "../../src/index.js";
+import { backendKernels, getBackend } from "../../src/backends/registry.js";
+import { kernelsModule, splitRows, WasmRuntime } from "../../src/backends/wasm/runtime.js";
+import { wasmKernels } from "../../src/backends/wasm/index.js";
+import { KERNELS_WASM_BASE64 } from "../../src/backends/wasm/kernels.generated.js";
+import { assertBitwise, assertClose, rng } from "../helpers.js";
 
 const WIDTHS = [...Array.from({ length: 70 }, (_, i) => i + 1), 127, 768, 4097];
 
@@ -26,7 +26,7 @@ test("the kernels module stays under 4 KB, older Chromium's limit for a synchron
 });
 
 test("without WebAssembly the ops fall back to js silently, and createPool says why it cannot run", () => {
-  const index = new URL("../src/index.js", import.meta.url).href;
+  const index = new URL("../../src/index.js", import.meta.url).href;
   const script = `
     delete globalThis.WebAssembly;
     const nk = await import(${JSON.stringify(index)});

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}.js`, import.meta.url));
 
 test("examples/quickstart: the autograd-style call gives the plain backward's dx", () => {
   const out = execFileSync(process.execPath, [example("quickstart")], { encoding: "utf8" });
