@@ -16,6 +16,7 @@ float64 value lies within 2^-20 (relative) of a rounding boundary is redrawn, so
 kernel rounds such values as the reference does.
 
 usage: gen_op_cases.py [SEED=12] [OPS.json] [DTYPE.json]
+       gen_op_cases.py --torch-bf16 [OPS.json]   # how PyTorch's own bfloat16 CPU kernels fare on the cases
 """
 import base64, json, math, os, sys
 from fractions import Fraction
@@ -568,7 +569,46 @@ def dtype_cases(seed):
     }
 
 
+def torch_bf16_report(path):
+    """PyTorch's native bfloat16 F.layer_norm / F.group_norm (CPU) on the bfloat16 cases with
+    bfloat16 parameters, against the cases' expected y: elements more than 1 ulp off, and the
+    largest error relative to the output's largest magnitude."""
+    def dec(t):
+        if t is None:
+            return None
+        if "f32" in t:
+            return torch.from_numpy(np.frombuffer(base64.b64decode(t["f32"]), "<f4").reshape(t["shape"]).copy())
+        u = np.frombuffer(base64.b64decode(t["u16"]), "<u2").astype(np.int16).reshape(t["shape"]).copy()
+        return torch.from_numpy(u).view(TDT[t["dtype"]])
+
+    total = off = 0
+    for c in json.load(open(path))["cases"]:
+        x, w, b = dec(c["x"]), dec(c["weight"]), dec(c["bias"])
+        plain = c.get("castingMode", "gemma") == "gemma" and not c.get("channelsLast") and not c.get("weightOffset")
+        if x.dtype != torch.bfloat16 or not plain or any(p is not None and p.dtype != torch.bfloat16 for p in (w, b)):
+            continue
+        eps = c["eps"] if c["eps"] is not None else 1e-5
+        if c["op"] == "layerNorm":
+            y = F.layer_norm(x, c["normalizedShape"], w, b, eps)
+        elif c["op"] == "groupNorm":
+            y = F.group_norm(x, c["numGroups"], w, b, eps)
+        else:
+            continue
+        e = np.frombuffer(base64.b64decode(c["expected"]["y"]["f64"]), "<f8")
+        got = y.float().numpy().ravel()
+        n = int((~passes_each(got, e, "bfloat16")).sum())
+        total, off = total + e.size, off + n
+        rel = np.abs(got - e).max() / np.abs(e).max()
+        print(f"{c['name']:32s} {e.size:6d} elements, {n:5d} more than 1 ulp off, max error {rel:.2g} of max |y|")
+    print(f"PyTorch {torch.__version__} bfloat16 on the CPU: {off} of {total} elements more than 1 ulp off")
+
+
 if __name__ == "__main__":
+    if "--torch-bf16" in sys.argv:
+        args = [a for a in sys.argv[1:] if a != "--torch-bf16"]
+        torch.set_num_threads(1)
+        torch_bf16_report(args[0] if args else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "ops-cases.json")))
+        sys.exit(0)
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures"))
     ops_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "ops-cases.json")
