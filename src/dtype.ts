@@ -168,10 +168,7 @@ function outArray<T extends Uint16Array | Float32Array>(
   return o;
 }
 
-/**
- * The bit patterns of a Float32Array (same memory) as int32: V8 keeps int32 values unboxed, where
- * uint32 values ≥ 2³¹ fall back to doubles (measured: about 2× slower loops).
- */
+/** The bit patterns of a Float32Array (same memory), as int32 (the helpers above take either). */
 const bitsOf = (a: Float32Array) => new Int32Array(a.buffer, a.byteOffset, a.length);
 
 /** binary16 bits of every element of `src` (into `out` if given). */
@@ -191,7 +188,8 @@ export function f16BitsToF32Array(src: Uint16Array, out?: Float32Array): Float32
   for (let i = 0; i < n; i++) {
     const h = src[i];
     const e = h & 0x7c00;
-    // the normal case inline (measured: ~1.3× faster than calling f32PatternFromF16 for every element)
+    // the normal case inline: 8–10% faster than calling f32PatternFromF16 for every element (two
+    // runs of 21 rounds on the shared 2-core VM)
     u[i] = e !== 0 && e !== 0x7c00 ? ((h & 0x8000) << 16) | (((h & 0x7fff) << 13) + 0x38000000) : f32PatternFromF16(h);
   }
   return o;
