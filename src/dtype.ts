@@ -148,7 +148,8 @@ export function roundToDType(x: number, dtype: DType): number {
 // ---------------------------------------------------------------- arrays
 
 function checkArray<T>(a: unknown, ctor: { new (n: number): T; name: string }, name: string): T {
-  if (!(a instanceof (ctor as unknown as typeof Uint16Array))) {
+  // ArrayBuffer.isView: a Proxy of a typed array passes instanceof but has no buffer to view
+  if (!ArrayBuffer.isView(a) || !(a instanceof (ctor as unknown as typeof Uint16Array))) {
     throw new NormError("BAD_DTYPE", name, `expected a ${ctor.name}, got ${describe(a)}`);
   }
   return a as T;
@@ -168,8 +169,11 @@ function outArray<T extends Uint16Array | Float32Array>(
   return o;
 }
 
-/** The bit patterns of a Float32Array (same memory), as int32 (the helpers above take either). */
-const bitsOf = (a: Float32Array) => new Int32Array(a.buffer, a.byteOffset, a.length);
+/**
+ * The bit patterns of a Float32Array (same memory), as int32 (the helpers above take either). An
+ * empty array (a detached one is empty) gets a fresh view: a detached buffer cannot be viewed.
+ */
+const bitsOf = (a: Float32Array) => (a.length === 0 ? new Int32Array(0) : new Int32Array(a.buffer, a.byteOffset, a.length));
 
 /** binary16 bits of every element of `src` (into `out` if given). */
 export function f32ToF16BitsArray(src: Float32Array, out?: Uint16Array): Uint16Array {

@@ -168,6 +168,13 @@ test("array versions: out is used and checked, inputs untouched, views honored, 
   for (const [fn, arg] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof nk.NormError && e.argument === arg, `expected a NormError naming ${arg}`);
   }
+  // a Proxy of a typed array is not one (it has no buffer): a NormError, not a TypeError
+  assert.throws(() => f32ToF16BitsArray(new Proxy(new Float32Array(2), {})), (e: unknown) => e instanceof nk.NormError && e.argument === "src");
+  // a detached (transferred) array is empty
+  const gone = new Float32Array(4);
+  structuredClone(gone.buffer, { transfer: [gone.buffer] });
+  assert.equal(f32ToF16BitsArray(gone).length, 0);
+  assert.equal(f16BitsToF32Array(new Uint16Array(0), gone).length, 0);
   // adjacent (not overlapping) memory is fine
   assert.deepEqual([...f16BitsToF32Array(bits.subarray(0, 2), new Float32Array(bits.buffer, 4, 2))], [0, 0]);
 });
