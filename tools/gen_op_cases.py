@@ -16,142 +16,18 @@ float64 value lies within 2^-20 (relative) of a rounding boundary is redrawn, so
 kernel rounds such values as the reference does.
 
 usage: gen_op_cases.py [SEED=12] [OPS.json] [DTYPE.json]
-       gen_op_cases.py --torch-bf16 [OPS.json]   # how PyTorch's own bfloat16 CPU kernels fare on the cases
+Helpers: halfprec.py (rounding, encoding, the pass rule), gen_dtype_cases.py (DTYPE.json);
+torch_bf16_report.py measures PyTorch's own bfloat16 kernels on the cases.
 """
-import base64, json, math, os, sys
-from fractions import Fraction
+import json, os, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_fixtures import F32_EPS, enc32, enc64, tol as tol32  # noqa: E402  (the shared encoding and tolerance rule)
-
-TDT = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-# significand bits (implicit 1 included), exponent of the smallest normal, of the largest finite
-FORMAT = {"float16": (11, -14, 15), "bfloat16": (8, -126, 127)}
-AMBIGUOUS = 2.0 ** -20  # relative distance to a rounding boundary a float32 kernel may miss
-
-
-class Ambiguous(Exception):
-    """A value the case rounds lies too close to a rounding boundary of its dtype: redraw."""
-
-
-# ---------------------------------------------------------------- rounding
-
-def round_np(a, dt):
-    """float64 array -> the nearest value of dtype `dt` (ties to even, one rounding), as float64."""
-    a = np.asarray(a, dtype=np.float64)
-    if dt == "float32":
-        return a.astype(np.float32).astype(np.float64)
-    p, emin, emax = FORMAT[dt]
-    with np.errstate(all="ignore"):
-        _, e = np.frexp(a)  # a = m * 2^e, |m| in [0.5, 1)
-        e = np.maximum(e, emin + 1)  # subnormals share the smallest normal's spacing
-        q = np.ldexp(np.rint(np.ldexp(a, p - e)), e - p)  # np.rint: to nearest even
-        top = (2 - 2.0 ** (1 - p)) * 2.0 ** emax
-        return np.where(np.abs(q) > top, np.copysign(np.inf, a), q)
-
-
-def round_frac(x, dt):
-    """One float64 rounded to `dt` with exact rational arithmetic (independent of round_np)."""
-    if x != x or x in (math.inf, -math.inf) or x == 0:
-        return x
-    p, emin, emax = FORMAT[dt]
-    a = abs(Fraction(x))
-    e = a.numerator.bit_length() - a.denominator.bit_length()
-    while Fraction(2) ** e > a:
-        e -= 1
-    while Fraction(2) ** (e + 1) <= a:
-        e += 1
-    quantum = Fraction(2) ** (max(e, emin) - p + 1)
-    q = a / quantum
-    n = math.floor(q)
-    if q - n > Fraction(1, 2) or (q - n == Fraction(1, 2) and n % 2 == 1):
-        n += 1
-    v = n * quantum
-    if v > (2 - Fraction(2) ** (1 - p)) * Fraction(2) ** emax:
-        return math.copysign(math.inf, x)
-    return math.copysign(float(v), x)
-
-
-class _Round(torch.autograd.Function):
-    """Forward: `fn(t)` (a rounding); backward: the identity (a straight-through cast)."""
-
-    @staticmethod
-    def forward(ctx, t, fn):
-        return fn(t)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, None
-
-
-def rnd(t, dt, check=None):
-    """t rounded to dtype `dt` (float32 or float64 tensor; returns the same dtype). `check`: a
-    magnitude (tensor or number) for the float64 path: raise Ambiguous where a float32 kernel's error,
-    taken as 2^-20 (|t| + check), could round t to another value."""
-    if t.dtype == torch.float32:
-        return _Round.apply(t, lambda v: v.to(TDT[dt]).to(torch.float32))
-
-    def f64(v):
-        a = v.detach().numpy()
-        r = round_np(a, dt)
-        if check is not None and dt != "float32":
-            fin = np.isfinite(a)
-            mag = check.detach().numpy() if torch.is_tensor(check) else check
-            err = AMBIGUOUS * (np.abs(a) + mag)
-            lo, hi = round_np(a - err, dt), round_np(a + err, dt)
-            if np.any(fin & (lo != hi)):
-                raise Ambiguous()
-        return torch.from_numpy(r)
-
-    return _Round.apply(t, f64)
-
-
-def promote(a, b):
-    return a if a == b else "float32"
-
-
-# ---------------------------------------------------------------- encoding
-
-def bits16(t, dt):
-    h = t.detach().to(torch.float32).contiguous().to(TDT[dt])
-    return (h.numpy() if dt == "float16" else h.view(torch.int16).numpy()).view("<u2")
-
-
-def enc_in(t, dt):
-    """An input tensor: float32 as gen_fixtures.py, half as its little-endian uint16 bit patterns."""
-    if dt == "float32":
-        return enc32(t)
-    return {"shape": list(t.shape), "dtype": dt, "u16": base64.b64encode(bits16(t, dt).tobytes()).decode()}
-
-
-def enc_out(t, dt):
-    e = enc64(t)
-    if dt != "float32":
-        e["dtype"] = dt
-    return e
-
-
-def ulp_key(v, dt):
-    """Integers whose differences count the values of dtype `dt` between two of its values."""
-    b = bits16(torch.from_numpy(np.asarray(v, dtype=np.float32)), dt).astype(np.int64)
-    return np.where(b & 0x8000, -(b & 0x7FFF), b)
-
-
-def passes(got, ref, dt, ulp, tol):
-    """The rule of FIXTURES.md: NaN/Inf exact; finite values within `ulp` of ref rounded to dt, or within tol."""
-    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    fin = np.isfinite(ref)
-    same = (got == ref) | (np.isnan(got) & np.isnan(ref))
-    if not np.all(same[~fin]):
-        return False
-    close = np.abs(got - ref) <= tol
-    if dt != "float32":
-        r32 = round_np(ref, dt).astype(np.float32)
-        close |= np.abs(ulp_key(got, dt) - ulp_key(r32, dt)) <= ulp
-    return bool(np.all(close[fin]))
+from gen_fixtures import F32_EPS, tol as tol32  # noqa: E402  (the shared tolerance rule)
+from gen_dtype_cases import dtype_cases  # noqa: E402
+from halfprec import TDT, Ambiguous, enc_in, enc_out, passes, passes_each, promote, rnd  # noqa: E402
 
 
 # ---------------------------------------------------------------- the ops, in torch
@@ -331,12 +207,6 @@ def make_case(name, op, draw, opts, tries=200):
     if not c["ulp"]:
         del c["ulp"]
     return c
-
-
-def passes_each(got, ref, dt):
-    """Per element: within 1 ulp of ref rounded to dt (no tolerance); for the statistics printed at the end."""
-    r32 = round_np(ref, dt).astype(np.float32)
-    return np.abs(ulp_key(got, dt) - ulp_key(r32, dt)) <= 1
 
 
 def cases(seed):
@@ -522,93 +392,7 @@ def cases(seed):
     return out
 
 
-# ---------------------------------------------------------------- dtype conversion cases
-
-def dtype_cases(seed):
-    r = np.random.default_rng(seed)
-    edges = [0.0, -0.0, 1.0, -1.0, 65504.0, 65519.996, 65520.0, 65535.0, 65536.0, 1e5, -65520.0, math.inf, -math.inf,
-             2.0 ** -14, 2.0 ** -14 * (1 - 2 ** -11), 2.0 ** -24, 2.0 ** -25, 2.0 ** -25 * (1 + 2 ** -20), 3 * 2.0 ** -26, 2.0 ** -26,
-             1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 1 + 2.0 ** -11 + 2.0 ** -23, 1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8, 1 + 2.0 ** -8 + 2.0 ** -23,
-             3.4028234663852886e38, -3.4028234663852886e38, 3.3895313892515355e38, 2.0 ** -126, 2.0 ** -149, 2.0 ** -133, 2.0 ** -134, 3 * 2.0 ** -135]
-    vals = np.array(edges, dtype=np.float32)
-    # every tie and near-tie of both formats at random exponents, and random bit patterns
-    hi = r.integers(0, 1 << 19, 600, dtype=np.uint32) << 13
-    lows = np.array([0, 1, 0xFFF, 0x1000, 0x1001, 0x1FFF], dtype=np.uint32)
-    pats = np.concatenate([(hi[:, None] | lows[None, :]).ravel(),
-                           ((r.integers(0, 1 << 16, 400, dtype=np.uint32) << 16)[:, None] | np.array([0x7FFF, 0x8000, 0x8001], dtype=np.uint32)[None, :]).ravel(),
-                           r.integers(0, 1 << 32, 2000, dtype=np.uint64).astype(np.uint32),
-                           np.array([0x7F800001, 0x7FC00000, 0xFFC12345, 0x7FBFFFFF], dtype=np.uint32)])
-    vals = np.concatenate([vals.view(np.uint32), pats]).view(np.float32)
-    t = torch.from_numpy(vals.copy())
-    f16 = t.to(torch.float16).numpy().view("<u2")
-    bf16 = t.to(torch.bfloat16).view(torch.int16).numpy().view("<u2")
-    # float64 values that float32 cannot hold: next to the ties of both formats, and random
-    d = [1 + 2.0 ** -11 + 2.0 ** -40, 1 + 2.0 ** -11 - 2.0 ** -40, 1 + 2.0 ** -8 + 2.0 ** -40, 1 + 2.0 ** -8 - 2.0 ** -40,
-         65520 - 2.0 ** -30, 2.0 ** -25 + 2.0 ** -70, 2.0 ** -25 - 2.0 ** -70, 1e-300, -1e300, 3.3961775292304265e38]
-    rnd64 = r.standard_normal(3000) * np.exp2(r.integers(-30, 20, 3000)) + r.standard_normal(3000) * 2.0 ** -30
-    rnd64b = r.standard_normal(1000) * np.exp2(r.integers(-140, 128, 1000))
-    f64 = np.concatenate([np.array(d), rnd64, rnd64b])
-    e16 = np.array([round_frac(float(v), "float16") for v in f64])
-    eb16 = np.array([round_frac(float(v), "bfloat16") for v in f64])
-    # cross-checks: three roundings must agree
-    with np.errstate(over="ignore"):
-        assert np.array_equal(e16, f64.astype(np.float16).astype(np.float64)), "round_frac vs numpy float16"
-    assert np.array_equal(e16, round_np(f64, "float16")) and np.array_equal(eb16, round_np(f64, "bfloat16")), "round_frac vs round_np"
-    fin = np.isfinite(vals)
-    assert np.array_equal(round_np(vals[fin].astype(np.float64), "float16"), t[fin].to(torch.float16).double().numpy()), "round_np vs torch float16"
-    assert np.array_equal(round_np(vals[fin].astype(np.float64), "bfloat16"), t[fin].to(torch.bfloat16).double().numpy()), "round_np vs torch bfloat16"
-    b64 = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()
-    return {
-        "generator": "PyTorch " + torch.__version__ + ", NumPy " + np.__version__, "format": 1,
-        "f32": {"u32": b64(vals.view("<u4"))},
-        "torchFloat16": {"u16": b64(f16)},
-        "torchBfloat16": {"u16": b64(bf16)},
-        "f64": {"f64": b64(f64.astype("<f8"))},
-        "f64ToFloat16": {"u16": b64(torch.from_numpy(e16).to(torch.float16).numpy().view("<u2"))},
-        "f64ToBfloat16": {"u16": b64(bits16(torch.from_numpy(eb16).float(), "bfloat16"))},
-    }
-
-
-def torch_bf16_report(path):
-    """PyTorch's native bfloat16 F.layer_norm / F.group_norm (CPU) on the bfloat16 cases with
-    bfloat16 parameters, against the cases' expected y: elements more than 1 ulp off, and the
-    largest error relative to the output's largest magnitude."""
-    def dec(t):
-        if t is None:
-            return None
-        if "f32" in t:
-            return torch.from_numpy(np.frombuffer(base64.b64decode(t["f32"]), "<f4").reshape(t["shape"]).copy())
-        u = np.frombuffer(base64.b64decode(t["u16"]), "<u2").astype(np.int16).reshape(t["shape"]).copy()
-        return torch.from_numpy(u).view(TDT[t["dtype"]])
-
-    total = off = 0
-    for c in json.load(open(path))["cases"]:
-        x, w, b = dec(c["x"]), dec(c["weight"]), dec(c["bias"])
-        plain = c.get("castingMode", "gemma") == "gemma" and not c.get("channelsLast") and not c.get("weightOffset")
-        if x.dtype != torch.bfloat16 or not plain or any(p is not None and p.dtype != torch.bfloat16 for p in (w, b)):
-            continue
-        eps = c["eps"] if c["eps"] is not None else 1e-5
-        if c["op"] == "layerNorm":
-            y = F.layer_norm(x, c["normalizedShape"], w, b, eps)
-        elif c["op"] == "groupNorm":
-            y = F.group_norm(x, c["numGroups"], w, b, eps)
-        else:
-            continue
-        e = np.frombuffer(base64.b64decode(c["expected"]["y"]["f64"]), "<f8")
-        got = y.float().numpy().ravel()
-        n = int((~passes_each(got, e, "bfloat16")).sum())
-        total, off = total + e.size, off + n
-        rel = np.abs(got - e).max() / np.abs(e).max()
-        print(f"{c['name']:32s} {e.size:6d} elements, {n:5d} more than 1 ulp off, max error {rel:.2g} of max |y|")
-    print(f"PyTorch {torch.__version__} bfloat16 on the CPU: {off} of {total} elements more than 1 ulp off")
-
-
 if __name__ == "__main__":
-    if "--torch-bf16" in sys.argv:
-        args = [a for a in sys.argv[1:] if a != "--torch-bf16"]
-        torch.set_num_threads(1)
-        torch_bf16_report(args[0] if args else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "ops-cases.json")))
-        sys.exit(0)
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures"))
     ops_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "ops-cases.json")
