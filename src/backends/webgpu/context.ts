@@ -314,6 +314,9 @@ export class GpuContext {
 
   /** Reads a GPU tensor back: its data once the GPU has written it, or the failed call's error. */
   async read(t: unknown): Promise<{ shape: readonly number[]; data: Float32Array }> {
+    // a tensor of a failed call rejects with that call's error (ops given it say where it came from)
+    const known = stateOf(t)?.fault;
+    if (known) throw known;
     const src = stateOf(this.tensorArg(t, "tensor"))!;
     const bytes = src.size * 4;
     if (src.wrapped && !(src.buffer!.usage & COPY_SRC)) {
@@ -338,8 +341,8 @@ export class GpuContext {
       // a read the device aborted first: after a device loss the verdicts need not come back
       if (aborted !== null) throw this.#abortedRead(aborted);
       const up = pending === null ? null : await pending;
-      if (up !== null) throw inheritedError("tensor", up.error);
-      if (src.fault !== null) throw inheritedError("tensor", src.fault);
+      if (up !== null) throw up.error;
+      if (src.fault !== null) throw src.fault;
       const o = await own;
       if (o !== null) throw this.#normError("read", [{ t: t as GpuTensor, name: "tensor", s: src }], o);
       const data = new Float32Array(staging.getMappedRange(0, bytes).slice(0));

@@ -67,7 +67,7 @@ export function backwardSteps(c: Call, rms: boolean, dy: unknown, x: unknown, ns
   const into = gradsInto(c.write, o?.into, a.weight !== null, a.bias !== null, a.normalizedShape);
   c.checkAliasing();
   const colGroups = Math.ceil(a.D / 64);
-  if (colGroups > c.ctx.device.limits.maxComputeWorkgroupsPerDimension) {
+  if ((a.weight !== null || a.bias !== null) && a.rows > 0 && colGroups > c.ctx.device.limits.maxComputeWorkgroupsPerDimension) {
     throw new NormError("LIMIT_EXCEEDED", "normalizedShape", `D = ${a.D} needs ${colGroups} workgroups, over this device's maxComputeWorkgroupsPerDimension`);
   }
   // validated: from here on only allocation and encoding

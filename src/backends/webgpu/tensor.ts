@@ -100,7 +100,7 @@ export class GpuTensor {
   /** The GPU buffer; the data is `size` floats from `byteOffset` (throws once destroyed). */
   get buffer(): GPUBuffer {
     const s = own(this);
-    if (s.fault !== null) throw inheritedError("tensor", s.fault);
+    if (s.fault !== null) throw s.fault;
     if (s.buffer === null || s.ctx.destroyed) throw destroyedError(s, "tensor");
     return s.buffer;
   }
