@@ -13,8 +13,8 @@
  * Holding the instance for the process's life (it is one per process) removes the cause.
  */
 import { NormError } from "./errors.js";
-import { checkOptions } from "./tensor.js";
 import { createGpuBackend, type GpuBackend } from "./backends/webgpu/backend.js";
+import { backendOptions } from "./backends/webgpu/device.js";
 import type { GpuBackendOptions } from "./backends/webgpu/types.js";
 
 export * from "./backends/webgpu/index.js";
@@ -57,8 +57,8 @@ export interface NodeGpuOptions extends Omit<GpuBackendOptions, "gpu" | "device"
  * there is no adapter (no Vulkan loader or driver).
  */
 export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<GpuBackend> {
-  // createGpuBackend rejects unknown keys; dawnOptions is this function's own
-  const { dawnOptions, ...rest } = checkOptions<NodeGpuOptions>(options);
+  // checked before Dawn loads; dawnOptions is this function's own, the rest createGpuBackend's
+  const { dawnOptions, ...rest } = backendOptions<NodeGpuOptions>(options, ["dawnOptions", "powerPreference", "subgroups"], "createNodeGpu");
   if (dawnOptions !== undefined && !(Array.isArray(dawnOptions) && dawnOptions.every((s) => typeof s === "string"))) {
     throw new NormError("BAD_ARGUMENT", "options.dawnOptions", "expected an array of strings (Dawn's create() options)");
   }

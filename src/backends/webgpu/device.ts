@@ -41,15 +41,24 @@ async function probeSubgroups(device: GPUDevice): Promise<number> {
   }
 }
 
-/** The device (given, or requested from `gpu`/navigator.gpu), its adapter's description and usable subgroup size. */
-export async function openDevice(options: GpuBackendOptions | undefined) {
+/** Reads a backend's options: only `keys` (createGpuBackend's by default), `subgroups` a boolean, `powerPreference` WebGPU's. */
+export function backendOptions<O extends object = GpuBackendOptions>(options: unknown, keys: readonly string[] = OPTION_KEYS, fn = "createGpuBackend"): Partial<O> {
   const o = checkOptions<GpuBackendOptions>(options);
   for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(k)) throw new NormError("BAD_ARGUMENT", `options.${k}`, `unknown key; createGpuBackend takes ${OPTION_KEYS.join(", ")}`);
+    if (!keys.includes(k)) throw new NormError("BAD_ARGUMENT", `options.${k}`, `unknown key; ${fn} takes ${keys.join(", ")}`);
   }
   if (o.subgroups !== undefined && typeof o.subgroups !== "boolean") {
     throw new NormError("BAD_ARGUMENT", "options.subgroups", `expected a boolean, got ${describe(o.subgroups)}`);
   }
+  if (o.powerPreference !== undefined && o.powerPreference !== "low-power" && o.powerPreference !== "high-performance") {
+    throw new NormError("BAD_ARGUMENT", "options.powerPreference", `expected "low-power" or "high-performance", got ${describe(o.powerPreference)}`);
+  }
+  return o as Partial<O>;
+}
+
+/** The device (given, or requested from `gpu`/navigator.gpu), its adapter's description and usable subgroup size. */
+export async function openDevice(options: GpuBackendOptions | undefined) {
+  const o = backendOptions(options);
   let device = o.device;
   let info: GPUAdapterInfo | undefined;
   const owns = device === undefined;
