@@ -131,7 +131,7 @@ export function lifecycleTests(env: SuiteEnv): T[] {
     noErrors(gpu);
   });
 
-  add("reads in flight when gpu.destroy() runs reject with DEVICE_LOST (own device and a caller's)", async () => {
+  add("reads in flight when gpu.destroy() runs reject with DEVICE_LOST (own device and a caller's; also the device destroyed by its user)", async () => {
     for (const make of [() => env.fresh(), () => createGpuBackend({ device: gpu.device })]) {
       const g = await make();
       const p = problem(12, 16, 32, { w: true, b: false });
@@ -148,6 +148,17 @@ export function lifecycleTests(env: SuiteEnv): T[] {
       });
       if (g.liveBuffers() !== 0) throw new Error(`${g.liveBuffers()} buffers held after destroy`);
     }
+    // the device destroyed by its user, under the backend: the same code, whatever the order of events
+    const g = await env.fresh();
+    const y = g.rmsNorm(g.upload({ shape: [3, 4], data: new Float32Array(12).fill(1) }), 4);
+    const r = y.read();
+    g.device.destroy();
+    await throwsNorm(() => r, "DEVICE_LOST", "read in flight").catch((e: Error) => {
+      throw new Error(`read in flight when the device was destroyed: ${e.message}`);
+    });
+    await g.device.lost; // the backend learns of the loss when the device says so
+    await throwsNorm(() => g.layerNorm(y, 4), "DEVICE_LOST");
+    g.destroy();
   });
 
   add("a read in flight survives destroy() of its tensor (the copy was already submitted)", async () => {
