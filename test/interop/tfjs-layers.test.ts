@@ -143,6 +143,25 @@ test("save and load (tf.io.withSaveHandler → tf.loadLayersModel): the same lay
   loaded.dispose();
 });
 
+test("a saved model with LayerNormalization renamed to TF.js's class loads as tf.layers.layerNormalization, same predictions", async () => {
+  const model = mlp(() => [new LayerNormalization({ gammaInitializer: "randomNormal", betaInitializer: "randomNormal" })]);
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    saved = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+  }));
+  const topology = JSON.parse(JSON.stringify(saved!.modelTopology).replaceAll('"NormkitLayerNormalization"', '"LayerNormalization"'));
+  const loaded = await tfl.loadLayersModel(tf.io.fromMemory({ ...saved!, modelTopology: topology }));
+  assert.equal(loaded.layers[1]!.constructor, tfl.layers.layerNormalization({}).constructor);
+  tf.tidy(() => {
+    const x = randn(12, [7, 8], 2);
+    const a = model.predict(x) as tf.Tensor, b = loaded.predict(x) as tf.Tensor;
+    assert.ok(maxDiff(a, b) < 1e-5, `max |Δ| ${maxDiff(a, b)}`);
+  });
+  model.dispose();
+  loaded.dispose();
+});
+
 test("layer misuse: a NormError naming the argument", () => {
   assert.throws(() => new LayerNormalization({ epsilom: 1e-5 } as never), isNormError("BAD_ARGUMENT", "args.epsilom"));
   assert.throws(() => new LayerNormalization({ epsilon: -1 }), isNormError("BAD_EPS", "epsilon"));
