@@ -55,7 +55,7 @@ const RegularizerBase = Object.getPrototypeOf(tfl.regularizers.l1l2().constructo
 
 /**
  * The common part of `LayerNormalization` and `RMSNormalization`: argument checks, weights γ/β,
- * configuration. Subclasses choose the op.
+ * configuration, the call. Subclasses choose the op and the defaults.
  */
 export abstract class NormalizationLayer extends tfl.layers.Layer {
   /** The normalized axes, as given. */
@@ -71,8 +71,10 @@ export abstract class NormalizationLayer extends tfl.layers.Layer {
   private beta: ReturnType<tfl.layers.Layer["addWeight"]> | null = null;
   /** How many trailing dims are normalized (known after build). */
   private normalizedRank = 0;
+  /** normkit/tfjs's layerNorm or rmsNorm. */
+  private readonly op: typeof layerNorm;
 
-  protected constructor(args: NormalizationLayerArgs | undefined, defaults: { epsilon: number; center: boolean }) {
+  protected constructor(args: NormalizationLayerArgs | undefined, defaults: { epsilon: number; center: boolean }, op: typeof layerNorm) {
     const a = ownArgs(args);
     super(a);
     this.axis = checkAxis(a.axis ?? -1);
@@ -84,10 +86,8 @@ export abstract class NormalizationLayer extends tfl.layers.Layer {
     this.betaRegularizer = resolve(a.betaRegularizer, "betaRegularizer", tfl.regularizers, RegularizerBase, "regularizer");
     this.gammaRegularizer = resolve(a.gammaRegularizer, "gammaRegularizer", tfl.regularizers, RegularizerBase, "regularizer");
     this.supportsMasking = true;
+    this.op = op;
   }
-
-  /** The op on the input and the weights (normkit's layerNorm or rmsNorm). */
-  protected abstract normalize(x: tf.Tensor, normalizedShape: number[], options: TfNormOptions): tf.Tensor;
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const shape = oneShape(inputShape);
@@ -117,7 +117,8 @@ export abstract class NormalizationLayer extends tfl.layers.Layer {
     const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
     if (Array.isArray(x)) throw new NormError("BAD_ARGUMENT", "inputs", `expected one tensor, got ${x.length}`);
     const normalizedShape = x.shape.slice(x.rank - this.normalizedRank);
-    return this.normalize(x, normalizedShape, { weight: this.gamma?.read() ?? null, bias: this.beta?.read() ?? null, eps: this.epsilon });
+    const options: TfNormOptions = { weight: this.gamma?.read() ?? null, bias: this.beta?.read() ?? null, eps: this.epsilon };
+    return this.op(x, normalizedShape, options);
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
@@ -151,11 +152,7 @@ export class LayerNormalization extends NormalizationLayer {
   static readonly className = "NormkitLayerNormalization";
 
   constructor(args?: NormalizationLayerArgs) {
-    super(args, { epsilon: 1e-3, center: true });
-  }
-
-  protected normalize(x: tf.Tensor, normalizedShape: number[], options: TfNormOptions): tf.Tensor {
-    return layerNorm(x, normalizedShape, options);
+    super(args, { epsilon: 1e-3, center: true }, layerNorm);
   }
 }
 
@@ -170,11 +167,7 @@ export class RMSNormalization extends NormalizationLayer {
   static readonly className = "NormkitRMSNormalization";
 
   constructor(args?: NormalizationLayerArgs) {
-    super(args, { epsilon: 1e-6, center: false });
-  }
-
-  protected normalize(x: tf.Tensor, normalizedShape: number[], options: TfNormOptions): tf.Tensor {
-    return rmsNorm(x, normalizedShape, options);
+    super(args, { epsilon: 1e-6, center: false }, rmsNorm);
   }
 }
 
