@@ -146,6 +146,16 @@ test("hostile calls: a NormError naming the argument, never a wrong number", () 
   });
 });
 
+test("one tensor as x, weight and bias at once: gradients add up as TF.js's own ops'", () => {
+  tf.tidy(() => {
+    const v = randn(22, [12], 1, 0.5);
+    const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.square(rmsNorm(v, 12, { weight: v, bias: v }))))(v);
+    const formula = (v: tf.Tensor) => tf.add(tf.mul(tf.mul(v, tf.rsqrt(tf.add(tf.mean(tf.square(v)), 2 ** -23))), v), v);
+    const theirs = tf.grad((v: tf.Tensor) => tf.sum(tf.square(formula(v))))(v);
+    assertNear(ours, theirs, "d/dv", 2e-5);
+  });
+});
+
 test("a polluted Object.prototype changes nothing", () => {
   tf.tidy(() => {
     const x = randn(20, [3, 8]);
