@@ -28,6 +28,8 @@ const args = [
   "--out", out,
   "--name", `${pkg.name} ${pkg.version}`,
   "--readme", "none",
+  // no "Defined in" source links: they need a git remote, which a fresh clone or a tarball may lack
+  "--disableSources",
   "--excludePrivate", "--excludeProtected", "--excludeInternal",
   // internal helper types that public signatures mention: named in the reference, not documented
   ...["src/reference/index.ts:Vec", "src/reference/index.ts:Opt", "src/backends/webgpu/backend.ts:Saved"]
