@@ -7,14 +7,11 @@
  * Validation is the core's (rowNormArgsOf); the kernels are in wgsl.ts, the variants in plan.ts.
  */
 import { NormError, describe } from "../../errors.js";
-import { GROUP_NORM_EPS, checkNumGroups, groupNormArgs } from "../../ops/groupNorm.js";
 import {
-  channelArgsOf, gradsInto, out, rowNormArgs, rowNormArgsOf, rowNormBackwardArgs, savedStats, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type NormOptions,
-} from "../../ops/common.js";
-import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
-import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
-import { checkOptions, checkSameShape, checkShapeEqual, checkTensor, numel, shapeStr, type Tensor } from "../../tensor.js";
+  GROUP_NORM_EPS, LAYER_NORM_EPS, RMS_NORM_EPS, channelArgsOf, checkNumGroups, checkOptions, checkSameShape, checkShapeEqual,
+  checkTensor, gradsInto, groupNormArgs, numel, out, rowNormArgs, rowNormArgsOf, rowNormBackwardArgs, savedStats, shapeStr, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type NormOptions, type Tensor,
+} from "../../core/index.js";
 import { backwardBlocks, partialRows, resolvePlan } from "./plan.js";
 import { SUBGROUP_PROBE, WORKGROUP, backwardWGSL, chanGradWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
 
