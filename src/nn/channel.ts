@@ -2,7 +2,7 @@
 import {
   BATCH_MODULE_KEYS, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, GROUP_MODULE_KEYS, GROUP_NORM_EPS,
   batchNormArgs, checkCount, checkEps, checkMomentum, checkNumGroups, checkSameShape, groupNormArgs, optBool, readOptions,
-  type BatchNormArgs, type GroupNormArgs, type Tensor,
+  type BatchNormArgs, type GroupNormArgs, type Grads, type Tensor,
 } from "../core/index.js";
 import { batchNormBackwardWithStats, batchNormForwardWithStats } from "../ops/batchNorm.js";
 import { groupNormBackwardWithStats, groupNormForwardWithStats } from "../ops/groupNorm.js";
@@ -16,6 +16,18 @@ export interface ChannelModuleOptions {
 
 /** GroupNorm and BatchNorm modules take no per-call options. */
 const NO_OPTIONS: readonly string[] = [];
+
+type Into = { dweight: Float32Array | null; dbias: Float32Array | null };
+
+/** A channel module's backward: the saved forward (x copy, statistics), dy of x's shape, grads added into the parameters. */
+function savedBackward<A extends { x: Tensor }, S>(
+  name: string, saved: { a: A; mean: S; rstd: S } | null, dy: Tensor, options: unknown,
+  weight: Parameter | null, bias: Parameter | null, run: (a: A, dy: Float32Array, mean: S, rstd: S, into: Into) => Grads,
+): Tensor {
+  readOptions(options, "options", NO_OPTIONS);
+  const s = saved ?? noForward(name);
+  return run(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, { dweight: weight?.grad.data ?? null, dbias: bias?.grad.data ?? null }).dx;
+}
 
 /** torch.nn.GroupNorm; eps and affine are fixed at construction, as in PyTorch. */
 export class GroupNorm extends NormModule {
@@ -55,11 +67,9 @@ export class GroupNorm extends NormModule {
     return y;
   }
 
+  /** dx for dy, from the forward's x and statistics; adds dweight/dbias into the parameters' grads. */
   backward(dy: Tensor, options?: Record<string, never>): Tensor {
-    readOptions(options, "options", NO_OPTIONS);
-    const s = this.saved ?? noForward("GroupNorm");
-    const into = { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
-    return groupNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, into).dx;
+    return savedBackward("GroupNorm", this.saved, dy, options, this.weight, this.bias, groupNormBackwardWithStats);
   }
 }
 
@@ -143,11 +153,9 @@ export class BatchNorm extends NormModule {
     return y;
   }
 
+  /** dx for dy in the forward's mode, from its x and statistics; adds dweight/dbias into the parameters' grads. */
   backward(dy: Tensor, options?: Record<string, never>): Tensor {
-    readOptions(options, "options", NO_OPTIONS);
-    const s = this.saved ?? noForward("BatchNorm");
-    const into = { dweight: this.weight?.grad.data ?? null, dbias: this.bias?.grad.data ?? null };
-    return batchNormBackwardWithStats(s.a, checkSameShape(dy, s.a.x).data, s.mean, s.rstd, into).dx;
+    return savedBackward("BatchNorm", this.saved, dy, options, this.weight, this.bias, batchNormBackwardWithStats);
   }
 }
 

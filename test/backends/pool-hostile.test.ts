@@ -10,18 +10,10 @@ import assert from "node:assert/strict";
 import * as nk from "../../src/index.js";
 import { wasmRuntime } from "../../src/backends/wasm/index.js";
 import { kernelsModule, WasmRuntime } from "../../src/backends/wasm/runtime.js";
-import { assertBitwise } from "../helpers.js";
+import { assertBitwise, onBackend } from "../helpers.js";
 import { BACKWARD_BUFFERS, WRITTEN, aliasedBackward, blamed, normErrorOf, t, throwsNorm, unchanged, wave, withPolluted } from "../core/hostile.js";
 
-function sync<T>(f: () => T): T {
-  const before = nk.getBackend();
-  nk.setBackend("wasm");
-  try {
-    return f();
-  } finally {
-    nk.setBackend(before);
-  }
-}
+const sync = <T>(f: () => T): T => onBackend("wasm", f);
 
 test("createPool: null, unknown keys, non-integer or too many threads are NormErrors", async () => {
   await throwsNorm(() => nk.createPool(null as never), "BAD_ARGUMENT", "options", ["null"]);
