@@ -43,6 +43,9 @@ export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
 
+/** More dims than any real tensor has (PyTorch's kernels stop at 25); also bounds the checks' work on a hostile array. */
+export const MAX_RANK = 64;
+
 /**
  * A shape: an array (no holes) of integer dims in [0, 2^53) whose product is below 2^53 too.
  * Returns a frozen copy.
@@ -52,6 +55,7 @@ export function checkShape(shape: unknown, name: string, code: "BAD_SHAPE" | "BA
     throw new NormError(code, name, `expected an array of non-negative integers, got ${describe(shape)}`);
   }
   const n = shape.length;
+  if (!(n <= MAX_RANK)) throw new NormError(code, name, `expected at most ${MAX_RANK} dims, got ${describe(n)}`);
   const dims: number[] = [];
   let size = 1;
   for (let i = 0; i < n; i++) {

@@ -44,6 +44,9 @@ eachBackend((backend) => {
       await throwsNorm(() => nk.tensor(new Float32Array(12), shape as never), "BAD_SHAPE", "shape", [mention]);
     }
     await throwsNorm(() => nk.layerNorm({ shape: [3, 4], data: new Float32Array(11) }, 4), "SHAPE_MISMATCH", "x", ["11", "12"]);
+    // a Proxy claiming 2^32 − 1 dims is refused at once, not walked
+    const endless = new Proxy([3, 4], { get: (tgt, k) => (k === "length" ? 2 ** 32 - 1 : Reflect.get(tgt, k)) });
+    await throwsNorm(() => nk.layerNorm({ shape: endless, data: x.data } as never, 4), "BAD_SHAPE", "x.shape", ["at most 64 dims"]);
   });
 
   test(`[${backend}] tensor(): strings, null, holes, bigints are NormErrors (no silent NaN); numbers and typed arrays are copied`, async () => {
