@@ -25,6 +25,11 @@ test("createPool: null, unknown keys, non-integer or too many threads are NormEr
   await throwsNorm(() => nk.createPool({ threads: 0 }), "BAD_ARGUMENT", "threads");
   await throwsNorm(() => nk.createPool({ minElements: NaN }), "BAD_ARGUMENT", "minElements");
   await throwsNorm(() => nk.createPool({ minElements: "0" } as never), "BAD_ARGUMENT", "minElements");
+  await withPolluted({ threads: 1e6, minElements: NaN }, async () => {
+    const p = await nk.createPool({ threads: 1 });
+    assert.equal(p.threads, 1);
+    await p.close();
+  });
 });
 
 test("pool calls: options, arrays and aliasing as the synchronous ops; a detached out or into mid-call; wide rows", async () => {

@@ -79,7 +79,7 @@ eachBackend((backend) => {
       training: true, momentum: 1, runningMean: t([4], 5), runningVar: t([4], 5), numBatchesTracked: 7,
       shape: [4, 6], dims: [4, 6], type: "float32", data: new Float32Array(24),
     };
-    await unchanged([x, dy, x3, dy3, rm, rv, polluter], () => withPolluted(pollution, () => {
+    await unchanged([x, dy, x3, dy3, rm, rv, polluter], () => withPolluted(pollution, async () => {
       assertBitwise(nk.layerNorm(x, 6).data, clean.ln, "layerNorm");
       assertBitwise(nk.layerNorm(x, 6, {}).data, clean.ln, "layerNorm {}");
       assertBitwise(nk.layerNormBackward(dy, x, 6).dx.data, clean.lnb, "layerNormBackward");
@@ -94,8 +94,14 @@ eachBackend((backend) => {
       const m = new nk.LayerNorm(6);
       assert.equal(m.eps, nk.LAYER_NORM_EPS);
       assertBitwise(m.forward(x).data, clean.ln, "LayerNorm module");
+      // a nested options object reads its own keys only too
+      const gw = t([6], 0);
+      await withPolluted({ dweight: gw, dbias: gw }, () => {
+        const g2 = nk.layerNormBackward(dy, x, 6, { weight: w6, into: {} });
+        assert.ok(g2.dweight!.data !== gw.data && gw.data.every((v) => v === 0), "into.dweight not taken from the prototype");
+      });
       // a tensor missing its shape does not borrow Object.prototype.shape
-      return throwsNorm(() => nk.layerNorm({ data: x.data } as never, 6), "BAD_SHAPE", "x.shape");
+      await throwsNorm(() => nk.layerNorm({ data: x.data } as never, 6), "BAD_SHAPE", "x.shape");
     }));
     const holes = [, 6] as unknown as number[]; // eslint-disable-line no-sparse-arrays
     Object.defineProperty(Array.prototype, 0, { value: 4, configurable: true, writable: true });
