@@ -4,8 +4,8 @@
  * for training (LayerNorm, RMSNorm, BatchNorm, GroupNorm), and a float64 reference.
  */
 export { NormError, type NormErrorCode } from "./errors.js";
-export { tensor, numel, type Tensor } from "./tensor.js";
-export type { NormOptions, ForwardOptions, BackwardOptions, Grads } from "./ops/common.js";
+export { tensor, numel, type Tensor } from "./core/tensor.js";
+export type { NormOptions, ForwardOptions, BackwardOptions, Grads } from "./core/index.js";
 export { layerNorm, layerNormForward, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
 export { rmsNorm, rmsNormForward, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
 export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
