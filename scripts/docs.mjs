@@ -32,7 +32,10 @@ const args = [
   "--disableSources",
   "--excludePrivate", "--excludeProtected", "--excludeInternal",
   // internal helper types that public signatures mention: named in the reference, not documented
-  ...["src/reference/index.ts:Vec", "src/reference/index.ts:Opt", "src/backends/webgpu/backend.ts:Saved"]
+  ...[
+    "src/reference/index.ts:Vec", "src/reference/index.ts:Opt", "src/reference/ops.ts:Vec", "src/reference/ops.ts:Opt",
+    "src/backends/webgpu/backend.ts:NS", "src/backends/webgpu/cpu.ts:NS", "src/backends/webgpu/cpu.ts:cpuOps",
+  ]
     .flatMap((t) => ["--intentionallyNotExported", t]),
   "--treatWarningsAsErrors",
 ];
