@@ -10,7 +10,10 @@
  * - Inputs whose data already live in a SharedArrayBuffer are used in place; others are copied
  *   once. Outputs are Float32Arrays on SharedArrayBuffers, ready to feed the next pool call.
  * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
- * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
+ * - Without SharedArrayBuffer (a page that is not cross-origin isolated) every call runs on the
+ *   calling thread, with a console warning naming the two headers (as onnxruntime-web does).
+ * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time
+ * (./spawn.ts).
  */
 import { NormError, describe } from "../errors.js";
 import { checkShape, numel, tensor } from "../tensor.js";
@@ -22,6 +25,7 @@ import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "
 import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
 import type { Job, Reply } from "./protocol.js";
+import { ISOLATION_HELP, NOT_ISOLATED, startThreads, type JobReply, type Thread } from "./spawn.js";
 
 export interface PoolOptions {
   /** Worker threads (default: the hardware concurrency, at least 1). */
@@ -42,40 +46,6 @@ export interface Pool {
   rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
   /** Waits for the calls in flight, then terminates the workers. */
   close(): Promise<void>;
-}
-
-/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
-interface Thread {
-  post(j: Job): void;
-  onMessage(f: (r: Reply) => void): void;
-  onError(f: (e: unknown) => void): void;
-  /** Node only: whether an idle pool keeps the process alive. */
-  ref(on: boolean): void;
-  terminate(): Promise<void>;
-}
-
-async function spawn(): Promise<Thread> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
-    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
-    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    return {
-      post: (j) => w.postMessage(j),
-      onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
-      onError: (f) => (w.onerror = (e) => f(e)),
-      ref: () => {},
-      terminate: async () => w.terminate(),
-    };
-  }
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
-  return {
-    post: (j) => w.postMessage(j),
-    onMessage: (f) => w.on("message", f),
-    onError: (f) => w.on("error", f),
-    ref: (on) => (on ? w.ref() : w.unref()),
-    terminate: async () => void (await w.terminate()),
-  };
 }
 
 /** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
@@ -105,6 +75,7 @@ const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n)
  * loop that allocates its tensors once pays neither copies nor fresh-memory page faults per call.
  */
 export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+  if (typeof SharedArrayBuffer !== "function") throw new NormError("BACKEND_UNAVAILABLE", "sharedTensor", `SharedArrayBuffer is unavailable. ${ISOLATION_HELP}`);
   const t = tensor(sharedZeros(numel(checkShape(shape, "shape"))), shape);
   if (data !== undefined) {
     if (data === null || typeof data.length !== "number" || data.length !== t.data.length) {
@@ -121,18 +92,19 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   if (!Number.isInteger(nThreads) || nThreads < 1) {
     throw new NormError("BAD_ARGUMENT", "threads", `expected a positive integer, got ${String(options.threads)}`);
   }
-  const minElements = options.minElements ?? 1 << 18;
+  let minElements = options.minElements ?? 1 << 18;
   if (!(minElements >= 0)) throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0, got ${String(minElements)}`);
   if (wasmKernels === null || wasmRuntime === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
-  if (typeof SharedArrayBuffer === "undefined") {
-    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
+  const isolated = typeof SharedArrayBuffer === "function";
+  if (!isolated) {
+    console.warn(NOT_ISOLATED);
+    minElements = Infinity; // every call takes the calling-thread path below
   }
   const local: Kernels = wasmKernels;
   const flush = wasmRuntime.flush;
 
-  const threads: Thread[] = [];
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let closed = false;
@@ -142,30 +114,16 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
-  try {
-    await Promise.all(
-      Array.from({ length: nThreads }, async () => {
-        const t = await spawn();
-        threads.push(t);
-        await new Promise<void>((resolve, reject) => {
-          t.onError(reject);
-          t.onMessage((r) => {
-            if ("ready" in r) return r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
-            const p = pending.get(r.id);
-            if (p === undefined) return;
-            pending.delete(r.id);
-            if (r.error !== undefined) p.reject(new Error(`normkit worker: ${r.error}`));
-            else p.resolve(r);
-          });
-        });
-        t.onError(fail);
-        t.ref(false); // idle: an unclosed pool does not keep the process alive
-      }),
-    );
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
+  const reply = (r: JobReply) => {
+    const p = pending.get(r.id);
+    if (p === undefined) return;
+    pending.delete(r.id);
+    if (r.error !== undefined) p.reject(new Error(`normkit worker: ${r.error}`));
+    else p.resolve(r);
+  };
+  const threads: Thread[] = isolated ? await startThreads(nThreads, reply, fail) : [];
+  // idle: an unclosed pool does not keep the process alive
+  for (const t of threads) t.ref(false);
 
   let inFlight = 0;
   const inFlightDone: Array<() => void> = [];
@@ -248,7 +206,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   }
 
   return {
-    threads: nThreads,
+    threads: isolated ? nThreads : 1,
     layerNorm: async (x, ns, o) => (await forward(false, x, ns, o)).y,
     rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o)).y,
     layerNormForward: async (x, ns, o) => {

@@ -39,8 +39,9 @@ async function start(): Promise<void> {
     // Node: a variable specifier keeps bundlers from resolving a Node built-in
     const spec = "node:worker_threads";
     const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
-    port = parentPort!;
-    listen = (f) => parentPort!.on("message", f);
+    if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
+    port = parentPort;
+    listen = (f) => parentPort.on("message", f);
   }
   const module = kernelsModule();
   if (module === null) {
