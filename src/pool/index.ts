@@ -25,6 +25,7 @@ import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "
 import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Tensor } from "../tensor.js";
 import type { Job, Reply } from "./protocol.js";
+import { importNode } from "./node-builtin.js";
 import { ISOLATION_HELP, NOT_ISOLATED, startThreads, type JobReply, type Thread } from "./spawn.js";
 
 export interface PoolOptions {
@@ -53,8 +54,7 @@ async function hardwareThreads(): Promise<number> {
   const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (hw !== undefined) return hw;
   try {
-    const spec = "node:os";
-    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+    return (await importNode<typeof import("node:os")>("os")).availableParallelism();
   } catch {
     return 2;
   }

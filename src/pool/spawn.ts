@@ -11,6 +11,7 @@
  * tested in test/package).
  */
 import { NormError } from "../errors.js";
+import { importNode } from "./node-builtin.js";
 import type { Job, Reply } from "./protocol.js";
 
 /** One started worker, over Web Workers and worker_threads alike. */
@@ -39,41 +40,41 @@ function loadError(where: string, detail: string): NormError {
   return new NormError("BACKEND_UNAVAILABLE", "createPool", `the pool's worker script (${where}) did not start: ${detail}; ${HELP}`);
 }
 
-function webWorker(on: Events): Thread {
+/** A module Web Worker; `where` names its script for error messages. */
+function webWorker(on: Events): { thread: Thread; where: string } {
+  const where = `${WORKER} beside ${String(import.meta.url)}`;
   let w: Worker;
   try {
     // one expression, as Vite and webpack recognise a module worker to bundle (and esbuild keeps);
     // it throws where import.meta.url is empty (an IIFE bundle) or the script is cross-origin
     w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   } catch (e) {
-    throw loadError(`${WORKER} beside ${String(import.meta.url)}`, (e as Error).message);
+    throw loadError(where, (e as Error).message);
   }
   w.onmessage = (e: MessageEvent<Reply>) => on.message(e.data);
   // an ErrorEvent (an exception in the worker) has a message; a script that failed to load
-  // (404, wrong MIME type, syntax error) gives a bare Event
+  // (404, wrong MIME type) gives a bare Event
   w.onerror = (e: Event) => {
     e.preventDefault();
     const message = (e as ErrorEvent).message;
-    const where = `${WORKER} beside ${import.meta.url}`;
-    on.failure(message ? new Error(`normkit worker: ${message}`) : loadError(where, "it failed to load (missing, or not served as JavaScript)"));
+    on.failure(new Error(message ? `normkit worker: ${message}` : "it failed to load (missing, or not served as JavaScript)"));
   };
   w.onmessageerror = () => on.failure(new Error("normkit worker: a message could not be deserialized"));
-  return { post: (j) => w.postMessage(j), ref: () => {}, terminate: async () => w.terminate() };
+  return { thread: { post: (j) => w.postMessage(j), ref: () => {}, terminate: async () => w.terminate() }, where };
 }
 
-async function nodeWorker(on: Events): Promise<Thread> {
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
+/** A worker_threads Worker; `where` names its script for error messages. */
+async function nodeWorker(on: Events): Promise<{ thread: Thread; where: string }> {
+  const { Worker: NodeWorker } = await importNode<typeof import("node:worker_threads")>("worker_threads");
   const url = new URL(WORKER, import.meta.url);
   const w = new NodeWorker(url);
   let terminating = false;
   w.on("message", on.message);
-  // a worker whose script is missing emits an Error (ERR_MODULE_NOT_FOUND); one that throws, the error
-  w.on("error", (e: Error) => on.failure((e as { code?: string }).code === "ERR_MODULE_NOT_FOUND" ? loadError(url.href, e.message) : e));
-  w.on("messageerror", (e: Error) => on.failure(e));
-  // after an "error" Node emits "exit" too; failure() keeps the first cause
+  w.on("error", on.failure); // a missing script (MODULE_NOT_FOUND), or an exception in the worker
+  w.on("messageerror", on.failure);
+  // after an "error" Node emits "exit" too; the pool keeps the first cause
   w.on("exit", (code: number) => terminating || on.failure(new Error(`normkit worker exited with code ${code}`)));
-  return {
+  const thread: Thread = {
     post: (j) => w.postMessage(j),
     ref: (on) => (on ? w.ref() : w.unref()),
     terminate: async () => {
@@ -81,6 +82,7 @@ async function nodeWorker(on: Events): Promise<Thread> {
       await w.terminate();
     },
   };
+  return { thread, where: url.href };
 }
 
 /**
@@ -90,6 +92,7 @@ async function nodeWorker(on: Events): Promise<Thread> {
  */
 export async function startThread(onReply: (r: JobReply) => void, onFailure: (e: Error) => void): Promise<Thread> {
   let ready = false;
+  let where = WORKER;
   let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
   const started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   const on: Events = {
@@ -100,9 +103,12 @@ export async function startThread(onReply: (r: JobReply) => void, onFailure: (e:
         settle!.resolve();
       } else settle!.reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
     },
-    failure: (e) => (ready ? onFailure(e) : settle!.reject(e)),
+    // before ready, any failure means the script did not start (events come after the spawn returns)
+    failure: (e) => (ready ? onFailure(e) : settle!.reject(loadError(where, e.message))),
   };
-  const t = typeof (globalThis as { Worker?: unknown }).Worker === "function" ? webWorker(on) : await nodeWorker(on);
+  const spawned = typeof (globalThis as { Worker?: unknown }).Worker === "function" ? webWorker(on) : await nodeWorker(on);
+  const t = spawned.thread;
+  where = spawned.where;
   try {
     await started;
   } catch (e) {

@@ -4,6 +4,7 @@
  * a Node worker_threads Worker; never imported by the package's entry point.
  */
 import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
+import { importNode } from "./node-builtin.js";
 import type { Job, Reply } from "./protocol.js";
 
 interface Port {
@@ -36,9 +37,7 @@ async function start(): Promise<void> {
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
-    // Node: a variable specifier keeps bundlers from resolving a Node built-in
-    const spec = "node:worker_threads";
-    const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
+    const { parentPort } = await importNode<typeof import("node:worker_threads")>("worker_threads");
     if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
     port = parentPort;
     listen = (f) => parentPort.on("message", f);
