@@ -36,6 +36,7 @@ export interface PoolOptions {
 }
 
 export interface Pool {
+  /** Worker threads; 1 where the pool runs on the calling thread (no SharedArrayBuffer, see createPool). */
   readonly threads: number;
   /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
   layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
@@ -86,7 +87,12 @@ export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>)
   return t;
 }
 
-/** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
+/**
+ * Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. Rejects
+ * with a NormError BACKEND_UNAVAILABLE when a worker cannot start (its script missing under a
+ * bundler: docs/install.md). Without SharedArrayBuffer (a page that is not cross-origin isolated)
+ * it warns once and returns a pool that runs every call on the calling thread.
+ */
 export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   const nThreads = options.threads ?? Math.max(1, await hardwareThreads());
   if (!Number.isInteger(nThreads) || nThreads < 1) {

@@ -78,9 +78,9 @@ test("CommonJS: require('normkit') (require of ESM, unflagged from the Node vers
 
 test("TypeScript 5.0, 5.4, 5.9, 7: tsc --strict, no skipLibCheck, main entry without WebGPU types, webgpu entries with them", { timeout: 300_000 }, async () => {
   const dir = join(packed.consumer, "ts");
-  // the main entry with lib ES2022 alone (no DOM, no @types/node, no WebGPU types); every entry in
-  // a browser + Node setup (lib DOM, @types/node, WebGPU types from @webgpu/types; TypeScript 7's
-  // lib.dom has them, and @webgpu/types 0.1.74 would clash with it: TS2300 duplicate identifiers)
+  // the main entry with lib ES2022 alone (no DOM, no @types/node, no WebGPU types); every entry
+  // with lib DOM and WebGPU's types from @webgpu/types (TypeScript 7's lib.dom has them, and
+  // @webgpu/types 0.1.74 would clash with it: TS2300 duplicate identifiers)
   const jobs: [string, string][] = [
     ["typescript-5.0", "tsconfig.main.json"], ["typescript-5.0", "tsconfig.web-ts5.0.json"],
     ["typescript-5.4", "tsconfig.main.json"], ["typescript-5.4", "tsconfig.web.json"],

@@ -1,6 +1,6 @@
 // The main entry as a TypeScript app uses it: checked with `tsc --strict` (no skipLibCheck) with
-// nothing but lib ES2022 (no DOM, no @types/node, no WebGPU types: tsconfig.main.json), and in a
-// browser + Node setup (lib DOM, @types/node, @webgpu/types: tsconfig.web*.json).
+// nothing but lib ES2022 (no DOM, no @types/node, no WebGPU types: tsconfig.main.json), and with
+// the other entries in a browser setup (lib DOM, WebGPU types: tsconfig.web*.json).
 import {
   BatchNorm, GroupNorm, LayerNorm, NormError, RMSNorm, batchNorm, createPool, getBackend, groupNorm, layerNorm,
   layerNormBackward, layerNormForward, listBackends, reference, rmsNorm, setBackend, sharedTensor, tensor,
