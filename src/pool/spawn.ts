@@ -27,8 +27,8 @@ export type JobReply = Extract<Reply, { id: number }>;
 
 interface Events {
   message(r: Reply): void;
-  /** the worker failed to load, threw, or exited on its own */
-  failure(e: Error): void;
+  /** the worker failed to load, threw (anything: a worker may throw a non-Error), or exited */
+  failure(e: unknown): void;
 }
 
 /** The worker script beside this module; a variable where bundlers must not act on it (Vite copies a
@@ -104,7 +104,11 @@ export async function startThread(onReply: (r: JobReply) => void, onFailure: (e:
       } else settle!.reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
     },
     // before ready, any failure means the script did not start (events come after the spawn returns)
-    failure: (e) => (ready ? onFailure(e) : settle!.reject(loadError(where, e.message))),
+    failure(e) {
+      const error = e instanceof Error ? e : new Error(`normkit worker: ${String(e)}`);
+      if (ready) onFailure(error);
+      else settle!.reject(loadError(where, error.message));
+    },
   };
   const spawned = typeof (globalThis as { Worker?: unknown }).Worker === "function" ? webWorker(on) : await nodeWorker(on);
   const t = spawned.thread;

@@ -60,6 +60,13 @@ test("a worker that throws during a call: the call rejects with that Error", asy
   await pool.close();
 });
 
+test("a worker that throws a non-Error: the call still rejects with an Error", async () => {
+  const nk = await libWith(`${READY}parentPort.on("message", () => { throw "a bare string"; });\nparentPort.postMessage({ ready: true });\n`).load();
+  const pool = await nk.createPool({ threads: 1, minElements: 0 });
+  await assert.rejects(pool.layerNorm(x(nk), [8]), (e: unknown) => e instanceof Error && /a bare string/.test(e.message));
+  await pool.close();
+});
+
 test("one of four workers fails to start: createPool rejects and terminates the three that started", async () => {
   // one of any four consecutive thread ids is a multiple of 4: that worker refuses, after the
   // others (which stay ref'd until createPool succeeds) have said ready
