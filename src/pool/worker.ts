@@ -3,6 +3,7 @@
  * rows it is given on shared arrays. Loaded by src/pool/index.ts as a Web Worker (module type) or
  * a Node worker_threads Worker; never imported by the package's entry point.
  */
+import { NormError } from "../errors.js";
 import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
 import { importNode } from "./node-builtin.js";
 import type { Job, Reply } from "./protocol.js";
@@ -53,7 +54,12 @@ async function start(): Promise<void> {
     try {
       r = run(rt, j);
     } catch (e) {
-      r = { id: j.id, error: e instanceof Error ? e.message : String(e) };
+      // a NormError (e.g. a row too wide for wasm memory) keeps its code and argument across the thread
+      r = e instanceof NormError
+        ? { id: j.id, error: e.message.slice(e.argument.length + 2), code: e.code, argument: e.argument }
+        : { id: j.id, error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      rt.trim(); // after a one-off very wide row, give its memory back
     }
     port.postMessage(r, "dw" in r && r.dw ? [r.dw.buffer as ArrayBuffer, r.db!.buffer as ArrayBuffer] : []);
   });
