@@ -29,9 +29,19 @@ export interface BuiltLab {
 
 const CORPUS_FILE = "corpus.txt";
 
+/** The output folder holds something else: the build will not delete it. */
+export class OutDirRefused extends Error {
+  override name = "OutDirRefused";
+}
+
 export async function buildLabWeb(outDir: string = DEFAULT_OUT, options: { minify?: boolean } = {}): Promise<BuiltLab> {
   const esbuild = await import("esbuild");
   const src = join(ROOT, "lab", "web");
+  // the folder is replaced whole, so it must be new, empty or an earlier build (never `--out .`)
+  const existing = await readdir(outDir).catch(() => [] as string[]);
+  if (existing.length > 0 && !existing.includes("build-info.json")) {
+    throw new OutDirRefused(`refusing to replace ${outDir}: it is not empty and holds no earlier web-lab build (build-info.json)`);
+  }
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   await esbuild.build({

@@ -13,7 +13,7 @@ import { extname, join, normalize, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import type { AddressInfo } from "node:net";
-import { buildLabWeb, DEFAULT_OUT, ISOLATION_HEADERS } from "./build.js";
+import { buildLabWeb, DEFAULT_OUT, ISOLATION_HEADERS, OutDirRefused } from "./build.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -93,11 +93,25 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const t0 = performance.now();
-  const built = await buildLabWeb(v.out !== undefined ? resolve(v.out) : DEFAULT_OUT);
+  let built;
+  try {
+    built = await buildLabWeb(v.out !== undefined ? resolve(v.out) : DEFAULT_OUT);
+  } catch (e) {
+    if (!(e instanceof OutDirRefused)) throw e;
+    process.stderr.write(`lab:web: ${e.message}\n`);
+    return 2;
+  }
   const kib = Object.values(built.files).reduce((s, n) => s + n, 0) / 1024;
   process.stdout.write(`Built the web lab in ${built.dir} (${Object.keys(built.files).length} files, ${kib.toFixed(0)} KiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   if (v["build-only"]) return 0;
-  const { url } = await serveLabWeb(built.dir, { port, isolation: !v["no-isolation"] });
+  let url: string;
+  try {
+    ({ url } = await serveLabWeb(built.dir, { port, isolation: !v["no-isolation"] }));
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EADDRINUSE") throw e;
+    process.stderr.write(`lab:web: port ${port} is in use; pick another with --port N (0 = any free port)\n`);
+    return 1;
+  }
   process.stdout.write(
     `Serving on ${url}${v["no-isolation"] ? " WITHOUT cross-origin isolation (fallback mode)" : " (cross-origin isolated: COOP same-origin, COEP require-corp)"}\n` +
       "Open it in a browser; Ctrl-C stops the server.\n",

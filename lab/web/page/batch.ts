@@ -3,11 +3,11 @@
  * side, computed by normkit in the page. Editing one sample shows the difference that matters:
  * LayerNorm and RMSNorm outputs of the other samples stay bitwise the same (each row is normalized
  * on its own), while BatchNorm's change (each feature is normalized with the whole batch's mean and
- * variance). Changed outputs are drawn in orange and listed in words.
+ * variance). Changed outputs get an orange frame and are listed in words.
  */
 import { batchNorm, layerNorm, rmsNorm, tensor } from "../../../src/index.js";
 import { escapeHtml as h } from "../../report/format.js";
-import { barChart, num } from "./svg.js";
+import { barChart, fitWidth, num, onResize } from "./svg.js";
 
 const B = 4;
 const D = 6;
@@ -45,8 +45,8 @@ export function mountBatch(root: HTMLElement): void {
   root.innerHTML = `
 <p>Four samples with six features each. <strong>LayerNorm</strong> and <strong>RMSNorm</strong> normalize each sample
 (a row) over its own features; <strong>BatchNorm</strong> in training mode normalizes each feature (a column) over the
-samples in the batch. Change one sample and see which outputs move: changed outputs turn
-<span class="swatch changed" aria-hidden="true"></span> orange.</p>
+samples in the batch. Change one sample and see which outputs move: changed outputs get an
+<span class="swatch changed" aria-hidden="true"></span> orange frame.</p>
 <div class="batch-grid" role="table" aria-label="Batch inputs and the outputs of each normalization">
 <div role="row" class="batch-head"><span role="columnheader">sample (edit)</span><span role="columnheader">input</span>${NORMS.map((n) => `<span role="columnheader">${n}${n === "BatchNorm" ? " (training)" : ""}</span>`).join("")}</div>
 ${rows
@@ -71,22 +71,34 @@ ${NORMS.map((n) => `<span role="cell" class="fig" data-fig="${n}-${r}" data-labe
   const err = root.querySelector<HTMLElement>("#bt-err")!;
   const fig = (key: string) => root.querySelector<HTMLElement>(`[data-fig="${key}"]`)!;
 
-  const render = () => {
-    const out = computeBatch(rows);
-    const lim = (a: number[][]) => Math.max(2.5, ...a.flat().filter(Number.isFinite).map(Math.abs));
-    const inLim = lim(rows);
+  let out: BatchOutputs = computeBatch(rows);
+  const changedRows: Record<NormName, boolean[]> = { LayerNorm: [], RMSNorm: [], BatchNorm: [] };
+  const draw = () => {
+    const width = fitWidth(fig("input-0"), 220, 80);
+    const height = Math.round(width / 2);
+    const small = { names: features, width, height, values: false, axisLabels: false };
+    const inLim = Math.max(2.5, ...rows.flat().filter(Number.isFinite).map(Math.abs));
     rows.forEach((row, r) => {
-      fig(`input-${r}`).innerHTML = barChart(row, { label: `sample ${r + 1} input`, names: features, range: [-inLim, inLim], width: 180, height: 90, values: false, changed: row.map(() => edited === r) });
+      const inCell = fig(`input-${r}`);
+      inCell.classList.toggle("changed", edited === r);
+      inCell.innerHTML = barChart(row, { ...small, label: `sample ${r + 1} input${edited === r ? " (edited)" : ""}`, range: [-inLim, inLim] }) + (edited === r ? `<span class="tag">edited</span>` : "");
       for (const n of NORMS) {
-        const changed = before !== null && !sameBits(before[n][r], out[n][r]);
+        const changed = changedRows[n][r] === true;
         const el = fig(`${n}-${r}`);
         el.classList.toggle("changed", changed);
         el.dataset.changed = String(changed);
         el.innerHTML =
-          barChart(out[n][r], { label: `${n} output of sample ${r + 1}${changed ? " (changed)" : ""}`, names: features, range: [-2.5, 2.5], width: 180, height: 90, values: false, changed: out[n][r].map(() => changed) }) +
+          barChart(out[n][r], { ...small, label: `${n} output of sample ${r + 1}${changed ? " (changed)" : ""}`, range: [-2.5, 2.5] }) +
           (changed ? `<span class="tag">changed</span>` : "");
       }
     });
+  };
+  onResize(draw);
+
+  const render = () => {
+    out = computeBatch(rows);
+    for (const n of NORMS) changedRows[n] = out[n].map((row, r) => before !== null && !sameBits(before[n][r], row));
+    draw();
     root.querySelector("#bt-numbers")!.innerHTML = NORMS.map(
       (n) => `<table class="nums" data-norm="${n}"><caption>${n}</caption><tr><th scope="col">sample</th>${features.map((f) => `<th scope="col">${f}</th>`).join("")}</tr>` +
         out[n].map((row, r) => `<tr><th scope="row">${r + 1}</th>${row.map((v) => `<td data-value="${v}">${h(num(v))}</td>`).join("")}</tr>`).join("") + "</table>",
@@ -101,7 +113,9 @@ ${NORMS.map((n) => `<span role="cell" class="fig" data-fig="${n}-${r}" data-labe
         if (m.length === 0) return `${n}: no output changed`;
         const others = m.filter((r) => r !== edited! + 1).length;
         const delta = Math.max(...out[n].flatMap((row, r) => row.map((v, i) => Math.abs(v - before![n][r][i]))));
-        return `${n}: sample${m.length > 1 ? "s" : ""} ${m.join(", ")} changed${others > 0 ? ` (${others} other${others > 1 ? "s" : ""} than the one you edited)` : ""}, by up to ${num(delta)}`;
+        // +2 or ×3 barely moves a row norm's output: it ignores a row's scale (and LayerNorm its offset)
+        const why = others === 0 && delta < 1e-3 ? ` (only through ε and rounding: ${n === "LayerNorm" ? "LayerNorm ignores a sample's offset and scale" : "RMSNorm ignores a sample's scale"})` : "";
+        return `${n}: sample${m.length > 1 ? "s" : ""} ${m.join(", ")} changed${others > 0 ? ` (${others} other${others > 1 ? "s" : ""} than the one you edited)` : ""}, by up to ${num(delta)}${why}`;
       };
       summary.textContent = `You changed sample ${edited + 1}. ${NORMS.map(say).join(". ")}.`;
     }

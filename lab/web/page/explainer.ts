@@ -7,7 +7,7 @@
  */
 import { LAYER_NORM_EPS, layerNorm, layerNormForward, tensor } from "../../../src/index.js";
 import { escapeHtml as h } from "../../report/format.js";
-import { barChart, num } from "./svg.js";
+import { barChart, fitWidth, num, onResize } from "./svg.js";
 
 const D = 8;
 
@@ -103,6 +103,15 @@ choose a new scale γ and shift β. Edit the vector and watch every step; the nu
     o.textContent = num(v);
   };
 
+  let last: ExplainerValues | null = null;
+  const draw = (v: ExplainerValues) => {
+    const width = fitWidth(root.querySelector("#ex-fig-x")!, 420);
+    const chart = (data: number[], label: string, extra: Partial<Parameters<typeof barChart>[1]> = {}) => barChart(data, { label, names, width, ...extra });
+    set("ex-fig-x", chart(v.x, "x", { refLine: { value: v.mean, label: `μ = ${num(v.mean)}` } }) + numbers("x", v.x, names));
+    set("ex-fig-c", chart(v.centered, "x − μ") + numbers("centered", v.centered, names));
+    set("ex-fig-xhat", chart(v.xhat, "x̂, the normalized vector", { range: [Math.min(-2.5, ...v.xhat), Math.max(2.5, ...v.xhat)] }) + numbers("xhat", v.xhat, names));
+    set("ex-fig-y", chart(v.y, `y = ${num(v.gamma)}·x̂ + ${num(v.beta)}`, { range: [Math.min(-4, ...v.y), Math.max(4, ...v.y)] }) + numbers("y", v.y, names));
+  };
   const render = () => {
     const v = computeExplainer(x, gamma, beta);
     setScalar("ex-mean", v.mean);
@@ -111,11 +120,10 @@ choose a new scale γ and shift β. Edit the vector and watch every step; the nu
     setScalar("ex-std", 1 / v.rstd);
     setScalar("ex-gamma-out", v.gamma);
     setScalar("ex-beta-out", v.beta);
-    set("ex-fig-x", barChart(v.x, { label: "x", names, refLine: { value: v.mean, label: `μ = ${num(v.mean)}` } }) + numbers("x", v.x, names));
-    set("ex-fig-c", barChart(v.centered, { label: "x − μ", names }) + numbers("centered", v.centered, names));
-    set("ex-fig-xhat", barChart(v.xhat, { label: "x̂, the normalized vector", names, range: [Math.min(-2.5, ...v.xhat), Math.max(2.5, ...v.xhat)] }) + numbers("xhat", v.xhat, names));
-    set("ex-fig-y", barChart(v.y, { label: `y = ${num(v.gamma)}·x̂ + ${num(v.beta)}`, names, range: [Math.min(-4, ...v.y), Math.max(4, ...v.y)] }) + numbers("y", v.y, names));
+    draw(v);
+    last = v;
   };
+  onResize(() => last && draw(last));
 
   const showX = () => inputs.forEach((inp, i) => (inp.value = String(x[i])));
   const readX = (): boolean => {

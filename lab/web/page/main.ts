@@ -17,7 +17,7 @@ async function capabilities(): Promise<{ ok: boolean; text: string }[]> {
   const webgpu = await describeWebGpu();
   return [
     backend === "wasm"
-      ? { ok: true, text: "WebAssembly SIMD: normkit runs its wasm kernels, the backend `npm start` uses in Node, so training losses match a Node run bit for bit." }
+      ? { ok: true, text: "WebAssembly SIMD: normkit runs its wasm kernels, the backend npm start uses in Node, so training losses match a Node run bit for bit." }
       : { ok: false, text: `No WebAssembly SIMD: normkit falls back to its ${backend} backend (available: ${listBackends().join(", ")}). Everything works, but losses match a Node run only to rounding, not bitwise.` },
     isolated
       ? { ok: true, text: "Cross-origin isolated: SharedArrayBuffer is available (normkit's worker pool can run) and timers have full precision." }

@@ -10,7 +10,7 @@ import { claimSection, renderHtml, type RenderedChart } from "../../report/html.
 import { formatDuration, formatLoss } from "../../progress.js";
 import type { ClaimResult, LabResults, RunRecord } from "../../types.js";
 import type { RunRequest, WorkerMessage } from "../protocol.js";
-import { lineChart, type Curve } from "./svg.js";
+import { fitWidth, lineChart, onResize, type Curve } from "./svg.js";
 
 const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#ff9da6", "#79706e"];
 
@@ -82,7 +82,7 @@ timing claim's measurements), and the environment block describes this browser.<
   let chartJobs: Promise<void> = Promise.resolve();
   let claimCount = 0;
   let colors = new SeriesColors();
-  let curves: Curve[] = [];
+  let curves: (Curve & { group: string })[] = [];
   const runs = new Map<number, { label: string; total: number; started: number }>();
   let lastEnded = "";
 
@@ -98,18 +98,31 @@ timing claim's measurements), and the environment block describes this browser.<
     if (logLines.length > 400) logLines = logLines.slice(-300);
     logEl.textContent = logLines.join("\n");
   };
-  const drawLive = () =>
-    (live.innerHTML = lineChart(curves, { label: "Training loss of this experiment's finished runs", xTitle: "step", yTitle: "training loss" }));
+  // one colour per model variant (its norm), the same in every experiment of a run
+  const groupColors = new Map<string, string>();
+  const colorOf = (group: string) => {
+    if (!groupColors.has(group)) groupColors.set(group, PALETTE[groupColors.size % PALETTE.length]);
+    return groupColors.get(group)!;
+  };
+  const drawLive = () => {
+    const groups = [...new Set(curves.map((c) => c.group))];
+    live.innerHTML =
+      lineChart(curves, { label: "Training loss of this experiment's finished runs", xTitle: "step", yTitle: "training loss", width: fitWidth(live, 720, 240) }) +
+      (groups.length ? `<ul class="legend" aria-label="Colours">${groups.map((g) => `<li><span class="swatch" style="background:${colorOf(g)}"></span>${h(g)}</li>`).join("")}</ul>` : "");
+  };
 
   const expItem = (id: string) => exps.querySelector<HTMLElement>(`li[data-id="${CSS.escape(id)}"]`);
 
   // bumped by every new run (and Stop), so a claim still rendering for an older run is dropped
   let generation = 0;
+  // the report's charts at the report's size where the column allows, narrower on a phone (the plot
+  // area; Vega adds the axes and the legend around it)
+  const chartLayout = () => ({ width: Math.max(220, Math.min(600, claimsRoot.clientWidth - 220)), height: 260 });
   const renderClaim = async (claim: ClaimResult, index: number, gen: number) => {
     const charts: RenderedChart[] = [];
     for (const spec of claim.charts ?? []) {
       try {
-        charts.push({ id: spec.id, svg: await renderChartSvg(spec, colors), caption: spec.caption });
+        charts.push({ id: spec.id, svg: await renderChartSvg(spec, colors, chartLayout()), caption: spec.caption });
       } catch (e) {
         charts.push({ id: spec.id, svg: null, error: (e as Error).message, caption: spec.caption });
       }
@@ -169,7 +182,7 @@ timing claim's measurements), and the environment block describes this browser.<
         break;
       }
       case "record":
-        curves.push(curveOf(m.record, lastEnded || m.record.experiment, PALETTE[curves.length % PALETTE.length]));
+        curves.push(curveOf(m.record, lastEnded || m.record.experiment, colorOf(groupOf(m.record))));
         drawLive();
         break;
       case "log":
@@ -248,6 +261,7 @@ timing claim's measurements), and the environment block describes this browser.<
     chartJobs = Promise.resolve();
     claimCount = 0;
     colors = new SeriesColors();
+    groupColors.clear();
     curves = [];
     drawLive();
     results = null;
@@ -284,8 +298,15 @@ timing claim's measurements), and the environment block describes this browser.<
     }
   });
   drawLive();
+  onResize(drawLive);
 }
 
-function curveOf(r: RunRecord, name: string, color: string): Curve {
-  return { name, color, diverged: r.diverged, points: r.losses.map((y, i) => ({ x: (i + 1) * r.logEvery, y })) };
+/** The model variant a run trained: its model and norm from the recorded configuration. */
+function groupOf(r: RunRecord): string {
+  const { model, norm } = r.config;
+  return [model, norm].filter((v) => v !== undefined).join(" ") || r.experiment;
+}
+
+function curveOf(r: RunRecord, name: string, color: string): Curve & { group: string } {
+  return { name, color, group: groupOf(r), diverged: r.diverged, points: r.losses.map((y, i) => ({ x: (i + 1) * r.logEvery, y })) };
 }

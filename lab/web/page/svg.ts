@@ -6,14 +6,14 @@
  */
 import { escapeHtml as h } from "../../report/format.js";
 
-export const COLORS = { pos: "#4c78a8", neg: "#e45756", changed: "#f58518", axis: "#888", grid: "#e6e8ee", text: "#333" };
+export const COLORS = { pos: "#4c78a8", neg: "#e45756", axis: "#888", grid: "#e6e8ee", text: "#333" };
 
-/** 4 significant digits, no exponent for ordinary magnitudes, "−" for minus. */
+/** Up to 6 significant digits (10000.5 stays 10000.5), no exponent for ordinary magnitudes, "−" for minus. */
 export function num(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
   const a = Math.abs(v);
-  const s = a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  const s = a !== 0 && (a >= 1e7 || a < 1e-4) ? v.toExponential(3) : String(Number(v.toPrecision(6)));
   return s.replace("-", "−");
 }
 
@@ -24,12 +24,12 @@ export interface BarOptions {
   names?: string[];
   /** fixed value range (default: the data's, with 0 included) */
   range?: [number, number];
-  /** bars drawn in the "changed" colour */
-  changed?: boolean[];
   width?: number;
   height?: number;
-  /** write each value above/below its bar (default: when there are at most 10 bars) */
+  /** write each value above/below its bar (default: when the labels fit) */
   values?: boolean;
+  /** write the bar names under the axis (default: when each bar has at least 16 px) */
+  axisLabels?: boolean;
   /** a dashed horizontal line at this value, labelled */
   refLine?: { value: number; label: string };
 }
@@ -38,25 +38,31 @@ export interface BarOptions {
 export function barChart(data: readonly number[], o: BarOptions): string {
   const W = o.width ?? 360;
   const H = o.height ?? 150;
-  const padL = 8, padR = 8, padT = 18, padB = 20;
+  const n = Math.max(1, data.length);
   const finite = data.filter(Number.isFinite);
+  const padL = 8;
+  // the reference line's label sits right of the plot (~6.5 px per character at 11 px)
+  const padR = o.refLine ? 12 + Math.ceil(6.5 * o.refLine.label.length) : 8;
+  const slot = (W - padL - padR) / n;
+  // value labels only where they fit (~6.5 px per character at 11 px)
+  const showValues = o.values ?? slot >= Math.max(34, 4 + 6.5 * Math.max(0, ...data.map((v) => num(v).length)));
+  const showNames = o.axisLabels ?? slot >= 16;
+  const padT = showValues ? 18 : 6;
+  // names below the axis; a value label hangs below a negative bar, so keep it clear of them
+  const padB = (showNames ? 20 : 6) + (showValues && finite.some((v) => v < 0) ? 14 : 0);
   let [lo, hi] = o.range ?? [Math.min(0, ...finite), Math.max(0, ...finite)];
   if (o.refLine && Number.isFinite(o.refLine.value)) [lo, hi] = [Math.min(lo, o.refLine.value), Math.max(hi, o.refLine.value)];
   if (!(hi > lo)) [lo, hi] = [lo - 1, hi + 1];
   const y = (v: number) => padT + ((hi - Math.min(hi, Math.max(lo, v))) / (hi - lo)) * (H - padT - padB);
-  const n = Math.max(1, data.length);
-  const slot = (W - padL - padR) / n;
   const bw = Math.max(2, slot * 0.7);
-  const showValues = o.values ?? n <= 10;
   const parts: string[] = [];
   parts.push(`<line x1="${padL}" x2="${W - padR}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" stroke="${COLORS.axis}" stroke-width="1"/>`);
   data.forEach((v, i) => {
     const cx = padL + slot * (i + 0.5);
     const name = o.names?.[i] ?? String(i);
-    const changed = o.changed?.[i] === true;
     if (Number.isFinite(v)) {
       const y0 = y(0), y1 = y(v);
-      const fill = changed ? COLORS.changed : v >= 0 ? COLORS.pos : COLORS.neg;
+      const fill = v >= 0 ? COLORS.pos : COLORS.neg;
       parts.push(`<rect x="${(cx - bw / 2).toFixed(1)}" y="${Math.min(y0, y1).toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0.5, Math.abs(y1 - y0)).toFixed(1)}" fill="${fill}" rx="1.5"><title>${h(`${name}: ${num(v)}`)}</title></rect>`);
       if (showValues) {
         const ty = v >= 0 ? y1 - 4 : y1 + 12;
@@ -66,15 +72,33 @@ export function barChart(data: readonly number[], o: BarOptions): string {
       // a NaN/Inf has no bar: say so where the bar would be
       parts.push(`<text x="${cx.toFixed(1)}" y="${(y(0) - 4).toFixed(1)}" text-anchor="middle" font-size="11" fill="${COLORS.neg}">${h(num(v))}</text>`);
     }
-    if (n <= 16) parts.push(`<text x="${cx.toFixed(1)}" y="${H - 5}" text-anchor="middle" font-size="11" fill="#666">${h(name)}</text>`);
+    if (showNames) parts.push(`<text x="${cx.toFixed(1)}" y="${H - 5}" text-anchor="middle" font-size="11" fill="#666">${h(name)}</text>`);
   });
   if (o.refLine && Number.isFinite(o.refLine.value)) {
     const ry = y(o.refLine.value).toFixed(1);
     parts.push(`<line x1="${padL}" x2="${W - padR}" y1="${ry}" y2="${ry}" stroke="#222" stroke-dasharray="4 3" stroke-width="1"/>`);
-    parts.push(`<text x="${W - padR}" y="${(Number(ry) - 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#222">${h(o.refLine.label)}</text>`);
+    parts.push(`<text x="${W - padR + 4}" y="${(Number(ry) + 4).toFixed(1)}" font-size="11" fill="#222">${h(o.refLine.label)}</text>`);
   }
   const readout = `${o.label}: ${data.map((v, i) => `${o.names?.[i] ?? i} ${num(v)}`).join(", ")}`;
   return `<svg class="bars" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${h(readout)}"><title>${h(o.label)}</title>${parts.join("")}</svg>`;
+}
+
+/**
+ * The width to draw a chart at inside `el`: its own width, so the SVG is drawn 1:1 and its 11 px text
+ * stays 11 px (a wide viewBox squeezed into a phone's column would shrink it below 7 px).
+ */
+export function fitWidth(el: Element, max: number, min = 120): number {
+  const w = Math.floor(el.clientWidth);
+  return w > 0 ? Math.max(min, Math.min(max, w)) : max;
+}
+
+/** Calls `f` once the window has stopped resizing for 150 ms. */
+export function onResize(f: () => void): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener("resize", () => {
+    clearTimeout(timer);
+    timer = setTimeout(f, 150);
+  });
 }
 
 export interface Curve {
