@@ -25,3 +25,4 @@ export {
   type Parameter, type StateDict, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
 } from "./nn/index.js";
 export * as reference from "./reference/index.js";
+export { f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32, f32ToF16BitsArray, f16BitsToF32Array, f32ToBf16BitsArray, bf16BitsToF32Array, f64ToF16Bits, f64ToBf16Bits, roundToDType, type DType, type HalfDType } from "./dtype.js";
