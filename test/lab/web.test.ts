@@ -119,6 +119,14 @@ test("web lab in headless Chromium: explainer against the reference, one experim
       sameBits(y, fwd.y.data, "y");
       assert.equal(mean, fwd.mean.data[0]);
       assert.match(await page.getAttribute('#ex-fig-y svg', "aria-label") ?? "", /^y = 1\.35·x̂ \+ −0\.5/);
+      // a value that is not a number: said, marked, and the last valid vector stays on screen
+      await page.fill('.vec-inputs input[data-i="0"]', "");
+      assert.equal(await page.isVisible("#ex-error"), true);
+      assert.match(await page.textContent("#ex-error") ?? "", /x1: enter a finite number/);
+      assert.equal(await page.getAttribute('.vec-inputs input[data-i="0"]', "aria-invalid"), "true");
+      assert.deepEqual(await values(page, '[data-series="y"] td'), y);
+      await page.fill('.vec-inputs input[data-i="0"]', "2");
+      assert.equal(await page.isVisible("#ex-error"), false);
     });
 
     await t.test("batch: one sample edited; BatchNorm moves every sample, LayerNorm/RMSNorm only that one; values match the reference", async () => {
@@ -128,6 +136,16 @@ test("web lab in headless Chromium: explainer against the reference, one experim
         return out;
       };
       const before = await read();
+      // a malformed sample is refused with a message; nothing changes
+      const sample1 = await page.inputValue("#bt-in-0");
+      await page.fill("#bt-in-0", "1, 2, three");
+      await page.dispatchEvent("#bt-in-0", "change");
+      assert.match(await page.textContent("#bt-err") ?? "", /sample 1: expected 6 finite numbers/);
+      assert.equal(await page.getAttribute("#bt-in-0", "aria-invalid"), "true");
+      assert.deepEqual(await read(), before);
+      await page.fill("#bt-in-0", sample1);
+      await page.dispatchEvent("#bt-in-0", "change");
+      assert.deepEqual(await read(), before, "the same sample again: the same outputs");
       await page.click('button[data-shift="1"]'); // sample 2: every feature + 2
       await page.waitForSelector('#bt-summary:has-text("You changed sample 2")');
       const after = await read();
@@ -222,6 +240,23 @@ test("web lab in headless Chromium: explainer against the reference, one experim
       await p2.waitForSelector('#lab-status[data-state="done"], #lab-status[data-state="failed"]', { timeout: 60_000 });
       assert.equal(await p2.getAttribute("#lab-status", "data-state"), "done", await p2.textContent("#lab-status") ?? "");
       assert.equal(await p2.$eval('#claims section.claim .badge', (e) => e.getAttribute("data-verdict")), "reproduced");
+      // Stop mid-run, then run again: a fresh worker, and only the new run's claim on the page
+      await p2.$$eval('input[name="exp"]', (boxes) => boxes.forEach((b) => ((b as HTMLInputElement).checked = (b as HTMLInputElement).value === "stable-training")));
+      await p2.click("#lab-run");
+      await p2.waitForSelector('#lab-exps li[data-state="running"]');
+      await p2.click("#lab-stop");
+      assert.equal(await p2.getAttribute("#lab-status", "data-state"), "stopped");
+      assert.equal(await p2.$$eval("#claims section.claim", (e) => e.length), 0);
+      await p2.$$eval('input[name="exp"]', (boxes) => boxes.forEach((b) => ((b as HTMLInputElement).checked = (b as HTMLInputElement).value === "per-sample-inference")));
+      await p2.click("#lab-run");
+      await p2.waitForSelector('#lab-status[data-state="done"], #lab-status[data-state="failed"]', { timeout: 60_000 });
+      assert.equal(await p2.getAttribute("#lab-status", "data-state"), "done");
+      assert.deepEqual(await p2.$$eval("#claims section.claim", (e) => e.map((x) => x.getAttribute("data-claim-id"))), ["per-sample-inference"]);
+      // no seed, no experiment: said, and nothing starts
+      await p2.fill("#lab-seed", "-1");
+      await p2.click("#lab-run");
+      assert.match(await p2.textContent("#lab-err") ?? "", /seed must be a non-negative integer/);
+      assert.equal(await p2.getAttribute("#lab-status", "data-state"), "done");
       assert.deepEqual(problems2, []);
       await p2.close();
     });
