@@ -262,6 +262,7 @@ timing claim's measurements), and the environment block describes this browser.<
     claimCount = 0;
     colors = new SeriesColors();
     groupColors.clear();
+    runs.clear();
     curves = [];
     drawLive();
     results = null;
