@@ -58,7 +58,7 @@ export interface NodeGpuOptions extends Omit<GpuBackendOptions, "gpu" | "device"
  */
 export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<GpuBackend> {
   // checked before Dawn loads; dawnOptions is this function's own, the rest createGpuBackend's
-  const { dawnOptions, ...rest } = backendOptions<NodeGpuOptions>(options, ["dawnOptions", "powerPreference", "subgroups"], "createNodeGpu");
+  const { dawnOptions, ...rest } = backendOptions<NodeGpuOptions>(options, ["dawnOptions", "powerPreference", "subgroups"]);
   if (dawnOptions !== undefined && !(Array.isArray(dawnOptions) && dawnOptions.every((s) => typeof s === "string"))) {
     throw new NormError("BAD_ARGUMENT", "options.dawnOptions", "expected an array of strings (Dawn's create() options)");
   }

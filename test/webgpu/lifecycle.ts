@@ -274,9 +274,9 @@ export function lifecycleTests(env: SuiteEnv): T[] {
       ["cpu groupNorm", () => gpu.cpu.groupNormBackward({ shape: [2, 4, 3], data: new Float32Array(24) }, { shape: [2, 4, 3], data: new Float32Array(24) }, 3), "BAD_NUM_GROUPS"],
       ["wrap without STORAGE", () => gpu.wrap(noStorage, [4]), "BAD_ARGUMENT"],
       ["wrap mapped", () => gpu.wrap(mapped, [4]), "BAD_ARGUMENT"],
-      ["wrap unknown option", () => gpu.wrap(mapped, [4], { byteOfset: 0 } as object), "BAD_ARGUMENT"],
+      ["wrap unknown option", () => gpu.wrap(mapped, [4], { byteOfset: 0 } as object), "UNKNOWN_OPTION"],
       ["wrap normkit's buffer", () => gpu.wrap(x.buffer, [48]), "BAD_ARGUMENT"],
-      ["createGpuBackend unknown option", () => createGpuBackend({ devcie: gpu.device } as object), "BAD_ARGUMENT"],
+      ["createGpuBackend unknown option", () => createGpuBackend({ devcie: gpu.device } as object), "UNKNOWN_OPTION"],
       ...(wide ? [["backward too wide for the column sums", () => gpu.layerNormBackward(wide, wide, D, { weight: wideW }), "LIMIT_EXCEEDED"] as [string, () => unknown, string]] : []),
     ];
     const before = gpu.liveBuffers();
@@ -319,6 +319,34 @@ export function lifecycleTests(env: SuiteEnv): T[] {
       g.destroy();
     }
     noErrors(g);
+  });
+
+  add("options: own properties only, unknown keys are UNKNOWN_OPTION with a suggestion, null options rejected", async () => {
+    const p = problem(5, 4, 8, { w: true, b: true });
+    const x = gpu.upload(p.x), dy = gpu.upload(p.dy), w = gpu.upload(p.weight!);
+    const before = gpu.liveBuffers();
+    await throwsNorm(() => gpu.layerNorm(x, 8, { weigth: w } as object), "UNKNOWN_OPTION", "weight", "weigth");
+    await throwsNorm(() => gpu.rmsNormBackward(dy, x, 8, { epsilon: 1e-3 } as object), "UNKNOWN_OPTION", "eps", "epsilon");
+    await throwsNorm(() => gpu.groupNorm(x, 2, { affine: true } as object), "UNKNOWN_OPTION", undefined, "affine");
+    await throwsNorm(() => gpu.layerNormBackward(dy, x, 8, { into: { dweigth: w } } as object), "UNKNOWN_OPTION", "dweight", "into.dweigth");
+    await throwsNorm(() => gpu.layerNorm(x, 8, null as never), "BAD_ARGUMENT", undefined, "options");
+    await throwsNorm(() => gpu.layerNorm(x, 8, { out: w } as object), "UNKNOWN_OPTION", undefined, "out");
+    check(gpu.liveBuffers() === before ? null : `a rejected call left ${gpu.liveBuffers() - before} buffers`);
+    // an inherited weight is never read: the result is the plain LayerNorm's
+    const plain = (await gpu.layerNorm(x, 8).read()).data;
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.weight = w;
+    proto.plan = { T: 3 };
+    let polluted: Float32Array;
+    try {
+      polluted = (await gpu.layerNorm(x, 8, {}).read()).data;
+    } finally {
+      delete proto.weight;
+      delete proto.plan;
+    }
+    check(bitwiseError(polluted, plain, "y under a polluted Object.prototype"));
+    for (const t of [x, dy, w]) t.destroy();
+    noErrors(gpu);
   });
 
   return list;

@@ -54,7 +54,11 @@ test("WebGPU suite in Node on Dawn", { skip, timeout: 900_000 }, async (t) => {
 });
 
 test("createNodeGpu: unknown or mistyped options are NormErrors before Dawn loads", async () => {
-  for (const [o, arg] of [[{ dawnOption: [] }, "options.dawnOption"], [{ dawnOptions: "backend=vulkan" }, "options.dawnOptions"], [{ subgroups: "false" }, "options.subgroups"], [{ powerPreference: "fast" }, "options.powerPreference"], [{ gpu: {} }, "options.gpu"]] as const) {
+  for (const [o, arg] of [[{ dawnOptions: "backend=vulkan" }, "options.dawnOptions"], [{ subgroups: "false" }, "options.subgroups"], [{ powerPreference: "fast" }, "options.powerPreference"]] as const) {
     await assert.rejects(createNodeGpu(o as never), (e: unknown) => e instanceof NormError && e.code === "BAD_ARGUMENT" && e.argument === arg, JSON.stringify(o));
+  }
+  // unknown keys: the core's UNKNOWN_OPTION, with the closest valid key suggested
+  for (const [o, arg, hint] of [[{ dawnOption: [] }, "dawnOption", "dawnOptions"], [{ gpu: {} }, "gpu", ""]] as const) {
+    await assert.rejects(createNodeGpu(o as never), (e: unknown) => e instanceof NormError && e.code === "UNKNOWN_OPTION" && e.argument === arg && e.message.includes(hint), JSON.stringify(o));
   }
 });

@@ -10,7 +10,7 @@
  * wrap.ts (a caller's GPUBuffer as a tensor), row-steps.ts and group-steps.ts (the dispatches),
  * cpu.ts (`gpu.cpu`), device.ts (opening a device); kernels in wgsl.ts, variants in plan.ts.
  */
-import { checkTensor, type Tensor } from "../../tensor.js";
+import { checkTensor, type Tensor } from "../../core/index.js";
 import { GpuContext } from "./context.js";
 import { cpuOps, type GpuCpuOps } from "./cpu.js";
 import { openDevice } from "./device.js";

@@ -4,14 +4,9 @@
  * saved `mean`/`rstd`, `into`); `out` and `into` are written on the CPU only after every read
  * succeeded, so a failed call leaves them, and the backend's buffer count, as they were.
  */
-import { groupNormArgs } from "../../ops/groupNorm.js";
 import {
-  out, rowNormArgs, rowNormBackwardArgs, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type NormOptions,
-} from "../../ops/common.js";
-import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
-import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
-import { checkSameShape, type Tensor } from "../../tensor.js";
+  groupNormArgs, out, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type NormOptions, LAYER_NORM_EPS, RMS_NORM_EPS, checkSameShape, type Tensor,
+} from "../../core/index.js";
 import type { GpuBackend } from "./backend.js";
 import type { GpuTensor } from "./tensor.js";
 import type { GpuGrads } from "./types.js";

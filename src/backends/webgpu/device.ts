@@ -5,7 +5,7 @@
  * device, that subgroups are what the kernels assume before reductions use them.
  */
 import { NormError, describe } from "../../errors.js";
-import { checkOptions } from "../../tensor.js";
+import { checkOptions } from "../../core/index.js";
 import { COPY_DST, COPY_SRC, MAP_READ, STORAGE } from "./context.js";
 import type { GpuBackendOptions } from "./types.js";
 import { SUBGROUP_PROBE, WORKGROUP } from "./wgsl.js";
@@ -42,11 +42,8 @@ async function probeSubgroups(device: GPUDevice): Promise<number> {
 }
 
 /** Reads a backend's options: only `keys` (createGpuBackend's by default), `subgroups` a boolean, `powerPreference` WebGPU's. */
-export function backendOptions<O extends object = GpuBackendOptions>(options: unknown, keys: readonly string[] = OPTION_KEYS, fn = "createGpuBackend"): Partial<O> {
-  const o = checkOptions<GpuBackendOptions>(options);
-  for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new NormError("BAD_ARGUMENT", `options.${k}`, `unknown key; ${fn} takes ${keys.join(", ")}`);
-  }
+export function backendOptions<O extends object = GpuBackendOptions>(options: unknown, keys: readonly string[] = OPTION_KEYS): Partial<O> {
+  const o = checkOptions<GpuBackendOptions>(options, "options", keys);
   if (o.subgroups !== undefined && typeof o.subgroups !== "boolean") {
     throw new NormError("BAD_ARGUMENT", "options.subgroups", `expected a boolean, got ${describe(o.subgroups)}`);
   }

@@ -5,9 +5,9 @@
  * looked up per channel); statistics of shape [N, G]; dweight/dbias summed per channel over
  * samples and positions by chanGradWGSL in a fixed order.
  */
-import { GROUP_NORM_EPS, checkNumGroups } from "../../ops/groupNorm.js";
-import { channelArgsOf, gradsInto, savedStats } from "../../ops/common.js";
-import { checkOptions, checkShapeEqual } from "../../tensor.js";
+import {
+  GROUP_NORM_EPS, GROUP_NORM_KEYS, checkNumGroups, channelArgsOf, gradsInto, savedStats, checkOptions, checkShapeEqual,
+} from "../../core/index.js";
 import type { Call, GpuStep } from "./context.js";
 import { backwardBlocks } from "./plan.js";
 import type { Saved } from "./row-steps.js";
@@ -29,7 +29,7 @@ function groupPlan(c: Call, a: ReturnType<typeof groupArgs>, backward: boolean, 
 
 /** GroupNorm forward dispatch + outputs (statistics of shape [N, G]). */
 export function groupForwardSteps(c: Call, x: unknown, numGroups: unknown, options?: unknown) {
-  const o = checkOptions<GpuNormOptions>(options);
+  const o = checkOptions<GpuNormOptions>(options, "options", [...GROUP_NORM_KEYS, "plan"]);
   const a = groupArgs(c, x, numGroups, o);
   const plan = groupPlan(c, a, false, o.plan);
   return { ...groupForwardOf(c, a, plan), plan, args: a };
@@ -62,7 +62,7 @@ function groupForwardOf(c: Call, a: ReturnType<typeof groupArgs>, plan: KernelPl
  * shape [N, G], else recomputed), then dweight/dbias per channel by chanGradWGSL.
  */
 export function groupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroups: unknown, options?: unknown) {
-  const o = checkOptions<GpuBackwardOptions>(options);
+  const o = checkOptions<GpuBackwardOptions>(options, "options", [...GROUP_NORM_KEYS, "plan", "mean", "rstd", "into"]);
   const a = groupArgs(c, x, numGroups, o);
   const { rows, D, G } = a;
   const g = c.read(dy, "dy");

@@ -6,10 +6,9 @@
  * that throws has made nothing that survives it. The kernels are in wgsl.ts, the variants in plan.ts.
  */
 import { NormError } from "../../errors.js";
-import { gradsInto, rowNormArgsOf, savedStats, statShape } from "../../ops/common.js";
-import { LAYER_NORM_EPS } from "../../ops/layerNorm.js";
-import { RMS_NORM_EPS } from "../../ops/rmsNorm.js";
-import { checkShapeEqual } from "../../tensor.js";
+import {
+  gradsInto, readOptions, rowNormArgsOf, ROW_BACKWARD_KEYS, ROW_FORWARD_KEYS, savedStats, statShape, LAYER_NORM_EPS, RMS_NORM_EPS, checkShapeEqual,
+} from "../../core/index.js";
 import type { Call, GpuStep } from "./context.js";
 import { backwardBlocks, partialRows } from "./plan.js";
 import type { GpuTensor } from "./tensor.js";
@@ -18,16 +17,20 @@ import { WORKGROUP, backwardWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type
 
 export type Saved = { y: GpuTensor; mean: GpuTensor | null; rstd: GpuTensor };
 
-/** The op's options as the core reads them, plus the GPU's `plan`. */
-type Options = { plan?: unknown; mean?: unknown; rstd?: unknown; into?: unknown } | undefined | null;
+/** The GPU ops' option keys: the core's (no `out`: GPU ops return new tensors), plus `plan`. */
+const FORWARD_KEYS = Object.freeze([...ROW_FORWARD_KEYS.filter((k) => k !== "out"), "plan"]);
+const BACKWARD_KEYS = Object.freeze([...ROW_BACKWARD_KEYS.filter((k) => k !== "out"), "plan"]);
 
-const rowArgs = (c: Call, rms: boolean, x: unknown, ns: unknown, options: unknown) =>
-  rowNormArgsOf(c.read, x, ns, options, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+/** The caller's options read once (own properties, known keys), then the core's row arguments. */
+function rowArgs(c: Call, rms: boolean, x: unknown, ns: unknown, options: unknown, keys: readonly string[]) {
+  const o = readOptions(options, "options", keys);
+  return { ...rowNormArgsOf(c.read, x, ns, o, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, keys), o };
+}
 
 /** Forward dispatch + outputs; `steps` is empty when there is nothing to compute. */
 export function forwardSteps(c: Call, rms: boolean, x: unknown, ns: unknown, options?: unknown) {
-  const a = rowArgs(c, rms, x, ns, options);
-  const plan = c.ctx.plan(a.D, false, (options as Options)?.plan);
+  const a = rowArgs(c, rms, x, ns, options, FORWARD_KEYS);
+  const plan = c.ctx.plan(a.D, false, a.o.plan);
   return { ...forwardStepsOf(c, rms, a, plan), plan, args: a };
 }
 
@@ -58,13 +61,13 @@ function forwardStepsOf(c: Call, rms: boolean, a: ReturnType<typeof rowArgs>, pl
  * saved statistics, the forward steps that compute them come first. `temps` are freed after submit.
  */
 export function backwardSteps(c: Call, rms: boolean, dy: unknown, x: unknown, ns: unknown, options?: unknown) {
-  const a = rowArgs(c, rms, x, ns, options);
-  const o = options as Options;
+  const a = rowArgs(c, rms, x, ns, options, BACKWARD_KEYS);
+  const o = a.o;
   const g = c.read(dy, "dy");
   checkShapeEqual(g, a.x, "dy");
-  const plan = c.ctx.plan(a.D, true, o?.plan);
+  const plan = c.ctx.plan(a.D, true, o.plan);
   const saved = savedStats(c.read, o, rms, statShape(a.x.shape, a.normalizedShape));
-  const into = gradsInto(c.write, o?.into, a.weight !== null, a.bias !== null, a.normalizedShape);
+  const into = gradsInto(c.write, o.into, a.weight !== null, a.bias !== null, a.normalizedShape);
   c.checkAliasing();
   const colGroups = Math.ceil(a.D / 64);
   if ((a.weight !== null || a.bias !== null) && a.rows > 0 && colGroups > c.ctx.device.limits.maxComputeWorkgroupsPerDimension) {

@@ -10,7 +10,7 @@
  * The shape is a frozen copy: mutating the caller's array afterwards changes nothing.
  */
 import { NormError } from "../../errors.js";
-import { shapeStr, type Tensor } from "../../tensor.js";
+import { shapeStr, type Tensor } from "../../core/index.js";
 import type { GpuBackend } from "./backend.js";
 import type { GpuContext } from "./context.js";
 

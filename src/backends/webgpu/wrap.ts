@@ -16,7 +16,7 @@
  * any failed call does (`ready()`/`read()` reject, later ops throw).
  */
 import { NormError, describe } from "../../errors.js";
-import { checkOptions, checkShape, numel, shapeStr } from "../../tensor.js";
+import { checkOptions, checkShape, numel, shapeStr } from "../../core/index.js";
 import { STORAGE, type Call } from "./context.js";
 import { makeTensor, stateOf, type GpuTensor } from "./tensor.js";
 import type { GpuWrapOptions } from "./types.js";
@@ -38,10 +38,7 @@ export function wrapBuffer(c: Call, buffer: unknown, shape: unknown, options?: u
   }
   // a copy first: the checks and the tensor see the same dims whatever the caller does later
   const dims = checkShape(Array.isArray(shape) ? [...(shape as unknown[])] : shape, "shape");
-  const o = checkOptions<GpuWrapOptions>(options);
-  for (const k of Object.keys(o)) {
-    if (k !== "byteOffset") throw new NormError("BAD_ARGUMENT", `options.${k}`, "unknown key; wrap takes { byteOffset }");
-  }
+  const o = checkOptions<GpuWrapOptions>(options, "options", ["byteOffset"]);
   const align = ctx.device.limits.minStorageBufferOffsetAlignment;
   const off = o.byteOffset ?? 0;
   if (typeof off !== "number" || !Number.isInteger(off) || off < 0 || off % align !== 0) {
