@@ -20,8 +20,8 @@ async function capabilities(): Promise<{ ok: boolean; text: string }[]> {
       ? { ok: true, text: "WebAssembly SIMD: normkit runs its wasm kernels, the backend npm start uses in Node, so training losses match a Node run bit for bit." }
       : { ok: false, text: `No WebAssembly SIMD: normkit falls back to its ${backend} backend (available: ${listBackends().join(", ")}). Everything works, but losses match a Node run only to rounding, not bitwise.` },
     isolated
-      ? { ok: true, text: "Cross-origin isolated: SharedArrayBuffer is available (normkit's worker pool can run) and timers have full precision." }
-      : { ok: false, text: "Not cross-origin isolated (the server sent no COOP/COEP headers): no SharedArrayBuffer, so normkit's worker pool (createPool) cannot start, and performance.now() is coarsened (100 µs in Chromium), which makes the timing claim's measurements noisier. The explainer and the training runs are unaffected." },
+      ? { ok: true, text: "Cross-origin isolated: SharedArrayBuffer is available (normkit's worker pool can use worker threads) and timers have full precision." }
+      : { ok: false, text: "Not cross-origin isolated (the server sent no COOP/COEP headers): no SharedArrayBuffer, so normkit's worker pool (createPool) runs every call on this thread instead of worker threads, and performance.now() is coarsened (100 µs in Chromium), which makes the timing claim's measurements noisier. The explainer and the training runs are unaffected." },
     webgpu.startsWith("unavailable")
       ? { ok: false, text: `WebGPU ${webgpu}: nothing changes here; the explainer and the lab's experiments all run on the CPU backend above.` }
       : { ok: true, text: `WebGPU adapter: ${webgpu}. Not needed here: the explainer and the lab's experiments run on the CPU backend above.` },
