@@ -10,7 +10,7 @@
  * - The live lab: one experiment run in the page's worker gives the verdict, the claim and the training
  *   losses (bitwise) of a Node run of the same experiment and seed (`npm start` through lab/cli.ts),
  *   read from the page's "Download results.json" button.
- * - Without the headers the page says what changes and still runs.
+ * - Without the headers, or without WebGPU, the page says what changes and still runs.
  * LAB_WEB_SCREENSHOT=path.png saves screenshots for the docs: the live lab after its run (path.png) and
  * the batch comparison after the edit (path-batch.png); docs/lab-web.png and docs/lab-web-batch.png.
  * LAB_WEB_EXPERIMENT=id[,id…] runs other experiments (all five: `all`; minutes, not for CI).
@@ -259,6 +259,25 @@ test("web lab in headless Chromium: explainer against the reference, one experim
       assert.equal(await p2.getAttribute("#lab-status", "data-state"), "done");
       assert.deepEqual(problems2, []);
       await p2.close();
+    });
+
+    await t.test("without WebGPU: the page says so and works the same", async () => {
+      const args = [...CHROMIUM_ARGS.filter((a) => a !== "--enable-unsafe-webgpu"), "--disable-features=WebGPU"];
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+      try {
+        const p3 = await browser.newPage();
+        const problems3 = watch(p3, isolated.url);
+        await p3.goto(isolated.url);
+        await p3.waitForSelector("#caps[data-ready]");
+        await p3.waitForSelector('#lab-status[data-state="idle"]');
+        assert.match(await p3.textContent("#caps") ?? "", /WebGPU unavailable \((no adapter|no navigator\.gpu)\): nothing changes here/);
+        const x = await values(p3, '[data-series="x"] td');
+        const y = await values(p3, '[data-series="y"] td');
+        reference.rowNormRef(false, x, 1, x.length, null, null, LAYER_NORM_EPS).forEach((r, i) => close(y[i], r, `y[${i}] without WebGPU`));
+        assert.deepEqual(problems3, []);
+      } finally {
+        await browser.close();
+      }
     });
   } finally {
     await context.close();
