@@ -24,10 +24,13 @@ export interface CaseData {
   bits?: { x: Uint16Array; dy: Uint16Array; weight: Uint16Array; bias: Uint16Array; residual: Uint16Array };
 }
 
-/** A prepared variant: `run` is one timed call; `output` is what it computed (y forward, dx backward). */
+/**
+ * A prepared variant: `run` is one timed call; `output` is what it computed (y forward, dx
+ * backward), checked against the reference; absent for a variant that computes no norm (the floor).
+ */
 export interface Runner {
   run(): unknown;
-  output(): ArrayLike<number> | Promise<ArrayLike<number>>;
+  output?(): ArrayLike<number> | Promise<ArrayLike<number>>;
   /** a fused forward's h (x + residual), checked like the output */
   outputH?(): ArrayLike<number> | Promise<ArrayLike<number>>;
   /** called before each batch of timed calls (e.g. selects a backend or a thread count) */
@@ -143,8 +146,8 @@ export async function serve(peer: Peer): Promise<void> {
         if (p instanceof Promise) await p;
         times.push(performance.now() - t0);
       } while (times.length < req.maxReps && performance.now() - start < req.budgetMs);
-      if (warmupMs !== undefined) {
-        // the first batch also reports what the variant computed, for the cross-check between peers
+      if (warmupMs !== undefined && r.output) {
+        // the first batch also reports what the variant computed, for the checks
         const out = await r.output();
         check = checkIdx.map((i) => out[i]!);
         if (r.outputH) {

@@ -91,14 +91,21 @@ export const peer: Peer = {
     const shared = variant === "normkit-fn-2t-shared";
     const p = shared ? pool : null;
     if (shared && p === null) return { skip: poolError };
-    const backend = variant === "normkit-fn-js" ? "js" : "wasm";
-    nk.setBackend(backend);
-    return prepareCall(c, d, p, variant === "normkit-fn-wasm-out" || shared, variant === "normkit-fn-wasm-inplace", backend);
+    return prepareVariant(variant, d, p);
   },
 };
 
-/** One variant's call: `p` the pool (else the synchronous op), `reuse` out/residualOut/into, `inPlace` residualOut = residual. */
-function prepareCall(c: Case, d: CaseData, p: Record<string, Fn | undefined> | null, reuse: boolean, inPlace: boolean, backend: string): Runner | { skip: string } {
+/**
+ * One variant's runner on the synchronous ops in `fns` (normkit's exports; a test passes others),
+ * or on the pool `p`: "-out" and the pool reuse out/residualOut/into, "-inplace" writes h over
+ * the residual.
+ */
+export function prepareVariant(variant: string, d: CaseData, p: Record<string, Fn | undefined> | null, fns: Record<string, Fn | undefined> = api): Runner {
+  const backend = variant === "normkit-fn-js" ? "js" : "wasm";
+  nk.setBackend(backend);
+  const reuse = variant === "normkit-fn-wasm-out" || p !== null;
+  const inPlace = variant === "normkit-fn-wasm-inplace";
+  const c = d.c;
   const half = c.dtype;
   const shape = [c.rows, c.D];
   const sharedMem = p !== null;
@@ -120,7 +127,7 @@ function prepareCall(c: Case, d: CaseData, p: Record<string, Fn | undefined> | n
   const fused = isFused(c.op);
   const residual = fused ? ten(d.residual, b?.residual, shape) : null;
   const call = (name: string): Fn => {
-    if (p === null) return api[name]!;
+    if (p === null) return fns[name]!;
     const f = p[name];
     if (typeof f !== "function") throw new Error(`the pool has no ${name} in this normkit build`);
     return f.bind(p);
@@ -163,7 +170,7 @@ function prepareCall(c: Case, d: CaseData, p: Record<string, Fn | undefined> | n
   }
 
   // backward: the statistics (and h) a forward on the calling thread returns, then the timed call
-  const f = api[FORWARD[c.op]]!(...(fused ? [x, residual, c.D, params] : [x, c.D, params]));
+  const f = fns[FORWARD[c.op]]!(...(fused ? [x, residual, c.D, params] : [x, c.D, params]));
   // statistics are float32 tensors whatever the dtype; h has x's
   const stat = (t: HalfTensor) => ({ shape: [c.rows], data: sharedMem ? sharedCopy(t.data) : t.data });
   const stats = { ...(hasBias(c.op) ? { mean: stat(f.mean) } : {}), rstd: stat(f.rstd) };

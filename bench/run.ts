@@ -324,7 +324,7 @@ function crossCheck(ms: Measurement[]): void {
   for (const o of ms as M[]) if ((o.variant === "normkit-js" || o.variant === "normkit-fn-js") && o.check) refs.set(caseKey(o.case), o.check);
   for (const m of ms as M[]) {
     const ref = refs.get(caseKey(m.case));
-    if (m.check && ref && m.check.length === ref.length && m.variant !== "copy") {
+    if (m.check && ref && m.check.length === ref.length) {
       m.checkError = Math.max(...m.check.map((v, i) => Math.abs(v - ref[i]!)));
     }
     delete m.check;

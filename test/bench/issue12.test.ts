@@ -11,9 +11,10 @@ import {
 } from "../../bench/lib.js";
 import { evaluateTargets12, expectedValues, halfValues, refCheck, refCheckLines, storedValues, REF_LIMIT } from "../../bench/lib12.js";
 import { skipGraph, SKIP_OP } from "../../bench/peer-ort-skip.js";
-import { missingApi } from "../../bench/peer-normkit12.js";
+import { missingApi, prepareVariant } from "../../bench/peer-normkit12.js";
 import { markdownReport } from "../../bench/report.js";
-import { rowNormModeBackwardRef, rowNormModeRef } from "../../src/reference/index.js";
+import { addInputRef, rowNormModeBackwardRef, rowNormModeRef, rowStatsRef } from "../../src/reference/index.js";
+import { makeData } from "../../bench/child.js";
 import { f32ToBf16Bits, f32ToF16Bits, roundToDType, type DType } from "../../src/dtype.js";
 
 const key = (s: string) => issue12Cases().find((c) => caseKey(c) === s);
@@ -277,4 +278,102 @@ test("report: one table per #12 op × direction × dtype, the reference check su
   assert.match(md, /bfloat16: 2 runs within 4 units \(largest 1\.50: torch, addRmsNorm forward \[4096, 4096\] bfloat16\)/);
   assert.match(md, /1 run failed the check and is not timed/);
   assert.deepEqual(refCheckLines(ms), ["bfloat16: 2 runs within 4 units (largest 1.50: torch, addRmsNorm forward [4096, 4096] bfloat16)"]);
+});
+
+// ---- normkit's #12 variants, on stand-in ops ----
+
+type T = { shape: readonly number[]; data: Float32Array | Uint16Array; dtype?: "float16" | "bfloat16" };
+
+/**
+ * Stand-ins for the #12 ops with the spec's signatures and results, from the float64 reference
+ * (src/reference), recording the options each call got: they test the variants' plumbing (which
+ * options, which statistics, in place or not), not normkit's kernels.
+ */
+function standIns() {
+  const calls: { name: string; o: Record<string, unknown>; args: unknown[] }[] = [];
+  const dec = (t: T) => (t.data instanceof Uint16Array ? halfValues(t.data, t.dtype!) : t.data);
+  const put = (v: ArrayLike<number>, like: T, into?: T): T => {
+    const t = into ?? { ...like, data: new (like.data.constructor as Float32ArrayConstructor)(v.length) };
+    for (let i = 0; i < v.length; i++) t.data[i] = t.dtype ? (t.dtype === "float16" ? f32ToF16Bits : f32ToBf16Bits)(roundToDType(v[i]!, t.dtype)) : Math.fround(v[i]!);
+    return t;
+  };
+  const stats = (rms: boolean, x: ArrayLike<number>, D: number, eps: number) => {
+    const s = rowStatsRef(rms, x, x.length / D, D, eps);
+    return { mean: { shape: [x.length / D], data: Float32Array.from(s.mean) }, rstd: { shape: [x.length / D], data: Float32Array.from(s.rstd) } };
+  };
+  const refOpts = (x: T, o: Record<string, unknown>) => ({
+    weight: o["weight"] ? dec(o["weight"] as T) : null, bias: o["bias"] ? dec(o["bias"] as T) : null, eps: o["eps"] as number,
+    ...(x.dtype ? { dtypes: { x: x.dtype, weight: x.dtype, bias: x.dtype } } : {}),
+  });
+  const fns: Record<string, (...a: any[]) => any> = { cast: () => undefined };
+  for (const rms of [false, true]) {
+    const P = rms ? "RmsNorm" : "LayerNorm";
+    const withMean = (r: { mean: T; rstd: T }) => (rms ? { rstd: r.rstd } : r);
+    fns[`add${P}`] = (x: T, res: T, D: number, o: Record<string, unknown>) => {
+      calls.push({ name: `add${P}`, o, args: [x, res] });
+      const h = addInputRef(dec(x), dec(res), null, D, x.dtype ?? "float32");
+      const y = rowNormModeRef(rms, h, h.length / D, D, refOpts(x, o));
+      return { y: put(y, x, o["out"] as T), h: put(h, x, o["residualOut"] as T), ...withMean(stats(rms, h, D, o["eps"] as number)) };
+    };
+    const plain = `${rms ? "rms" : "layer"}Norm`;
+    fns[`${plain}Forward`] = (x: T, D: number, o: Record<string, unknown>) => {
+      calls.push({ name: `${plain}Forward`, o, args: [x] });
+      return { y: put(rowNormModeRef(rms, dec(x), dec(x).length / D, D, refOpts(x, o)), x, o["out"] as T), ...withMean(stats(rms, dec(x), D, o["eps"] as number)) };
+    };
+    fns[plain] = (x: T, D: number, o: Record<string, unknown>) => fns[`${plain}Forward`]!(x, D, o).y;
+    for (const name of [`add${P}Backward`, `${plain}Backward`]) {
+      fns[name] = (dy: T, x: T, D: number, o: Record<string, unknown>) => {
+        calls.push({ name, o, args: [dy, x] });
+        const g = rowNormModeBackwardRef(rms, dec(dy), dec(x), dec(x).length / D, D, refOpts(x, o));
+        return { dx: put(g.dx, x, o["out"] as T), dweight: null, dbias: null, dinputBias: null };
+      };
+    }
+  }
+  return { fns, calls };
+}
+
+test("normkit #12 variants: fresh, out=/residualOut=, in place (restored for the check), backward from the forward's statistics", async () => {
+  for (const c of [
+    { op: "addRmsNorm", dir: "forward", rows: 8, D: 64 },
+    { op: "addLayerNorm", dir: "forward", rows: 8, D: 64, dtype: "bfloat16" },
+    { op: "rmsNorm", dir: "forward", rows: 8, D: 64, dtype: "float16" },
+    { op: "addLayerNorm", dir: "backward", rows: 8, D: 64, dtype: "float16" },
+    { op: "layerNorm", dir: "backward", rows: 8, D: 64, dtype: "bfloat16" },
+  ] as Case[]) {
+    const fused = c.op.startsWith("add");
+    const variants = ["normkit-fn-js", "normkit-fn-wasm", "normkit-fn-wasm-out", ...(fused && c.dir === "forward" ? ["normkit-fn-wasm-inplace"] : [])];
+    for (const variant of variants) {
+      const { fns, calls } = standIns();
+      const d = makeData(c);
+      const residual0 = d.bits ? d.bits.residual.slice() : d.residual.slice();
+      const r = prepareVariant(variant, d, null, fns);
+      for (let k = 0; k < 3; k++) await r.run();
+      const got = Array.from(await r.output!());
+      if (r.outputH) got.push(...Array.from(await r.outputH()));
+      const idx = checkIndices(c);
+      const check = refCheck(c, idx, idx.flatMap((i) => got[i]!).concat(fused && c.dir === "forward" ? idx.map((i) => got[c.rows * c.D + i]!) : []));
+      assert.ok(check.ok && check.error <= 0.5 + 1e-9, `${variant} ${caseKey(c)}: ${check.error}`);
+      const timed = calls.filter((k) => k.name.endsWith(c.dir === "backward" ? "Backward" : c.op === "rmsNorm" ? "Forward" : c.op));
+      const o = timed.at(-1)!.o;
+      const reuse = variant.endsWith("-out") || variant.endsWith("-inplace");
+      assert.equal("out" in o, reuse, `${variant}: out`);
+      if (fused && c.dir === "forward") {
+        assert.equal("residualOut" in o, reuse);
+        if (variant.endsWith("-inplace")) {
+          assert.equal(o["residualOut"], timed.at(-1)!.args[1], "residualOut is the residual itself");
+          assert.equal(timed.length, 3 + 1, "3 timed calls (x, −x, x), then the check's call from the restored residual");
+        } else {
+          assert.deepEqual(Array.from(d.bits ? d.bits.residual : d.residual), Array.from(residual0), "the residual is an input");
+        }
+      }
+      if (c.dir === "backward") {
+        assert.ok(o["rstd"] && (c.op.includes("ayer") ? o["mean"] : !("mean" in o)), "the forward's statistics");
+        assert.equal("into" in o, reuse);
+        // fused: backward gets the forward's h (x + residual rounded to the dtype), plain: x
+        const xin = timed.at(-1)!.args[1] as T;
+        const want = fused ? addInputRef(d.x, d.residual, null, c.D, c.dtype) : d.x;
+        assert.deepEqual(Array.from(xin.data instanceof Uint16Array ? halfValues(xin.data, xin.dtype!) : xin.data), Array.from(want));
+      }
+    }
+  }
 });
