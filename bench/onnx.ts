@@ -86,3 +86,14 @@ export async function buildModel(g: OnnxGraph): Promise<Uint8Array> {
   if (err) throw new Error(`ONNX model: ${err}`);
   return Model.encode(Model.fromObject(msg)).finish();
 }
+
+/** An onnxruntime-node session of the graph on the CPU execution provider, `threads` intra-op threads, all graph optimizations. */
+export async function cpuSession(ort: any, g: OnnxGraph, threads: number): Promise<any> {
+  return ort.InferenceSession.create(await buildModel(g), {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+}

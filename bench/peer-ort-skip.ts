@@ -9,7 +9,7 @@
 import type { CaseData, Peer, Runner } from "./child.js";
 import { halfValues } from "./lib12.js";
 import { importPeer, peerVersion } from "./deps.js";
-import { buildModel, type OnnxDType, type OnnxGraph } from "./onnx.js";
+import { cpuSession, type OnnxDType, type OnnxGraph } from "./onnx.js";
 import { EPS, caseDType, hasBias, type Case, type CaseDType, type Coverage } from "./lib.js";
 
 /** The contrib op of each fused case op. */
@@ -56,15 +56,7 @@ const BACKWARD_SKIP = "onnxruntime-node is an inference build: Skip(Simplified)L
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
 
-async function session(g: OnnxGraph, threads: number) {
-  return ort.InferenceSession.create(await buildModel(g), {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  });
-}
+const session = (g: OnnxGraph, threads: number) => cpuSession(ort, g, threads);
 
 const values = (t: { type: string; data: ArrayLike<number> }, dtype: CaseDType) =>
   dtype === "float32" || !(t.data instanceof Uint16Array) ? t.data : halfValues(t.data, dtype);
