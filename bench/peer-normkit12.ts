@@ -125,7 +125,8 @@ export function prepareVariant(variant: string, d: CaseData, p: Record<string, F
     eps: EPS,
   };
   const fused = isFused(c.op);
-  const residual = fused ? ten(d.residual, b?.residual, shape) : null;
+  // in place, h goes over the residual: a private copy, as the case's inputs serve every variant
+  const residual = !fused ? null : inPlace ? { ...ten(d.residual, b?.residual, shape), data: (half ? b!.residual : d.residual).slice() } : ten(d.residual, b?.residual, shape);
   const call = (name: string): Fn => {
     if (p === null) return fns[name]!;
     const f = p[name];
