@@ -6,7 +6,7 @@
  * Browser-safe (no Node imports): the CPU tests (test/backends/accuracy.test.ts) and the WebGPU
  * suite (test/webgpu/wide.ts) share it.
  */
-import { reference } from "../src/index.js";
+import { reference, type Kernels } from "../src/index.js";
 
 export type Output = "y" | "mean" | "rstd" | "dx" | "dweight" | "dbias";
 
@@ -86,6 +86,31 @@ export function inputsOf(c: AccuracyCase) {
   const bias = c.bias ? normal(c.seed + 3, P).map((v) => 0.5 * v) : null;
   const N = c.shape[0]!, C = gn ? c.shape[1]! : 0, S = gn ? n / (N * C) : 0;
   return { x, dy, weight, bias, n, D, rows: n / D, N, C, S, G: c.numGroups ?? 0 };
+}
+
+// ---- running a case ---------------------------------------------------------------------------
+
+/** Forward, then backward from the forward's float32 statistics (as the ops do), on one backend's kernels. */
+export function runKernels(k: Kernels, c: AccuracyCase, p: ReturnType<typeof inputsOf>): Partial<Record<Output, Float32Array>> {
+  const R = c.op === "groupNorm" ? p.N * p.G : p.rows;
+  const y = new Float32Array(p.n), mean = new Float32Array(R), rstd = new Float32Array(R), dx = new Float32Array(p.n);
+  const dweight = p.weight ? new Float32Array(p.weight.length) : null;
+  const dbias = p.bias ? new Float32Array(p.bias.length) : null;
+  if (c.op === "groupNorm") {
+    k.groupNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.N, p.C, p.S, p.G, c.eps);
+    k.groupNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.N, p.C, p.S, p.G);
+  } else if (c.op === "layerNorm") {
+    k.layerNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
+    k.layerNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.rows, p.D);
+  } else {
+    k.rmsNormForward(y, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
+    k.rmsNormBackward(dx, dweight, dbias, p.dy, p.x, rstd, p.weight, p.rows, p.D);
+  }
+  const got: Partial<Record<Output, Float32Array>> = { y, rstd, dx };
+  if (c.op !== "rmsNorm") got.mean = mean;
+  if (dweight) got.dweight = dweight;
+  if (dbias) got.dbias = dbias;
+  return got;
 }
 
 // ---- the float64 answers ----------------------------------------------------------------------
