@@ -9,7 +9,7 @@
  * The plan (see plan.ts for the table of variants and which one is the default per shape class):
  * - `T` threads per row (a "team"), `256/T` rows per workgroup; T = 256 is one workgroup per row;
  * - `vec` 4 = rows read as vec4<f32> (needs D % 4 == 0), 1 = scalar loads (any D);
- * - `sg` subgroup size used for reductions (subgroupAdd), 0 = workgroup-memory tree reduction;
+ * - `sg` subgroup size used for reductions (a subgroupShuffleXor butterfly), 0 = workgroup-memory tree;
  * - `store` "regs": the row's values stay in registers between the passes (one read of memory);
  *   "reread": backward keeps only its dweight/dbias accumulators in registers and reads x, dy
  *   twice (the second read is served from cache); "loop": any D, statistics loops re-read memory
@@ -324,9 +324,10 @@ ${rowKernelEntry(plan)}
 /**
  * out[c] (+)= Σ_p part[p·D + c]: 64 columns per workgroup (the dispatch), one thread per column
  * with four compensated sums (rows p ≡ 0, 1, 2, 3 mod 4, in order) added as (s0 + s1) + (s2 + s3).
- * Four independent chains of loads keep as many loads in flight as four threads per column did,
- * and no workgroup barrier is needed: SwiftShader ran the earlier barrier version's 2^18/64
- * workgroups 14× slower (5.0 s against 0.36 s for a [4, 262144] backward, measured).
+ * It needs no workgroup barrier: SwiftShader ran the earlier version (four threads per column,
+ * added through workgroup memory) 14× slower on 2^18/64 workgroups (5.0 s against 0.36 s of CPU
+ * for a [4, 262144] backward). The four independent chains are meant to keep as many loads in
+ * flight per column as those four threads did; not timed on a GPU (none was available).
  */
 export function colsumWGSL(D: number, accumulate: boolean): string {
   return `${ACCURATE_SUMS}
