@@ -231,3 +231,4 @@ export function batchNormBackwardRef(dy: Vec, x: Vec, N: number, C: number, S: n
   }
   return { dx, dweight, dbias };
 }
+export * from "./ops.js";

@@ -7,7 +7,7 @@
  * fail if a shader compiler reassociates the compensation away (an uncompensated run was measured to
  * miss the tolerances; docs/accuracy.md). Browser-safe: Chromium and Dawn both run it.
  */
-import type { GpuBackend, GpuTensor, KernelPlan } from "../../src/index.js";
+import type { GpuBackend, GpuTensor, KernelPlan } from "../../src/webgpu.js";
 import { accuracyError, expectedOf, inputsOf, type AccuracyCase, type AccuracyFixture, type Output } from "../accuracy.js";
 
 type Add = (name: string, fn: () => Promise<void>) => void;
