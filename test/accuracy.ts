@@ -146,6 +146,16 @@ export function maxError(got: ArrayLike<number>, want: ArrayLike<number>): numbe
   return e;
 }
 
+/** The output that uses the largest share of its tolerance, and that share (error ÷ tolerance). */
+export function toleranceUsed(c: AccuracyCase, got: Partial<Record<Output, ArrayLike<number>>>, want: Partial<Record<Output, Float64Array>>) {
+  let worst = { output: "y" as Output, share: 0 };
+  for (const k of Object.keys(c.tolerance) as Output[]) {
+    const share = got[k] ? maxError(got[k]!, want[k]!) / c.tolerance[k]! : 0;
+    if (!(share <= worst.share)) worst = { output: k, share };
+  }
+  return worst;
+}
+
 /**
  * null when every output the case lists is within its tolerance, else the outputs that are not.
  * `got` may lack statistics a backend does not expose; every output the fixture has is required

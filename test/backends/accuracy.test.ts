@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createPool, reference, sharedTensor } from "../../src/index.js";
 import { backendKernels, listBackends } from "../../src/backends/registry.js";
-import { accuracyError, expectedOf, inputsOf, runKernels as runOn, type AccuracyCase, type AccuracyFixture, type Output } from "../accuracy.js";
+import { accuracyError, expectedOf, inputsOf, runKernels as runOn, toleranceUsed, type AccuracyCase, type AccuracyFixture, type Output } from "../accuracy.js";
 import { assertBitwise } from "../helpers.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/fixtures/accuracy.json", import.meta.url));
@@ -22,13 +22,16 @@ type Got = Partial<Record<Output, Float32Array>>;
 const runKernels = (name: string, c: AccuracyCase, p: ReturnType<typeof inputsOf>) => runOn(backendKernels(name as "js"), c, p);
 
 for (const c of fixture.cases) {
-  test(`accuracy ${c.name}: ${listBackends().join(", ")} within 4 × PyTorch's float32 error`, () => {
+  test(`accuracy ${c.name}: ${listBackends().join(", ")} within 4 × PyTorch's float32 error`, (t) => {
     const p = inputsOf(c);
     const want = expectedOf(c, p);
     const bad: string[] = [];
     for (const name of listBackends()) {
-      const msg = accuracyError(c, runKernels(name, c, p), want, name);
+      const got = runKernels(name, c, p);
+      const msg = accuracyError(c, got, want, name);
       if (msg !== null) bad.push(msg);
+      const used = toleranceUsed(c, got, want);
+      t.diagnostic(`${name}: ${used.output} uses ${(100 * used.share).toFixed(0)}% of its tolerance`);
     }
     assert.deepEqual(bad, []);
   });
