@@ -254,7 +254,7 @@ export function addNormSpec(x: unknown, residual: unknown, normalizedShape: unkn
 }
 
 /** A spec as the float32-only arguments of before: BAD_DTYPE for half tensors, BAD_ARGUMENT for a weightOffset. */
-function plain<S extends RowNormSpec>(a: S) {
+export function plainArgs<S extends RowNormSpec>(a: S): RowNormArgs {
   for (const [name, t] of [["x", a.x], ["weight", a.weight], ["bias", a.bias]] as const) {
     if (t !== null && t.dtype !== "float32") {
       throw new NormError("BAD_DTYPE", name, `expected a float32 tensor (this call computes on float32 storage; cast(t, "float32") converts), got a ${t.dtype} tensor`);
@@ -278,15 +278,19 @@ export function rowNormArgs(x: unknown, normalizedShape: unknown, options: unkno
   if (!outOk && o.out !== undefined && o.out !== null) {
     throw new NormError("BAD_ARGUMENT", "out", `expected no out (this call returns new tensors), got ${describe(o.out)}`);
   }
-  return plain(rowNormSpec(x, normalizedShape, o, defaultEps));
+  return plainArgs(rowNormSpec(x, normalizedShape, o, defaultEps));
 }
 
 /** Validates a backward's arguments, float32 only: rowNormArgs plus dy, the saved statistics, `out` (dx) and `into`. */
 export function rowNormBackwardArgs(
   dy: unknown, x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number, rms: boolean,
 ): RowNormBackwardArgs {
-  const a = rowNormBackwardSpec(dy, x, normalizedShape, options, defaultEps, rms);
-  const p = plain(a);
+  return plainBackwardArgs(rowNormBackwardSpec(dy, x, normalizedShape, options, defaultEps, rms));
+}
+
+/** A backward spec as the float32-only arguments of before (plainArgs' checks). */
+export function plainBackwardArgs(a: RowNormBackwardSpec): RowNormBackwardArgs {
+  const p = plainArgs(a);
   return {
     ...p, dy: a.dy.data as Float32Array, stats: a.stats,
     into: { dweight: (a.into.dweight?.data ?? null) as Float32Array | null, dbias: (a.into.dbias?.data ?? null) as Float32Array | null },

@@ -44,14 +44,22 @@ export function batchNormBackward(dy: AnyTensor, x: AnyTensor, options?: BatchNo
 
 /** The statistics the forward normalizes with; in training mode optionally updates the running ones. */
 function batchNormStats64(a: BatchNormArgs, updateRunning: boolean, k: Kernels = kernels()) {
-  const { N, C, S } = a;
-  const mean = new Float64Array(C);
-  const variance = new Float64Array(C);
+  const mean = new Float64Array(a.C), variance = new Float64Array(a.C);
+  if (a.training && a.N * a.S > 0) k.channelStats(a.x, a.N, a.C, a.S, mean, variance);
+  return finishStats(a, mean, variance, updateRunning);
+}
+
+/**
+ * From the batch's mean and biased variance (training; ignored in eval, where the running
+ * statistics are used): the running update when asked (unbiased variance) and rstd per channel.
+ * Shared by the synchronous op and the pool.
+ */
+export function finishStats(a: BatchNormArgs, mean: Float64Array, variance: Float64Array, updateRunning: boolean) {
+  const { C } = a;
+  const n = a.N * a.S;
   const rstd = new Float64Array(C);
   if (a.training) {
-    const n = N * S;
-    if (n > 0) k.channelStats(a.x, N, C, S, mean, variance);
-    else mean.fill(NaN), variance.fill(NaN);
+    if (n === 0) mean.fill(NaN), variance.fill(NaN);
     if (updateRunning && n > 0) updateRunningStats(a, mean, Float64Array.from(variance, (v) => (v * n) / (n - 1)));
   } else {
     for (let c = 0; c < C; c++) {

@@ -13,10 +13,9 @@
  * half x: docs/ops-semantics.md).
  */
 import { kernels } from "../backends/registry.js";
-import type { Kernels } from "../backends/types.js";
 import {
   LAYER_NORM_EPS, out, rowNormBackwardSpec, rowNormSpec, statShape, tensorOf,
-  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type Tensor,
 } from "../core/index.js";
 import { rowBackward, rowForward } from "./rows.js";
 
@@ -57,31 +56,3 @@ export function layerNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: 
   const { dx, dweight, dbias } = rowBackward(rowNormBackwardSpec(dy, x, normalizedShape, options, LAYER_NORM_EPS, false), false, kernels());
   return { dx, dweight, dbias };
 }
-
-/** Float32 forward on validated arguments (the pool's calling-thread path), returning the row statistics as arrays. */
-export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const r = rowForward(plainSpec(a), false, k);
-  return { y: out(r.y.data as Float32Array, a.x.shape), mean: r.mean!, rstd: r.rstd };
-}
-
-/** Float32 backward on validated arguments (the pool's calling-thread path); dweight/dbias in `a.into` are accumulated into (+=). */
-export function layerNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  return plainGrads(rowBackward(plainBackwardSpec(a), false, k));
-}
-
-/** The float32 arguments as the drivers' specs. */
-export function plainSpec(a: RowNormArgs) {
-  const st = (d: Float32Array | null) => (d === null ? null : { data: d, dtype: "float32" as const });
-  return {
-    ...a, x: { ...a.x, dtype: "float32" as const }, weight: st(a.weight), bias: st(a.bias), out: st(a.out), weightOffset: 0, castingMode: "gemma" as const,
-  };
-}
-
-export function plainBackwardSpec(a: RowNormBackwardArgs) {
-  const st = (d: Float32Array | null) => (d === null ? null : { data: d, dtype: "float32" as const });
-  return {
-    ...plainSpec(a), dy: st(a.dy)!, stats: a.stats, into: { dweight: st(a.into.dweight), dbias: st(a.into.dbias) }, inputBias: null, dh: null, intoInputBias: null,
-  };
-}
-
-export const plainGrads = (g: { dx: AnyTensor; dweight: AnyTensor | null; dbias: AnyTensor | null }): Grads => ({ dx: g.dx, dweight: g.dweight, dbias: g.dbias }) as Grads;

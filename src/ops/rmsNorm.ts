@@ -10,12 +10,11 @@
  * upcasts). weightOffset 1 is Gemma's (1 + w); half storage and castingMode as layerNorm.
  */
 import { kernels } from "../backends/registry.js";
-import type { Kernels } from "../backends/types.js";
 import {
   RMS_NORM_EPS, out, rowNormBackwardSpec, rowNormSpec, statShape, tensorOf,
-  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type Tensor,
 } from "../core/index.js";
-import { plainBackwardSpec, plainGrads, plainSpec, type AnyGrads } from "./layerNorm.js";
+import type { AnyGrads } from "./layerNorm.js";
 import { rowBackward, rowForward } from "./rows.js";
 
 export { RMS_NORM_EPS };
@@ -41,15 +40,4 @@ export function rmsNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: No
 export function rmsNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): AnyGrads {
   const { dx, dweight, dbias } = rowBackward(rowNormBackwardSpec(dy, x, normalizedShape, options, RMS_NORM_EPS, true), true, kernels());
   return { dx, dweight, dbias };
-}
-
-/** Float32 forward on validated arguments (the pool's calling-thread path), returning rstd as an array. */
-export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const r = rowForward(plainSpec(a), true, k);
-  return { y: out(r.y.data as Float32Array, a.x.shape), rstd: r.rstd };
-}
-
-/** Float32 backward on validated arguments (the pool's calling-thread path); dweight/dbias in `a.into` are accumulated into (+=). */
-export function rmsNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  return plainGrads(rowBackward(plainBackwardSpec(a), true, k));
 }
