@@ -46,6 +46,15 @@ export function colSumSq(acc: usize, x: usize, mu: usize, rows: i32, W: i32): vo
   }
 }
 
+// (x − m) − mlo of 4 columns at byte offset q of a row (x + o): the deviation from the mean m + mlo.
+@inline function dev4(x: usize, o: usize, q: usize, m: usize, mlo: usize): v128 {
+  return f32x4.sub(f32x4.sub(v128.load(x + o + q), v128.load(m + q)), v128.load(mlo + q));
+}
+
+@inline function dev1(x: usize, o: usize, q: usize, m: usize, mlo: usize): f32 {
+  return (load<f32>(x + o + q) - load<f32>(m + q)) - load<f32>(mlo + q);
+}
+
 // y = ((x − m) − mlo)·s + b per column (m + mlo the float64 mean as float32 and its remainder,
 // s = rstd·w): x − m is exact for x near m, so large offsets keep their small differences. silu:
 // then y·σ(y).
@@ -56,13 +65,12 @@ export function colApply(y: usize, x: usize, m: usize, mlo: usize, s: usize, b: 
     if (!silu) {
       for (; j + 4 <= W; j += 4) {
         const q = <usize>j << 2;
-        const d = f32x4.sub(f32x4.sub(v128.load(x + o + q), v128.load(m + q)), v128.load(mlo + q));
-        v128.store(y + o + q, f32x4.add(f32x4.mul(d, v128.load(s + q)), v128.load(b + q)));
+        v128.store(y + o + q, f32x4.add(f32x4.mul(dev4(x, o, q, m, mlo), v128.load(s + q)), v128.load(b + q)));
       }
     }
     for (; j < W; j++) {
       const q = <usize>j << 2;
-      const v = ((load<f32>(x + o + q) - load<f32>(m + q)) - load<f32>(mlo + q)) * load<f32>(s + q) + load<f32>(b + q);
+      const v = dev1(x, o, q, m, mlo) * load<f32>(s + q) + load<f32>(b + q);
       store<f32>(y + o + q, silu ? siluOf(v) : v);
     }
   }
@@ -82,7 +90,7 @@ export function colGradSums(sg: usize, sgx: usize, dy: usize, x: usize, m: usize
       for (; j + 4 <= W; j += 4) {
         const q = <usize>j << 2;
         const d = v128.load(dy + o + q);
-        const xh = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o + q), v128.load(m + q)), v128.load(mlo + q)), v128.load(rs + q));
+        const xh = f32x4.mul(dev4(x, o, q, m, mlo), v128.load(rs + q));
         const dxh = f32x4.mul(d, xh);
         const a = sg + (<usize>j << 3), c = sgx + (<usize>j << 3);
         v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(d)));
@@ -93,7 +101,7 @@ export function colGradSums(sg: usize, sgx: usize, dy: usize, x: usize, m: usize
     }
     for (; j < W; j++) {
       const q = <usize>j << 2;
-      const xh = ((load<f32>(x + o + q) - load<f32>(m + q)) - load<f32>(mlo + q)) * load<f32>(rs + q);
+      const xh = dev1(x, o, q, m, mlo) * load<f32>(rs + q);
       const g = gate(load<f32>(dy + o + q), xh, load<f32>(w + q), load<f32>(b + q), silu);
       const a = sg + (<usize>j << 3), c = sgx + (<usize>j << 3);
       store<f64>(a, load<f64>(a) + <f64>g);
@@ -112,7 +120,7 @@ export function colBackward(dx: usize, dy: usize, x: usize, m: usize, mlo: usize
       for (; j + 4 <= W; j += 4) {
         const q = <usize>j << 2;
         const rv = v128.load(rs + q);
-        const xh = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + o + q), v128.load(m + q)), v128.load(mlo + q)), rv);
+        const xh = f32x4.mul(dev4(x, o, q, m, mlo), rv);
         const t = f32x4.sub(f32x4.sub(f32x4.mul(v128.load(dy + o + q), v128.load(w + q)), v128.load(a + q)), f32x4.mul(xh, v128.load(c + q)));
         v128.store(dx + o + q, f32x4.mul(t, rv));
       }
@@ -120,7 +128,7 @@ export function colBackward(dx: usize, dy: usize, x: usize, m: usize, mlo: usize
     for (; j < W; j++) {
       const q = <usize>j << 2;
       const rsj = load<f32>(rs + q), wj = load<f32>(w + q);
-      const xh = ((load<f32>(x + o + q) - load<f32>(m + q)) - load<f32>(mlo + q)) * rsj;
+      const xh = dev1(x, o, q, m, mlo) * rsj;
       const g = gate(load<f32>(dy + o + q), xh, wj, load<f32>(b + q), silu);
       store<f32>(dx + o + q, ((g * wj - load<f32>(a + q)) - xh * load<f32>(c + q)) * rsj);
     }

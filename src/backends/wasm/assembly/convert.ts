@@ -55,14 +55,17 @@ export function widenBf16(dst: usize, src: usize, n: i32): void {
 // rebias and round the 13 dropped bits to nearest even (a carry into the exponent gives 65520 → Inf);
 // |x| < 2⁻¹⁴: adding 0.5 rounds |x| to a multiple of 2⁻²⁴ (float32's unit at 0.5), nearest even, so
 // the low bits of the sum are the subnormal half's mantissa.
+// a = |u| is a non-negative int32, so the comparisons are signed ones (one x86 instruction each;
+// the unsigned ones are emulated): a ≥ K as a > K − 1.
 @inline function f32to16(u: v128): v128 {
   const a = v128.and(u, i32x4.splat(0x7fffffff));
-  const big = v128.or(i32x4.splat(0x7c00), v128.and(i32x4.gt_u(a, i32x4.splat(0x7f800000)),
-    v128.or(i32x4.splat(0x0200), v128.and(i32x4.shr_u(a, 13), i32x4.splat(0x3ff)))));
-  const norm = i32x4.shr_u(i32x4.add(i32x4.add(a, i32x4.splat(0xfff - 0x38000000)), v128.and(i32x4.shr_u(a, 13), i32x4.splat(1))), 13);
+  const a13 = i32x4.shr_u(a, 13);
+  const big = v128.or(i32x4.splat(0x7c00), v128.and(i32x4.gt_s(a, i32x4.splat(0x7f800000)),
+    v128.or(i32x4.splat(0x0200), v128.and(a13, i32x4.splat(0x3ff)))));
+  const norm = i32x4.shr_u(i32x4.add(i32x4.add(a, i32x4.splat(0xfff - 0x38000000)), v128.and(a13, i32x4.splat(1))), 13);
   const sub = i32x4.sub(f32x4.add(a, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
-  let r = v128.bitselect(norm, sub, i32x4.ge_u(a, i32x4.splat(0x38800000)));
-  r = v128.bitselect(big, r, i32x4.ge_u(a, i32x4.splat(0x47800000)));
+  let r = v128.bitselect(norm, sub, i32x4.gt_s(a, i32x4.splat(0x38800000 - 1)));
+  r = v128.bitselect(big, r, i32x4.gt_s(a, i32x4.splat(0x47800000 - 1)));
   return v128.or(r, v128.and(i32x4.shr_u(u, 16), i32x4.splat(0x8000)));
 }
 
@@ -88,7 +91,7 @@ export function narrowF16(dst: usize, src: usize, n: i32): void {
 @inline function f32tobf(u: v128): v128 {
   const rne = i32x4.shr_u(i32x4.add(i32x4.add(u, i32x4.splat(0x7fff)), v128.and(i32x4.shr_u(u, 16), i32x4.splat(1))), 16);
   const nan = v128.or(i32x4.shr_u(u, 16), i32x4.splat(0x40));
-  return v128.bitselect(nan, rne, i32x4.gt_u(v128.and(u, i32x4.splat(0x7fffffff)), i32x4.splat(0x7f800000)));
+  return v128.bitselect(nan, rne, i32x4.gt_s(v128.and(u, i32x4.splat(0x7fffffff)), i32x4.splat(0x7f800000)));
 }
 
 export function narrowBf16(dst: usize, src: usize, n: i32): void {
