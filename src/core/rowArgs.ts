@@ -125,25 +125,28 @@ export function checkDTypeIs(t: CheckedTensor, want: string, name: string, what:
   if (t.dtype !== want) throw new NormError("BAD_DTYPE", name, `expected ${what} ${describe(want)}, got a ${t.dtype} tensor`);
 }
 
-/** The row arguments every LayerNorm/RMSNorm call shares: x (any dtype), normalizedShape, parameters, eps, the modes. */
+/**
+ * The row arguments every LayerNorm/RMSNorm call shares — x (any dtype), normalizedShape,
+ * parameters, eps, the modes — and the parameters as checked tensors (for `into`'s dtype checks).
+ */
 function rowCore(x: unknown, xName: string, normalizedShape: unknown, o: Options, defaultEps: number) {
   const a = rowNormArgsOf(checkAnyTensor, x, normalizedShape, o, defaultEps, null, xName);
-  return {
+  const spec = {
     x: a.x, rows: a.rows, D: a.D, normalizedShape: a.normalizedShape, eps: a.eps, weightOffset: a.weightOffset, castingMode: a.castingMode,
-    weight: storedOf(a.weight), bias: storedOf(a.bias), weightT: a.weight, biasT: a.bias,
+    weight: storedOf(a.weight), bias: storedOf(a.bias),
   };
+  return { spec, weight: a.weight, bias: a.bias };
 }
 
 /** Validates a forward's arguments, any dtype; `keys`: the call's option keys. */
 export function rowNormSpec(x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number, keys: readonly string[] = ROW_FORWARD_KEYS): RowNormSpec {
   const o = readOptions(options, "options", keys);
-  const { weightT, biasT, ...a } = rowCore(x, "x", normalizedShape, o, defaultEps);
+  const a = rowCore(x, "x", normalizedShape, o, defaultEps).spec;
   let out: Stored | null = null;
   if (o.out !== undefined && o.out !== null) {
     out = storedOf(checkLikeX(o.out, a.x, "out"));
     checkWrites([["out", out!.data]], [["x", a.x.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null]]);
   }
-  void weightT, biasT;
   return { ...a, out };
 }
 
@@ -184,7 +187,7 @@ export function rowNormBackwardSpec(
   const keys = add ? ADD_BACKWARD_KEYS : ROW_BACKWARD_KEYS;
   const xName = add ? "h" : "x";
   const o = readOptions(options, "options", keys);
-  const { weightT, biasT, ...a } = rowCore(x, xName, normalizedShape, o, defaultEps);
+  const { spec: a, weight: weightT, bias: biasT } = rowCore(x, xName, normalizedShape, o, defaultEps);
   const g = checkLikeX(dy, a.x, "dy", xName);
   const ib = add ? paramOf(o.inputBias, "inputBias", a.normalizedShape) : null;
   const dh = add && o.dh !== undefined && o.dh !== null ? checkLikeX(o.dh, a.x, "dh", xName) : null;
@@ -239,8 +242,7 @@ export interface AddNormSpec extends RowNormSpec {
 /** Validates addLayerNorm/addRmsNorm's arguments. */
 export function addNormSpec(x: unknown, residual: unknown, normalizedShape: unknown, options: unknown, defaultEps: number): AddNormSpec {
   const o = readOptions(options, "options", ADD_FORWARD_KEYS);
-  const { weightT, biasT, ...a } = rowCore(x, "x", normalizedShape, o, defaultEps);
-  void weightT, biasT;
+  const a = rowCore(x, "x", normalizedShape, o, defaultEps).spec;
   const r = checkLikeX(residual, a.x, "residual");
   const ib = paramOf(o.inputBias, "inputBias", a.normalizedShape);
   const out = o.out !== undefined && o.out !== null ? checkLikeX(o.out, a.x, "out") : null;

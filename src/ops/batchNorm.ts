@@ -43,7 +43,7 @@ export function batchNormBackward(dy: AnyTensor, x: AnyTensor, options?: BatchNo
 }
 
 /** The statistics the forward normalizes with; in training mode optionally updates the running ones. */
-function batchNormStats64(a: BatchNormArgs, updateRunning: boolean, k: Kernels = kernels()) {
+export function batchNormStats64(a: BatchNormArgs, updateRunning: boolean, k: Kernels = kernels()) {
   const mean = new Float64Array(a.C), variance = new Float64Array(a.C);
   if (a.training && a.N * a.S > 0) k.channelStats(a.x, a.N, a.C, a.S, mean, variance);
   return finishStats(a, mean, variance, updateRunning);

@@ -27,10 +27,10 @@ import {
   type AnyTensor, type BackwardOptions, type BatchNormOptions, type ForwardOptions, type Grads, type NormalizedShape, type RowNormArgs, type RowNormBackwardArgs, type Tensor, type Like,
 } from "../core/index.js";
 import type { AddNormBackwardOptions, AddNormGrads, AddNormOptions } from "../ops/addNorm.js";
-import { batchNormBackwardWithStats, batchNormForwardWithStats } from "../ops/batchNorm.js";
+import { batchNormBackwardWithStats, batchNormForwardWithStats, batchNormStats64 } from "../ops/batchNorm.js";
 import type { AnyGrads } from "../ops/layerNorm.js";
 import { isPlain, rowBackward, rowForward } from "../ops/rows.js";
-import { channelsBackward, channelsForward, checkRowWidth, rowsBackward, rowsForward, stillThere, type JobBody, type PoolContext } from "./jobs.js";
+import { channelsBackward, channelsForward, channelsStats, checkRowWidth, rowsBackward, rowsForward, stillThere, type JobBody, type PoolContext } from "./jobs.js";
 import type { Job, Reply } from "./protocol.js";
 import { importNode } from "./node-builtin.js";
 import { ISOLATION_HELP, NOT_ISOLATED, startThreads, type JobReply, type Thread } from "./spawn.js";
@@ -264,7 +264,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
   async function batchForward(x: unknown, opts: unknown) {
     usable();
     const a = batchNormArgs(x, opts);
-    return (big(a.N * a.C * a.S) ? await channelsForward(ctx, a, true) : batchNormForwardWithStats(a, true, local)).y;
+    return (big(a.N * a.C * a.S) ? await channelsForward(ctx, a) : batchNormForwardWithStats(a, true, local)).y;
   }
 
   async function batchBackward(dy: unknown, x: unknown, opts: unknown): Promise<AnyGrads> {
@@ -272,10 +272,10 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     const a = batchNormArgs(x, opts);
     const g = checkLikeX(dy, a.x, "dy");
     if (!big(a.N * a.C * a.S)) {
-      const { mean, rstd } = batchNormForwardWithStats(a, false, local);
+      const { mean, rstd } = batchNormStats64(a, false, local);
       return batchNormBackwardWithStats(a, g, mean, rstd, undefined, local);
     }
-    const { mean, rstd } = await channelsForward(ctx, a, false);
+    const { mean, rstd } = await channelsStats(ctx, a, false);
     return channelsBackward(ctx, a, g, mean, rstd);
   }
 

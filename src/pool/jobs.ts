@@ -139,13 +139,12 @@ export async function rowsBackward(ctx: PoolContext, rms: boolean, a: RowNormBac
 const channelRanges = (C: number, parts: number) =>
   Array.from({ length: parts }, (_, t) => [Math.floor((t * C) / parts), Math.floor(((t + 1) * C) / parts)] as const).filter(([c0, c1]) => c1 > c0);
 
-/** BatchNorm forward on the workers (each a range of channels); updates the running statistics as the synchronous op. */
-export async function channelsForward(ctx: PoolContext, a: BatchNormArgs, updateRunning: boolean) {
+/** BatchNorm's statistics on the workers (each a range of channels); updates the running statistics when asked, as the synchronous op. */
+export async function channelsStats(ctx: PoolContext, a: BatchNormArgs, updateRunning: boolean, x: Stored = sharedStored(a.x)) {
   const { N, C, S } = a;
-  const x = sharedStored(a.x);
-  const ranges = channelRanges(C, ctx.threads);
   const mean = new Float64Array(C), variance = new Float64Array(C);
   if (a.training && N * S > 0) {
+    const ranges = channelRanges(C, ctx.threads);
     const replies = await ctx.dispatch(ranges.map(([c0, c1]) => ({ kind: "channelStats" as const, c0, c1, x, N, C, S })));
     replies.forEach((r, t) => {
       const [c0, c1] = ranges[t]!;
@@ -153,7 +152,15 @@ export async function channelsForward(ctx: PoolContext, a: BatchNormArgs, update
       variance.set(r.variance!.subarray(c0, c1), c0);
     });
   }
-  const s = finishStats(a, mean, variance, updateRunning);
+  return finishStats(a, mean, variance, updateRunning);
+}
+
+/** BatchNorm forward on the workers (each a range of channels); updates the running statistics as the synchronous op. */
+export async function channelsForward(ctx: PoolContext, a: BatchNormArgs) {
+  const { N, C, S } = a;
+  const x = sharedStored(a.x);
+  const ranges = channelRanges(C, ctx.threads);
+  const s = await channelsStats(ctx, a, true, x);
   const y = allocStored(a.x.dtype, N * C * S, "y", true);
   const job = { N, C, S, x, y, mean: s.mean, rstd: s.rstd, weight: a.weight, bias: a.bias };
   if (y.data.length > 0) await ctx.dispatch(ranges.map(([c0, c1]) => ({ kind: "channelApply" as const, c0, c1, job })));
