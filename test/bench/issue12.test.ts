@@ -11,10 +11,11 @@ import {
 } from "../../bench/lib.js";
 import { evaluateTargets12, expectedValues, halfValues, refCheck, refCheckLines, storedValues, REF_LIMIT } from "../../bench/lib12.js";
 import { skipGraph, SKIP_OP } from "../../bench/peer-ort-skip.js";
-import { missingApi, prepareVariant } from "../../bench/peer-normkit12.js";
+import { prepareVariant } from "../../bench/peer-normkit12.js";
 import { markdownReport } from "../../bench/report.js";
 import { addInputRef, rowNormModeBackwardRef, rowNormModeRef, rowStatsRef } from "../../src/reference/index.js";
-import { makeData } from "../../bench/child.js";
+import { makeData, type CaseData } from "../../bench/child.js";
+import { createPool } from "../../src/index.js";
 import { f32ToBf16Bits, f32ToF16Bits, roundToDType, type DType } from "../../src/dtype.js";
 
 const key = (s: string) => issue12Cases().find((c) => caseKey(c) === s);
@@ -98,14 +99,6 @@ test("onnxruntime models: one com.microsoft Skip*LayerNormalization node, output
   assert.deepEqual(rms.nodes[0]!.inputs, ["x", "skip", "gamma"], "no β: ORT's simplified op has none");
   assert.deepEqual(rms.initializers.map((i) => [i.name, i.dtype]), [["gamma", "float32"]]);
   assert.throws(() => skipGraph({ op: "rmsNorm", dir: "forward", rows: 2, D: 3 }, { weight: w, bias: b }), /no onnxruntime fused op for rmsNorm/);
-});
-
-test("normkit #12 variants skip, naming the missing export, until the ops are in the build", () => {
-  const c: Case = { op: "addRmsNorm", dir: "backward", rows: 2, D: 8, dtype: "bfloat16" };
-  assert.match(missingApi(c, {})!, /`addRmsNorm`, `addRmsNormBackward`, `cast` not exported/);
-  assert.match(missingApi(c, { addRmsNorm: () => 0, cast: () => 0 })!, /^`addRmsNormBackward` not exported/);
-  assert.equal(missingApi(c, { addRmsNorm: () => 0, addRmsNormBackward: () => 0, cast: () => 0 }), undefined);
-  assert.equal(missingApi({ op: "rmsNorm", dir: "forward", rows: 2, D: 8 }, { rmsNormForward: () => 0 }), undefined);
 });
 
 // ---- the reference check ----
@@ -305,7 +298,7 @@ function standIns() {
     weight: o["weight"] ? dec(o["weight"] as T) : null, bias: o["bias"] ? dec(o["bias"] as T) : null, eps: o["eps"] as number,
     ...(x.dtype ? { dtypes: { x: x.dtype, weight: x.dtype, bias: x.dtype } } : {}),
   });
-  const fns: Record<string, (...a: any[]) => any> = { cast: () => undefined };
+  const fns: Record<string, (...a: any[]) => any> = {};
   for (const rms of [false, true]) {
     const P = rms ? "RmsNorm" : "LayerNorm";
     const withMean = (r: { mean: T; rstd: T }) => (rms ? { rstd: r.rstd } : r);
@@ -332,27 +325,38 @@ function standIns() {
   return { fns, calls };
 }
 
+const VARIANTS_CASES: Case[] = [
+  { op: "addRmsNorm", dir: "forward", rows: 8, D: 64 },
+  { op: "addLayerNorm", dir: "forward", rows: 8, D: 64, dtype: "bfloat16" },
+  { op: "rmsNorm", dir: "forward", rows: 8, D: 64, dtype: "float16" },
+  { op: "addLayerNorm", dir: "backward", rows: 8, D: 64, dtype: "float16" },
+  { op: "layerNorm", dir: "backward", rows: 8, D: 64, dtype: "bfloat16" },
+];
+const variantsFor = (c: Case) =>
+  ["normkit-fn-js", "normkit-fn-wasm", "normkit-fn-wasm-out", ...(c.op.startsWith("add") && c.dir === "forward" ? ["normkit-fn-wasm-inplace"] : [])];
+/** The case's inputs, to see that no variant changes them (one case's inputs serve every variant, as in the child process). */
+const inputsOf = (d: CaseData) => JSON.stringify([d.x, d.residual, d.dy, d.weight, d.bias, d.bits].map((a) => Array.from(Object.values(a ?? {}))));
+
+/** Three timed calls of one variant, then its output (y and h, or dx) through the bench's reference check. */
+async function runChecked(variant: string, d: CaseData, p: Parameters<typeof prepareVariant>[2], fns?: Parameters<typeof prepareVariant>[3]) {
+  const c = d.c;
+  const r = prepareVariant(variant, d, p, fns);
+  for (let k = 0; k < 3; k++) await r.run();
+  const got = Array.from(await r.output!());
+  if (r.outputH) got.push(...Array.from(await r.outputH()));
+  const idx = checkIndices(c);
+  const fusedFwd = c.op.startsWith("add") && c.dir === "forward";
+  return refCheck(c, idx, idx.flatMap((i) => got[i]!).concat(fusedFwd ? idx.map((i) => got[c.rows * c.D + i]!) : []));
+}
+
 test("normkit #12 variants: fresh, out=/residualOut=, in place (restored for the check), backward from the forward's statistics", async () => {
-  for (const c of [
-    { op: "addRmsNorm", dir: "forward", rows: 8, D: 64 },
-    { op: "addLayerNorm", dir: "forward", rows: 8, D: 64, dtype: "bfloat16" },
-    { op: "rmsNorm", dir: "forward", rows: 8, D: 64, dtype: "float16" },
-    { op: "addLayerNorm", dir: "backward", rows: 8, D: 64, dtype: "float16" },
-    { op: "layerNorm", dir: "backward", rows: 8, D: 64, dtype: "bfloat16" },
-  ] as Case[]) {
+  for (const c of VARIANTS_CASES) {
     const fused = c.op.startsWith("add");
-    const variants = ["normkit-fn-js", "normkit-fn-wasm", "normkit-fn-wasm-out", ...(fused && c.dir === "forward" ? ["normkit-fn-wasm-inplace"] : [])];
-    // one case's inputs serve every variant, as in the child process: no variant may change them
     const d = makeData(c);
-    const inputs0 = JSON.stringify([d.x, d.residual, d.dy, d.weight, d.bias, d.bits].map((a) => Array.from(Object.values(a ?? {}))));
-    for (const variant of variants) {
+    const inputs0 = inputsOf(d);
+    for (const variant of variantsFor(c)) {
       const { fns, calls } = standIns();
-      const r = prepareVariant(variant, d, null, fns);
-      for (let k = 0; k < 3; k++) await r.run();
-      const got = Array.from(await r.output!());
-      if (r.outputH) got.push(...Array.from(await r.outputH()));
-      const idx = checkIndices(c);
-      const check = refCheck(c, idx, idx.flatMap((i) => got[i]!).concat(fused && c.dir === "forward" ? idx.map((i) => got[c.rows * c.D + i]!) : []));
+      const check = await runChecked(variant, d, null, fns);
       assert.ok(check.ok && check.error <= 0.5 + 1e-9, `${variant} ${caseKey(c)}: ${check.error}`);
       const timed = calls.filter((k) => k.name.endsWith(c.dir === "backward" ? "Backward" : c.op === "rmsNorm" ? "Forward" : c.op));
       const o = timed.at(-1)!.o;
@@ -365,7 +369,7 @@ test("normkit #12 variants: fresh, out=/residualOut=, in place (restored for the
           assert.equal(timed.length, 3 + 1, "3 timed calls (x, −x, x), then the check's call from the restored residual");
         }
       }
-      assert.equal(JSON.stringify([d.x, d.residual, d.dy, d.weight, d.bias, d.bits].map((a) => Array.from(Object.values(a ?? {})))), inputs0, `${variant}: the case's inputs are unchanged`);
+      assert.equal(inputsOf(d), inputs0, `${variant}: the case's inputs are unchanged`);
       if (c.dir === "backward") {
         assert.ok(o["rstd"] && (c.op.includes("ayer") ? o["mean"] : !("mean" in o)), "the forward's statistics");
         assert.equal("into" in o, reuse);
@@ -375,5 +379,24 @@ test("normkit #12 variants: fresh, out=/residualOut=, in place (restored for the
         assert.deepEqual(Array.from(xin.data instanceof Uint16Array ? halfValues(xin.data, xin.dtype!) : xin.data), Array.from(want));
       }
     }
+  }
+});
+
+test("normkit #12 variants on normkit's ops (js, wasm, pool of 2 on shared memory) pass the bench's reference check", async () => {
+  // minElements 0: these small cases go to the workers, as the bench's large ones do
+  const pool = await createPool({ threads: 2, minElements: 0 });
+  try {
+    for (const c of [...VARIANTS_CASES, { op: "addRmsNorm", dir: "backward", rows: 8, D: 64 }, { op: "addLayerNorm", dir: "forward", rows: 8, D: 64, dtype: "float16" }] as Case[]) {
+      const d = makeData(c);
+      const inputs0 = inputsOf(d);
+      for (const variant of [...variantsFor(c), "normkit-fn-2t-shared"]) {
+        const shared = variant === "normkit-fn-2t-shared";
+        const check = await runChecked(variant, d, shared ? (pool as unknown as Parameters<typeof prepareVariant>[2]) : null);
+        assert.ok(check.ok, `${variant} ${caseKey(c)}: error ${check.error} > ${check.limit}`);
+        assert.equal(inputsOf(d), inputs0, `${variant}: the case's inputs are unchanged`);
+      }
+    }
+  } finally {
+    await pool.close();
   }
 });
