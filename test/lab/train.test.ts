@@ -49,10 +49,16 @@ test("matmul forward/backward match a float64 triple loop (sizes not multiples o
   assertClose(dx, dxWant, 1e-5, "dx");
   assertClose(dw, dwWant, 1e-5, "dw");
   assertClose(db, dbWant, 1e-5, "db");
-  // a row's output depends only on that row: bitwise the same alone
-  const one = new Float32Array(OC);
-  matmulForward(one, x.subarray(3 * C, 4 * C), w, b, 1, C, OC);
-  assertBitwise(one, out.subarray(3 * OC, 4 * OC), "row 3 alone vs in batch");
+  // a row's output and input gradient depend only on that row: bitwise the same alone, whether the
+  // row sat in a block of four (row 3), a pair (row 5) or the tail (row 6)
+  for (const r of [3, 5, 6]) {
+    const one = new Float32Array(OC);
+    matmulForward(one, x.subarray(r * C, (r + 1) * C), w, b, 1, C, OC);
+    assertBitwise(one, out.subarray(r * OC, (r + 1) * OC), `row ${r} alone vs in batch`);
+    const dxOne = new Float32Array(C);
+    matmulBackward(dxOne, new Float32Array(C * OC), null, dout.subarray(r * OC, (r + 1) * OC), x.subarray(r * C, (r + 1) * C), w, 1, C, OC);
+    assertBitwise(dxOne, dx.subarray(r * C, (r + 1) * C), `dx row ${r} alone vs in batch`);
+  }
 });
 
 test("AdamW: one step equals torch.optim.AdamW's formula", () => {
