@@ -92,20 +92,39 @@ test("non-finite numbers survive results.json as strings and come back", () => {
   assert.ok(Number.isNaN(back.a));
   assert.equal(back.b, Infinity);
   assert.equal(back.c, -Infinity);
-  assert.equal(formatValue(0.000012345), "1.234e-5");
+  assert.equal(formatValue(0.000012345), "1.23·10⁻⁵");
+  assert.equal(formatValue(3884000), "3.88·10⁶", "no ×3884000");
+  assert.equal(formatValue(65536), "65,536");
+  assert.equal(formatValue(1234.5678), "1,235");
+  assert.equal(formatValue(-0.5), "−0.5");
   assert.equal(formatValue(3.14159), "3.142");
+  assert.equal(formatValue(0.1 + 0.2), "0.3");
+  assert.equal(formatValue(Infinity), "∞");
   assert.equal(formatValue(true), "yes");
 });
 
-test("summary table: aligned columns, cut to the terminal width", () => {
+test("summary table: fits 100 columns (or a narrower terminal) with every verdict on its claim's first line", () => {
+  const long = "Without normalization hidden states and gradients grow with depth; LayerNorm keeps them at RMS ≈ 1 — and a much longer tail of words to force wrapping";
   const claims = [
     { title: "Short", verdict: "reproduced" as const, summary: "s1" },
-    { title: "A longer claim", verdict: "not reproduced" as const, summary: "x".repeat(100) },
+    { title: long, verdict: "not reproduced" as const, summary: "x ".repeat(150) + "END" },
+    { title: "A".repeat(130), verdict: "inconclusive" as const, summary: "unbreakable" + "y".repeat(200) },
   ];
-  const lines = formatSummaryTable(claims).split("\n");
-  assert.equal(lines.length, 4);
-  assert.equal(lines[2].indexOf("✔ reproduced"), lines[3].indexOf("✘ not reproduced"));
-  assert.ok(formatSummaryTable(claims, 60).split("\n").every((l) => l.length <= 59));
+  for (const width of [undefined, 200, 120, 100, 80, 60, 10]) {
+    const text = formatSummaryTable(claims, width);
+    const lines = text.split("\n");
+    const limit = width !== undefined && width >= 48 && width <= 100 ? width - 1 : 100;
+    for (const l of lines) assert.ok(Array.from(l).length <= limit, `width ${width}: ${Array.from(l).length} > ${limit}: ${l}`);
+    const first = lines.filter((l) => /^\d+\./.test(l));
+    assert.equal(first.length, 3, `width ${width}`);
+    assert.match(first[0], /^1\.\s+✔ reproduced\s+Short$/);
+    assert.match(first[1], /^2\.\s+✘ not reproduced\s+Without normalization/);
+    assert.match(first[2], /^3\.\s+\? inconclusive\s+A+$/);
+    // the claim wraps (nothing of it is lost); the summary is cut to two lines ending in …
+    assert.ok(text.replace(/\s+/g, " ").includes("to force wrapping"), `width ${width}: claim text kept`);
+    assert.ok(!text.includes("END") && text.includes("…"), `width ${width}: long summary clipped`);
+  }
+  assert.match(formatSummaryTable([{ ...claims[1], shortTitle: "Hidden states grow" }]), /✘ not reproduced\s+Hidden states grow\n/);
 });
 
 test("lab cli on fake experiments: summary, results.json, self-contained index.html", async () => {
@@ -113,9 +132,9 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
   try {
     const { code, out, err } = await runFake(["--out", dir, "--seed", "3"]);
     assert.equal(code, 0, err);
-    assert.match(out, /Fake: hidden-state scale\s+✔ reproduced\s+fake: normalized RMS stays near 1/);
-    assert.match(out, /Fake: stable training\s+\? inconclusive/);
-    assert.match(out, /Fake: RMSNorm cost\s+✘ not reproduced/);
+    assert.match(out, /1\.\s+✔ reproduced\s+Fake: hidden-state scale\n\s+fake: normalized RMS stays near 1/);
+    assert.match(out, /2\.\s+\? inconclusive\s+Fake: stable training/);
+    assert.match(out, /3\.\s+✘ not reproduced\s+Fake: RMSNorm cost/);
 
     const results = fromJson<LabResults>(await readFile(join(dir, "results.json"), "utf8"));
     assert.deepEqual(results.claims.map((c) => c.id), ["fake-scale", "fake-training", "fake-cost"]);
@@ -174,7 +193,7 @@ test("lab cli: a failing experiment is reported, the others still make the repor
     const { code, out, err } = await runFake(["--out", dir], [fakeExperiments[0], failingExperiment]);
     assert.equal(code, 1);
     assert.match(err, /experiment fake-failing failed: Error: fake failure for testing/);
-    assert.match(out, /Fake: always fails\s+\? inconclusive\s+experiment failed: fake failure for testing/);
+    assert.match(out, /\? inconclusive\s+Fake: always fails\n\s+experiment failed: fake failure for testing/);
     const results = fromJson<LabResults>(await readFile(join(dir, "results.json"), "utf8"));
     assert.deepEqual(results.claims.map((c) => [c.id, c.verdict]), [["fake-scale", "reproduced"], ["fake-failing", "inconclusive"]]);
   } finally {
