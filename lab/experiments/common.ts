@@ -1,6 +1,6 @@
 /** Helpers shared by the experiments: statistics, loss-curve bands, and the MLP/GPT run drivers. */
 import { GPT, type GptConfig, type GptNorm } from "../models/gpt.js";
-import { ResidualMLP, type MlpConfig, type MlpNorm } from "../models/mlp.js";
+import { ResidualMLP, type MlpConfig, type MlpInit, type MlpNorm } from "../models/mlp.js";
 import { normTimer } from "../models/norm.js";
 import { CharData, TeacherTask } from "../train/data.js";
 import { AdamW } from "../train/params.js";
@@ -19,6 +19,10 @@ export const std = (a: number[]) => {
   const m = mean(a);
   return a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1)) : 0;
 };
+/** How variants are named in charts and evidence. */
+const NORM_LABELS: Record<string, string> = { none: "no norm", "post-ln": "post-LN", "pre-ln": "pre-LN", "pre-rms": "pre-RMSNorm", "pre-bn": "BatchNorm" };
+export const variantLabel = (norm: string, init?: MlpInit | "scaled") => (init === "scaled" ? "no norm, scaled init" : NORM_LABELS[norm] ?? norm);
+
 /** Rounds for evidence/JSON: 4 significant digits. */
 export const sig = (v: number | null) => (v === null || !Number.isFinite(v) ? v === null ? null : String(v) : Number(v.toPrecision(4)));
 
@@ -83,6 +87,8 @@ export interface MlpRunSpec {
   task: MlpTask;
   width?: number;
   clip?: number;
+  /** "scaled": the fair no-norm baseline's init (residual branches ×1/√(2L)); default "standard" */
+  init?: MlpInit;
   /** called after backward at step 0 and at the last step (per-layer snapshots) */
   snapshot?: (phase: "init" | "trained", model: ResidualMLP) => void;
 }
@@ -90,7 +96,9 @@ export interface MlpRunSpec {
 /** Builds and trains one MLP; returns the trained model with the run's result. */
 export function runMlp(s: MlpRunSpec): { model: ResidualMLP; result: TrainResult } {
   const width = s.width ?? 32;
-  const cfg: MlpConfig = { din: MLP_DIN, width, hidden: 2 * width, depth: s.depth, classes: MLP_CLASSES, norm: s.norm, maxBatch: Math.max(s.batch, 64) };
+  const init = s.init ?? "standard";
+  const cfg: MlpConfig = { din: MLP_DIN, width, hidden: 2 * width, depth: s.depth, classes: MLP_CLASSES, norm: s.norm, maxBatch: Math.max(s.batch, 64), init };
+  // the standard init keeps the seeds it always had; the scaled one draws the same weights, scaled
   const seed = deriveSeed(s.ctx.seed, s.experiment, s.norm, s.depth, s.batch, s.lr, s.seedIndex);
   const rng = new Rng(seed);
   const model = new ResidualMLP(cfg, rng);
@@ -98,8 +106,8 @@ export function runMlp(s: MlpRunSpec): { model: ResidualMLP; result: TrainResult
   const x = new Float32Array(s.batch * MLP_DIN);
   const y = new Int32Array(s.batch);
   const result = train({
-    ctx: s.ctx, experiment: s.experiment, label: `mlp ${s.norm} depth=${s.depth} batch=${s.batch} lr=${s.lr} seed#${s.seedIndex}`,
-    config: { model: "residual-mlp", norm: s.norm, depth: s.depth, width, batch: s.batch, seedIndex: s.seedIndex },
+    ctx: s.ctx, experiment: s.experiment, label: `mlp ${s.norm}${init === "scaled" ? " (scaled init)" : ""} depth=${s.depth} batch=${s.batch} lr=${s.lr} seed#${s.seedIndex}`,
+    config: { model: "residual-mlp", norm: s.norm, init, depth: s.depth, width, batch: s.batch, seedIndex: s.seedIndex },
     seed, steps: s.steps, logEvery: s.logEvery, params: model.params, opt,
     forward: () => {
       s.task.task.sample(x, y, s.batch, rng);
