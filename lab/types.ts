@@ -55,6 +55,8 @@ export interface ClaimResult {
 export interface GpuBandwidthRequest {
   /** [rows, D] of x */
   shape: [number, number];
+  /** a smaller x for software renderers, whose compute shaders run at tens of MB/s (forward only) */
+  softwareShape: [number, number];
   /** timed repetitions per kernel (median taken) */
   reps: number;
 }
@@ -68,9 +70,14 @@ export interface GpuBandwidthResult {
   shape: [number, number];
   /** "timestamps" (GPU timestamp queries) or "wall clock" (many dispatches in one submit) */
   timing: string;
-  /** median ms: copy of x's bytes (copyBufferToBuffer), each forward, each backward (saved statistics) */
+  /** median ms: a copy kernel moving x's bytes (the reference), copyBufferToBuffer of them (shown) */
   copyMs: number;
-  ms: { layerNormForward: number; rmsNormForward: number; layerNormBackward: number; rmsNormBackward: number };
+  copyBufferMs: number;
+  /**
+   * median ms of each forward and each backward (from saved statistics); the backward is null on
+   * software renderers, where it runs at a few MB/s and would take minutes to time
+   */
+  ms: { layerNormForward: number; rmsNormForward: number; layerNormBackward: number | null; rmsNormBackward: number | null };
 }
 
 /**

@@ -163,11 +163,27 @@ let charDataCache: { text: string; data: CharData } | null = null;
 /** The claims that read the GPT runs (recorded with each run). */
 const GPT_USED_BY = "hidden-state-scale, stable-training, rmsnorm-cost";
 
+/** The corpus as character tokens (built once per corpus text). */
+export function charData(ctx: ExperimentContext): CharData {
+  if (charDataCache?.text !== ctx.corpus) charDataCache = { text: ctx.corpus, data: new CharData(ctx.corpus) };
+  return charDataCache.data;
+}
+
+/** Mean loss over `nb` held-out batches, from a fixed stream (the same windows for every model of a run). */
+export function gptHeldOut(ctx: ExperimentContext, model: GPT, data: CharData, tokens: Int32Array, targets: Int32Array, batch: number, T: number, nb = 8): number {
+  const er = new Rng(deriveSeed(ctx.seed, "gpt-heldout"));
+  let s = 0;
+  for (let i = 0; i < nb; i++) {
+    data.batch(tokens, targets, batch, T, er, true);
+    s += model.forward(tokens, targets, batch);
+  }
+  return s / nb;
+}
+
 /** `caller`: the experiment that asked first; the run is recorded and shown under it. */
 export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number, caller: string): GptRun {
   const st = gptSettings(ctx.full);
-  if (charDataCache?.text !== ctx.corpus) charDataCache = { text: ctx.corpus, data: new CharData(ctx.corpus) };
-  const data = charDataCache.data;
+  const data = charData(ctx);
   const key = JSON.stringify([ctx.seed, ctx.full, ctx.corpusName, ctx.corpus.length, norm, seedIndex]);
   const hit = gptCache.get(key);
   if (hit) return hit;
@@ -204,14 +220,7 @@ export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number,
     },
     evaluate: () => {
       normTimer.enabled = false;
-      const er = new Rng(deriveSeed(ctx.seed, "gpt-heldout"));
-      let s = 0;
-      const nb = 8;
-      for (let i = 0; i < nb; i++) {
-        data.batch(tokens, targets, st.batch, st.T, er, true);
-        s += model.forward(tokens, targets, st.batch);
-      }
-      return s / nb;
+      return gptHeldOut(ctx, model, data, tokens, targets, st.batch, st.T);
     },
   });
   normTimer.enabled = false;
