@@ -15,13 +15,16 @@ import { VERDICTS } from "./report/format.js";
 import { writeReport } from "./report/index.js";
 import { writeReadmeAssets } from "./report/readme-assets.js";
 import { formatSummaryTable } from "./report/summary.js";
-import type { ClaimResult, Experiment, ExperimentContext, RunRecord } from "./types.js";
+import { nodeLabEnvironment } from "./node-env.js";
+import type { ClaimResult, Experiment, ExperimentContext, LabEnvironment, RunRecord } from "./types.js";
 
 export interface CliDeps {
   experiments: Experiment[];
   loadDefaultCorpus: () => { text: string; name: string };
   stdout: ProgressSink;
   stderr: { write(s: string): unknown };
+  /** platform services for the experiments (WebGPU, …); the command line gives Node's */
+  env?: LabEnvironment;
 }
 
 /** An experiment that threw still gets a claim, so the report shows what happened instead of losing it. */
@@ -114,6 +117,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
       corpusName: corpus.name,
       progress,
       record: (run) => void runs.push(run),
+      env: deps.env,
     };
     const te = performance.now();
     try {
@@ -154,7 +158,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main(process.argv.slice(2), { experiments: registeredExperiments, loadDefaultCorpus: () => ({ text: loadDefaultCorpus(), name: DEFAULT_CORPUS_NAME }), stdout: process.stdout, stderr: process.stderr }).then(
+  main(process.argv.slice(2), {
+    experiments: registeredExperiments,
+    loadDefaultCorpus: () => ({ text: loadDefaultCorpus(), name: DEFAULT_CORPUS_NAME }),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: nodeLabEnvironment(),
+  }).then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
       process.stderr.write(`lab: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

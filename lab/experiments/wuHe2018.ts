@@ -88,7 +88,8 @@ export const wuHe2018: Experiment = {
           const steps = Math.round(st.samples / B);
           const result = train({
             ctx, experiment: ID, label: `convnet ${name} batch=${B} seed#${s}`,
-            config: { model: "convnet", norm, batch: B, lr, samples: st.samples, channels: st.channels.join("/"), seedIndex: s },
+            // evalLoss of these runs is the held-out error rate (a fraction), not a loss
+            config: { model: "convnet", norm, batch: B, lr, samples: st.samples, channels: st.channels.join("/"), seedIndex: s, evalMetric: "held-out error rate" },
             seed, steps, logEvery: Math.max(1, Math.round(steps / 20)), params: model.params, opt,
             forward: () => {
               task.sample(x, y, B, rng);
