@@ -95,8 +95,8 @@ export const batchnormBatchDependence: Experiment = {
     }));
     const charts: ChartSpec[] = [
       {
-        id: "bn-train-eval-gap", title: "Train-mode vs eval-mode output disagreement of the trained model, by batch size", kind: "line",
-        x: { field: "batch", title: "batch size", scale: "log" }, y: { field: "gap", title: "RMS(train − eval logits) / RMS(eval logits)", scale: "log" },
+        id: "bn-train-eval-gap", title: "Train-mode vs eval-mode output disagreement of the trained model, RMS(train − eval logits) ÷ RMS(eval logits), by batch size", kind: "line",
+        x: { field: "batch", title: "batch size", scale: "log" }, y: { field: "gap", title: "relative train/eval gap", scale: "log" },
         series: "norm", marker: "why", data: gapRows,
         caption: "LayerNorm's train and eval modes are the same computation, so its disagreement is exactly 0, which a log axis cannot draw.",
       },
@@ -125,7 +125,7 @@ export const batchnormBatchDependence: Experiment = {
     return {
       id: ID,
       title: this.title,
-      shortTitle: "BatchNorm depends on the batch (small batches worse, train ≠ eval); LayerNorm does not",
+      shortTitle: "BatchNorm depends on the batch size (and train ≠ eval); LayerNorm does not",
       explanation:
         `Depth-${depth} pre-norm residual MLPs with BatchNorm or LayerNorm, trained ${steps} steps at batch sizes ${batches.join(", ")} (AdamW, lr ${lr}, ${seeds} seeds). ` +
         "After training, each model's outputs on the held-out set are computed in eval mode (BatchNorm: running statistics) and in train mode with batches of the training size (BatchNorm: that batch's statistics). " +

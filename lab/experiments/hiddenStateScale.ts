@@ -118,13 +118,13 @@ export const hiddenStateScale: Experiment = {
     const charts: ChartSpec[] = [
       {
         id: "mlp-stream-rms-init", title: "Residual MLP: hidden-state RMS per layer at initialization", kind: "line",
-        x: { field: "layer", title: "layer (0 = after the input projection)" }, y: { field: "value", title: "RMS of the residual stream", scale: "log" },
+        x: { field: "layer", title: "layer (0 = input projection)" }, y: { field: "value", title: "stream RMS", scale: "log" },
         series: "variant", facet: "depth", marker: "why", data: layerRows("init", "stream"),
         caption: "Without normalization and with the textbook init the stream compounds block after block; with the residual branches scaled 1/√(2L) (the control) it stays near its input's scale. Post-LN resets it to ≈ 1 after every block; pre-norm lets it grow slowly (each block adds a bounded update).",
       },
       {
         id: "mlp-block-input-rms", title: `Residual MLP: RMS of each block's normalized input after ${steps} training steps`, kind: "line",
-        x: { field: "layer", title: "block" }, y: { field: "value", title: "RMS of the block's input", scale: "log" },
+        x: { field: "layer", title: "block" }, y: { field: "value", title: "block input RMS", scale: "log" },
         series: "variant", facet: "depth", marker: "why", data: layerRows("trained", "input", normed),
         caption: "Post-LN: the stream entering the block (normalized by the previous block); pre-LN and pre-RMSNorm: the normalized input the block computes on.",
       },
@@ -175,7 +175,7 @@ export const hiddenStateScale: Experiment = {
     return {
       id: ID,
       title: this.title,
-      shortTitle: "Without normalization hidden states grow with depth; LayerNorm holds them at ≈ 1",
+      shortTitle: "Without normalization hidden states grow with depth; LayerNorm holds ≈ 1",
       explanation:
         `Residual MLPs (width 32, GELU blocks, He/LeCun init) of depth ${depths.join(", ")} on a synthetic classification task, trained ${steps} steps with AdamW (lr ${lr}), and the ${gst.layers}-layer char-level GPT. ` +
         "For each layer we measure the RMS of the hidden state and the gradient norm of the block's weights, at step 0 and at the last step. " +

@@ -258,7 +258,7 @@ export const perSampleInference: Experiment = {
     return {
       id: ID,
       title: this.title,
-      shortTitle: "A sample's LayerNorm output is bitwise the same alone or in any batch; BatchNorm's is not",
+      shortTitle: "A sample's LayerNorm output is bitwise the same in any batch; BatchNorm's not",
       explanation:
         `A fixed sample (width ${D}) is put at a random position in ${trials} random batches of each size (${batches.join(", ")}), whose other rows have varied scales, and its output row is compared bit for bit with its output alone. ` +
         `Subjects: normkit's LayerNorm, RMSNorm and BatchNorm modules (random affine parameters; BatchNorm with non-trivial running statistics), and whole depth-4 residual MLPs with pre-LN or BatchNorm, on each synchronous backend (${backends.join(", ")}).`,

@@ -33,12 +33,12 @@ interface Setting {
 
 const setting = (full: boolean): Setting => ({
   batches: [2, 4, 8, 16, 32],
-  samples: full ? 6400 : 3200,
+  samples: full ? 6400 : 2400,
   seeds: full ? 3 : 2,
   lr: 6e-3,
   channels: [8, 12],
   groups: 4,
-  noise: 0.5,
+  noise: 1,
   evalN: 1024,
 });
 
@@ -148,6 +148,7 @@ export const wuHe2018: Experiment = {
       explanation:
         "The paper trains ResNet-50 on ImageNet with 32 down to 2 images per GPU: BatchNorm's error rises from 23.6 % to 34.7 %, GroupNorm's stays at about 24 %. " +
         `Here a small convolutional network (three 3×3 convolutions, each followed by the normalization and ReLU, average pooling, a linear head; convolution as im2col + the lab's matmul) learns to tell the orientation of noisy ${SIZE}×${SIZE} gratings whose brightness and contrast vary from image to image. ` +
+        "The pixel noise keeps the task unsolved (errors of several per cent), as ImageNet is: with little noise every variant reaches about 0 % error and no batch-size effect can show. " +
         `Every run sees the same ${formatNumber(st.samples)} training images whatever its batch size (so smaller batches take more steps), with Adam's learning rate scaled by √(batch/32), the square-root rule that keeps Adam's update noise comparable across batch sizes. The error is measured on ${formatNumber(st.evalN)} held-out images in eval mode.`,
       verdict,
       rule:

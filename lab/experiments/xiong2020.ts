@@ -32,7 +32,7 @@ interface Setting {
 const setting = (full: boolean): Setting =>
   full
     ? { layers: 6, C: 48, T: 48, batch: 4, steps: 300, warmup: 100, lr: 3e-3, seeds: 3, logEvery: 20, gradBatches: 8 }
-    : { layers: 6, C: 32, T: 32, batch: 4, steps: 150, warmup: 50, lr: 3e-3, seeds: 1, logEvery: 10, gradBatches: 4 };
+    : { layers: 6, C: 32, T: 32, batch: 4, steps: 120, warmup: 40, lr: 3e-3, seeds: 1, logEvery: 10, gradBatches: 4 };
 
 type Arm = { norm: GptNorm; warmup: boolean; label: string };
 const ARMS: Arm[] = [

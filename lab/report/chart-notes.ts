@@ -30,8 +30,9 @@ export function yValues(spec: ChartSpec): number[] {
 }
 
 /**
- * Line and point charts: one note per series (and panel) that draws nothing, with the reason its
- * marker rows give ("diverged at step 20") or "no finite value". Bars show theirs as markers.
+ * Line and point charts: a note per series (and panel) that draws nothing, with the reason its marker
+ * rows give ("diverged at step 20") or "no finite value"; and per series whose rows carry a marker
+ * while drawing something (a curve that stops early). Bars show theirs as markers instead.
  */
 export function missingNotes(spec: ChartSpec): string[] {
   if (spec.kind === "bar" || spec.series === undefined) return [];
@@ -42,10 +43,11 @@ export function missingNotes(spec: ChartSpec): string[] {
     for (const facet of facets) {
       const rows = spec.data.filter((r) => r[s] === series && (facet === null || r[spec.facet!] === facet));
       if (rows.length === 0) continue;
-      if (rows.some((r) => finite(r[spec.y.field]) && (spec.y.scale !== "log" || (r[spec.y.field] as number) > 0))) continue;
+      const drawn = rows.some((r) => finite(r[spec.y.field]) && (spec.y.scale !== "log" || (r[spec.y.field] as number) > 0));
       const reasons = [...new Set(rows.map((r) => (spec.marker !== undefined ? r[spec.marker] : null)).filter((m): m is string => typeof m === "string" && m !== ""))];
       const where = facet === null ? "" : typeof facet === "number" ? ` (${spec.facet} ${facet})` : ` (${facet})`;
-      notes.push(`No ${series} curve${where}: ${reasons.length > 0 ? reasons.join("; ") : "no finite value to draw"}.`);
+      if (!drawn) notes.push(`No ${series} curve${where}: ${reasons.length > 0 ? reasons.join("; ") : "no finite value to draw"}.`);
+      else if (reasons.length > 0) notes.push(`${series}${where}: ${reasons.join("; ")}.`);
     }
   }
   return notes;

@@ -5,7 +5,7 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { ChartSpec } from "../types.js";
-import { chartNotes, distinct } from "./chart-notes.js";
+import { chartNotes, distinct, yValues } from "./chart-notes.js";
 
 type Row = Record<string, number | string | null>;
 type Json = Record<string, unknown>;
@@ -115,6 +115,31 @@ function logBarBase(data: Record<string, unknown>[], field: string): number {
   return Number.isFinite(min) ? 10 ** Math.floor(Math.log10(min)) : 1;
 }
 
+/**
+ * Tick labels of log axes: "1e7" rather than "10,000,000" (which takes a hundred pixels beside the
+ * plot), plain numbers in between.
+ */
+const COMPACT_LABEL = "abs(datum.value) >= 1e4 || (datum.value != 0 && abs(datum.value) < 1e-3) ? replace(format(datum.value, '.0e'), 'e+', 'e') : format(datum.value, ',~g')";
+
+/**
+ * Log-axis labels: every tick within one decade, 1-2-5 over up to three, powers of ten beyond (Vega
+ * labels 1…9 of every decade, which overlap or crowd out the powers of ten).
+ */
+function logLabelExpr(values: readonly number[]): string {
+  const pos = values.filter((v) => v > 0);
+  const decades = pos.length > 1 ? Math.log10(Math.max(...pos) / Math.min(...pos)) : 0;
+  if (decades <= 1) return COMPACT_LABEL;
+  const keep = decades <= 3 ? "[1, 2, 5]" : "[1]";
+  const mant = "round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))";
+  return `indexof(${keep}, ${mant}) >= 0 ? (${COMPACT_LABEL}) : ''`;
+}
+
+/** Legend columns that fit `width`: entries sized by their longest label (≈ 7 px a character at 12 px). */
+function legendColumns(values: readonly string[], width: number): number {
+  const entry = 30 + 7 * Math.max(0, ...values.map((v) => v.length));
+  return Math.max(1, Math.min(values.length, Math.floor((width - 16) / entry)));
+}
+
 /** Space (px) a y axis with its title takes left of a panel, a first guess refined by measuring. */
 const Y_AXIS_GUESS = 70;
 const FACET_SPACING = 16;
@@ -138,22 +163,30 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
 
   const seriesValues = spec.series !== undefined ? distinct(data, spec.series).map(String) : [];
   const colorScale = { domain: seriesValues, range: seriesValues.map((v) => colors.colorOf(v)) };
-  const legendColumns = Math.max(1, Math.min(seriesValues.length, Math.floor(layout.width / 150)));
+
   const color =
     spec.series !== undefined
-      ? { color: { field: fieldRef(spec.series), type: "nominal", title: spec.series, scale: colorScale, legend: { orient: "bottom", direction: "horizontal", columns: legendColumns } } }
+      ? { color: { field: fieldRef(spec.series), type: "nominal", title: spec.series, scale: colorScale, legend: { orient: "bottom", direction: "horizontal", columns: legendColumns(seriesValues, layout.width - Y_AXIS_GUESS) } } }
       : {};
 
   const xCategories = xType !== "quantitative" ? distinct(data, x.field) : [];
+  const columns = spec.facet !== undefined ? (layout.narrow ? 1 : Math.min(distinct(data, spec.facet).length, 3)) : 1;
+  const plot = plotWidth ?? (spec.facet !== undefined ? Math.floor((layout.width - Y_AXIS_GUESS - (columns - 1) * FACET_SPACING) / columns) - 12 : layout.width - Y_AXIS_GUESS);
   const xEnc: Json = {
     field: fieldRef(x.field),
     type: xType,
     title: x.title,
     ...(xLog ? { scale: { type: "log" } } : {}),
-    // layers, steps, depths are integers: no 1.5 ticks
-    ...(xType === "quantitative" && !xLog && allIntegers(data, x.field) ? { axis: { tickMinStep: 1, format: "d" } } : {}),
+    // a title or label longer than the plot would widen the chart past its column
+    axis: {
+      titleLimit: plot,
+      // layers, steps, depths are integers: no 1.5 ticks
+      ...(xType === "quantitative" && !xLog && allIntegers(data, x.field) ? { tickMinStep: 1, format: "d" } : {}),
+      ...(xType !== "quantitative" ? { labelAngle: 0, labelLimit: Math.min(layout.narrow ? 90 : 160, plot) } : {}),
+      ...(xLog ? { labelExpr: logLabelExpr(data.map((r) => r[x.field]).filter((v): v is number => typeof v === "number")) } : {}),
+    },
     // every category keeps its slot, also one whose bars are all missing (its markers show why)
-    ...(xType !== "quantitative" ? { sort: xCategories, scale: { domain: xCategories }, axis: { labelAngle: 0, labelLimit: layout.narrow ? 90 : 160 } } : {}),
+    ...(xType !== "quantitative" ? { sort: xCategories, scale: { domain: xCategories } } : {}),
   };
   const height = spec.facet !== undefined ? Math.round(layout.height * 0.85) : layout.height;
   const yEnc: Json = {
@@ -164,15 +197,25 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
     axis: {
       titleLimit: height,
       // Vega's own symlog ticks crowd at the top; these read like a log axis that also shows 0
-      ...(y.scale === "symlog" ? { values: symlogTicks(data, y.field, spec.band === true), labelExpr: "format(datum.value, ',~g')" } : {}),
+      ...(y.scale === "symlog" ? { values: symlogTicks(data, y.field, spec.band === true), labelExpr: COMPACT_LABEL } : {}),
+      ...(y.scale === "log" ? { labelExpr: logLabelExpr(yValues(spec)) } : {}),
     },
   };
   const xOffset = spec.kind === "bar" && spec.series !== undefined ? { xOffset: { field: fieldRef(spec.series), type: "nominal", sort: seriesValues, scale: { domain: seriesValues } } } : {};
 
+  // points on the lines when they are short, or when some series has a single point (a run that
+  // diverged at its first logged step), which a line alone would not draw
+  const groups = new Map<string, number>();
+  for (const r of data) {
+    if (typeof r[y.field] !== "number") continue;
+    const k = `${spec.series !== undefined ? r[spec.series] : ""}|${spec.facet !== undefined ? r[spec.facet] : ""}`;
+    groups.set(k, (groups.get(k) ?? 0) + 1);
+  }
   const nPerSeries = data.length / Math.max(1, seriesValues.length);
+  const showPoints = nPerSeries <= 24 || [...groups.values()].some((n) => n === 1);
   const mainMark: Json =
     spec.kind === "line"
-      ? { type: "line", strokeWidth: 2, point: nPerSeries <= 24 ? { size: 28 } : false }
+      ? { type: "line", strokeWidth: 2, point: showPoints ? { size: 28 } : false }
       : spec.kind === "bar"
         ? { type: "bar", cornerRadiusEnd: 2 }
         : { type: "point", filled: true, size: 56, opacity: 0.85 };
@@ -211,7 +254,9 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
         x: xEnc,
         y: { field: fieldRef(lo), type: "quantitative", title: y.title, scale: yScale },
         y2: { field: fieldRef(hi) },
-        // the band's colour needs no legend of its own: at band opacity it would show washed-out swatches
+        // the band's colour needs no legend of its own (at band opacity it would show washed-out
+        // swatches): its hidden legend merges into the line's, which Vega-Lite keeps shown. (Resolving
+        // legends "independent" instead would draw a legend inside every facet panel.)
         ...(spec.kind === "bar" || spec.series === undefined ? {} : { color: { ...(color as { color: Json }).color, legend: null } }),
         ...xOffset,
       },
@@ -233,8 +278,6 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
     });
   }
 
-  // a null legend on the band layer would hide the shared legend; independent legends keep the line's
-  const legendResolve = spec.band === true && spec.series !== undefined ? { resolve: { legend: { color: "independent" } } } : {};
 
   const config = {
     font: FONT,
@@ -242,7 +285,7 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
     padding: 6,
     view: { stroke: "#ddd" },
     axis: { labelFontSize: 12, titleFontSize: 12, titleFontWeight: 600, gridColor: "#eee", domainColor: "#888", tickColor: "#888", labelColor: "#333", titleColor: "#222", labelOverlap: true },
-    legend: { labelFontSize: 12, titleFontSize: 12, titleFontWeight: 600, symbolStrokeWidth: 2, labelLimit: 140 },
+    legend: { labelFontSize: 12, titleFontSize: 12, titleFontWeight: 600, symbolStrokeWidth: 2, labelLimit: 220 },
     header: { labelFontSize: 13, titleFontSize: 13, labelFontWeight: 600, titleFontWeight: 400, titleColor: "#555" },
     title: { fontSize: 14, fontWeight: 600, anchor: "start", color: "#111", offset: 10, limit: layout.width - 20, subtitleFontSize: 12 },
     text: { fontSize: 11 },
@@ -251,8 +294,7 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
 
   if (spec.facet !== undefined) {
     const facetValues = distinct(data, spec.facet);
-    const columns = layout.narrow ? 1 : Math.min(facetValues.length, 3);
-    const panel = plotWidth ?? Math.floor((layout.width - Y_AXIS_GUESS - (columns - 1) * FACET_SPACING) / columns) - 12;
+    const panel = plot;
     return {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       ...title,
@@ -269,7 +311,7 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
           ? { title: null, labelExpr: `${JSON.stringify(spec.facet + " ")} + (datum.label)` } // parentheses: Vega-Lite inlines datum.label as a bare a ? b : c
           : { title: null },
       },
-      spec: { width: panel, height, layer: layers, ...legendResolve },
+      spec: { width: panel, height, layer: layers },
       // y shared so panels compare by eye; x independent since panels may span different ranges (depths)
       resolve: { scale: { y: "shared", x: "independent" } },
       config,
@@ -279,10 +321,9 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     ...title,
     data: { values: data },
-    width: plotWidth ?? layout.width - Y_AXIS_GUESS,
+    width: plot,
     height,
     layer: layers,
-    ...legendResolve,
     config,
   };
 }
@@ -328,15 +369,23 @@ export interface RenderedSvg {
  */
 export async function renderChart(spec: ChartSpec, colors = new SeriesColors(), layout: ChartLayout = WIDE): Promise<RenderedSvg> {
   const columns = spec.facet !== undefined ? (layout.narrow ? 1 : Math.min(distinct(spec.data, spec.facet).length, 3)) : 1;
-  const first = chartToVegaLite(spec, colors, layout);
-  let plot = (spec.facet !== undefined ? (first.spec as Json).width : first.width) as number;
-  let svg = await toSvg(first);
-  for (let i = 0; i < 3; i++) {
+  let svg = "";
+  // what the plot is given, and when axes or a legend still overflow, a smaller budget (fewer legend columns)
+  let budget = layout;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const first = chartToVegaLite(spec, colors, budget);
+    let plot = (spec.facet !== undefined ? (first.spec as Json).width : first.width) as number;
+    svg = await toSvg(first);
+    for (let i = 0; i < 3; i++) {
+      const over = svgWidth(svg) - layout.width;
+      if (!(over > 0) && !(over < -24)) break;
+      // shrink (or grow back toward the column) by the excess, shared among the panels in a row
+      plot = Math.max(60, Math.floor(plot - over / columns) - (over > 0 ? 1 : 0));
+      svg = await toSvg(chartToVegaLite(spec, colors, budget, plot));
+    }
     const over = svgWidth(svg) - layout.width;
-    if (!(over > 0) && !(over < -24)) break;
-    // shrink (or grow back toward the column) by the excess, shared among the panels in a row
-    plot = Math.max(60, Math.floor(plot - over / columns) - (over > 0 ? 1 : 0));
-    svg = await toSvg(chartToVegaLite(spec, colors, layout, plot));
+    if (!(over > 0)) break;
+    budget = { ...budget, width: budget.width - over - 8 };
   }
   const prefix = `c${++chartCounter}-`;
   svg = svg

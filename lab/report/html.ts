@@ -68,8 +68,9 @@ figure.chart { margin: 0; min-width: 0; }
 figcaption { color: var(--muted); font-size: 14px; margin-top: 4px; }
 figcaption .note { display: block; color: #6b4e00; }
 .chart-error { color: var(--bad); background: var(--bad-bg); padding: 10px 12px; border-radius: 6px; font-size: 14px; }
-.evidence td:first-child { color: #2c3444; width: 62%; }
+.evidence td:first-child { color: #2c3444; width: 55%; }
 .evidence td.num { text-align: right; white-space: nowrap; }
+.evidence td.text { font-size: 14px; }
 td { overflow-wrap: anywhere; }
 section.part-head { margin: 36px 0 0; }
 section.part-head h2 { font-size: 24px; }
@@ -128,7 +129,7 @@ function figure(ch: RenderedChart): string {
 
 function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
   const evidence = Object.entries(c.evidence)
-    .map(([k, v]) => `<tr><td>${h(k)}</td><td class="num">${h(formatValue(v))}</td></tr>`)
+    .map(([k, v]) => `<tr><td>${h(k)}</td><td class="${typeof v === "string" && v.length > 24 ? "text" : "num"}">${h(formatValue(v))}</td></tr>`)
     .join("");
   return `<section class="card claim" id="claim-${h(c.id)}" data-claim-id="${h(c.id)}">
 <div class="claim-head"><h2><span class="num">${index + 1}.</span>${h(c.title)}</h2>${badge(c.verdict)}</div>
