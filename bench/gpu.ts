@@ -18,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createNodeGpu, type GpuBackend, type GpuStep, type GpuTensor, type KernelPlan } from "../src/webgpu-node.js";
-import { COPY_WGSL } from "../src/backends/webgpu/wgsl.js";
+import { copyPipeline, copyStep, encodeSteps, groupBackward, groupForward, rowBackward, rowForward, submitSteps } from "./gpu-steps.js";
 import { BENCH_DAWN_OPTIONS, timeCopies, timePasses, timestampGridNs } from "./gpu-timing.js";
 import { gpuMarkdown, type GpuResults } from "./gpu-report.js";
 
@@ -44,14 +44,6 @@ const dawnOptions = [...(flag("--quantized-timestamps") ? [] : BENCH_DAWN_OPTION
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-const encodeSteps = (steps: readonly GpuStep[]) => (p: GPUComputePassEncoder) => {
-  for (const s of steps) {
-    p.setPipeline(s.pipeline);
-    p.setBindGroup(0, s.bindGroup);
-    p.dispatchWorkgroups(s.groups[0], s.groups[1]);
-  }
 };
 
 interface Copy {
@@ -123,14 +115,14 @@ async function timeKernel(
   let steps: GpuStep[];
   const outs: GpuTensor[] = [];
   if (!backward) {
-    const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b, plan });
+    const f = rowForward(gpu, rms, x, D, { weight: w, bias: rms ? null : b, plan });
     steps = f.steps;
     outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
   } else {
-    const f = gpu.forwardSteps(rms, x, D, { weight: w, bias: rms ? null : b });
-    gpu.run(f.steps);
+    const f = rowForward(gpu, rms, x, D, { weight: w, bias: rms ? null : b });
+    submitSteps(gpu, f.steps);
     outs.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
-    const bw = gpu.backwardSteps(rms, dy, x, D, { weight: w, bias: rms ? null : b, plan, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
+    const bw = rowBackward(gpu, rms, dy, x, D, { weight: w, bias: rms ? null : b, plan, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
     steps = bw.steps;
     outs.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
   }
@@ -163,8 +155,7 @@ async function main() {
   console.log(`timestamps: ${gpu.hasTimestamps} (grid ${gridNs ?? "-"} ns${perPass > 1 ? `: COARSE, timing ${perPass} dispatches per pass` : ""}), subgroup size used: ${gpu.subgroupSize || "none (workgroup memory)"}, max buffer ${gpu.maxBytes} B, dawn options ${JSON.stringify(dawnOptions)}`);
   const rows: Row[] = [];
   const copies: Copy[] = [];
-  const module = gpu.device.createShaderModule({ code: COPY_WGSL });
-  const copyPipe = gpu.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+  const copyPipe = copyPipeline(gpu.device);
 
   const t0 = performance.now();
   const progress = (what: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
@@ -193,12 +184,9 @@ async function main() {
       await gpu.device.queue.onSubmittedWorkDone();
       wall.push(performance.now() - t0);
     }
-    const cbg = gpu.device.createBindGroup({ layout: copyPipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x.buffer, size: bytes } }, { binding: 1, resource: { buffer: dst.buffer, size: bytes } }] });
-    const groups = Math.ceil(n / 4 / 256);
-    const gx = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
-    const copyStep: GpuStep = { pipeline: copyPipe, bindGroup: cbg, groups: [gx, Math.ceil(groups / gx)] };
-    await timePasses(gpu, encodeSteps([copyStep]), WARMUP);
-    const ck = median(await timePasses(gpu, encodeSteps([copyStep]), ITERS, perPass));
+    const copy = copyStep(gpu.device, copyPipe, x.buffer, dst.buffer, bytes);
+    await timePasses(gpu, encodeSteps([copy]), WARMUP);
+    const ck = median(await timePasses(gpu, encodeSteps([copy]), ITERS, perPass));
     dst.destroy();
     copies.push({
       shape: [R, D], bytes, copyBufferGBs: gb(2 * bytes, cb), copyBufferColdGBs: gb(2 * bytes, cold[0]!),
@@ -249,11 +237,11 @@ async function main() {
     await timeCopies(gpu, x.buffer, dst, bytes, WARMUP);
     const copyGBs = gb(2 * bytes, median(await timeCopies(gpu, x.buffer, dst, bytes, ITERS, perPass)));
     dst.destroy();
-    const f = gpu.groupNormForwardSteps(x, G, { weight: w, bias: b });
+    const f = groupForward(gpu, x, G, { weight: w, bias: b });
     await timePasses(gpu, encodeSteps(f.steps), WARMUP);
     const fms = median(await timePasses(gpu, encodeSteps(f.steps), ITERS, perPass));
-    gpu.run(f.steps);
-    const bw = gpu.groupNormBackwardSteps(dy, x, G, { weight: w, bias: b, mean: f.out.mean!, rstd: f.out.rstd });
+    submitSteps(gpu, f.steps);
+    const bw = groupBackward(gpu, dy, x, G, { weight: w, bias: b, mean: f.out.mean!, rstd: f.out.rstd });
     await timePasses(gpu, encodeSteps(bw.steps), WARMUP);
     const bms = median(await timePasses(gpu, encodeSteps(bw.steps), ITERS, perPass));
     const stats = 2 * N * G * 4;

@@ -1,6 +1,8 @@
+import { TYPED_LENGTH, TYPED_TAG } from "./core/intrinsics.js";
+
 /** Machine-readable reason of a NormError; stable across releases. */
 export type NormErrorCode =
-  | "BAD_DTYPE" // data is not a Float32Array
+  | "BAD_DTYPE" // data is not a Float32Array (or not numbers; float16/bfloat16 storage is not supported yet)
   | "BAD_SHAPE" // a dim is negative, fractional or not a number
   | "SHAPE_MISMATCH" // data length ≠ product of shape, or dy shape ≠ x shape
   | "BAD_NORMALIZED_SHAPE" // empty, longer than the input, or ≠ its trailing dims
@@ -11,10 +13,12 @@ export type NormErrorCode =
   | "BAD_RANK" // too few dims for the op
   | "TOO_FEW_VALUES" // BatchNorm training with one value per channel
   | "MISSING_RUNNING_STATS" // BatchNorm eval without running statistics
-  | "BAD_ARGUMENT" // any other misuse (wrong option type, unknown backend, …)
+  | "UNKNOWN_OPTION" // an options key normkit does not know (the message suggests the closest valid one)
+  | "DETACHED_BUFFER" // a typed array whose buffer was detached (transferred), before or during the call
+  | "BAD_ARGUMENT" // any other misuse (wrong option type, overlapping buffers, proxies, …)
   | "BACKEND_UNAVAILABLE" // no such backend, no WebGPU, no adapter
   | "DEVICE_LOST" // the GPU device was lost or destroyed
-  | "LIMIT_EXCEEDED" // a buffer larger than the GPU device allows
+  | "LIMIT_EXCEEDED" // more than the runtime allows: GPU buffer size, wasm memory, pool threads, allocation
   | "DESTROYED_TENSOR"; // a GPU tensor used after destroy()
 
 /**
@@ -32,14 +36,32 @@ export class NormError extends Error {
   }
 }
 
-/** Short, readable rendering of a value for error messages. */
+/**
+ * Short, readable rendering of a value for error messages. Never throws (a hostile getter or a
+ * proxy becomes "object") and never runs long: arrays show their first 8 entries.
+ */
 export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (v === undefined) return "undefined";
-  if (Array.isArray(v)) return `[${v.map(describe).join(", ")}]`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
-  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "object") return v.constructor?.name && v.constructor !== Object ? v.constructor.name : "object";
-  return String(v);
+  try {
+    if (v === null) return "null";
+    if (v === undefined) return "undefined";
+    if (Array.isArray(v)) {
+      const head = Array.from({ length: Math.min(v.length, 8) }, (_, i) => (Object.hasOwn(v, i) ? describe(v[i]) : "<hole>"));
+      return `[${head.join(", ")}${v.length > 8 ? `, … (${v.length} entries)` : ""}]`;
+    }
+    if (ArrayBuffer.isView(v)) {
+      // the intrinsic getters: a subclass may override name or length
+      const tag = Reflect.apply(TYPED_TAG, v, []) as string | undefined;
+      return tag === undefined ? "DataView" : `${tag}(${Reflect.apply(TYPED_LENGTH, v, []) as number})`;
+    }
+    if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+    if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    if (typeof v === "object") {
+      const name = (v.constructor as { name?: unknown } | undefined)?.name;
+      return typeof name === "string" && v.constructor !== Object ? name : "object";
+    }
+    if (typeof v === "function") return "function";
+    return String(v);
+  } catch {
+    return "object";
+  }
 }

@@ -4,8 +4,8 @@
  * for training (LayerNorm, RMSNorm, BatchNorm, GroupNorm), and a float64 reference.
  */
 export { NormError, type NormErrorCode } from "./errors.js";
-export { tensor, numel, type Tensor } from "./tensor.js";
-export type { NormOptions, ForwardOptions, BackwardOptions, Grads } from "./ops/common.js";
+export { tensor, numel, type Tensor } from "./core/tensor.js";
+export type { NormOptions, ForwardOptions, BackwardOptions, Grads } from "./core/index.js";
 export { layerNorm, layerNormForward, layerNormBackward, LAYER_NORM_EPS } from "./ops/layerNorm.js";
 export { rmsNorm, rmsNormForward, rmsNormBackward, RMS_NORM_EPS } from "./ops/rmsNorm.js";
 export { batchNorm, batchNormBackward, BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, type BatchNormOptions } from "./ops/batchNorm.js";
@@ -16,12 +16,10 @@ import "./backends/wasm/index.js";
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
 export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/index.js";
-export {
-  createGpuBackend, GpuBackend, GpuTensor,
-  type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,
-} from "./backends/webgpu/index.js";
+// The WebGPU backend is the entry "normkit/webgpu" (src/webgpu.ts): its types need @webgpu/types.
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
-  type Parameter, type StateDict, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
+  type Parameter, type StateDict, type StateValue, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,
 } from "./nn/index.js";
 export * as reference from "./reference/index.js";
+export { f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32, f32ToF16BitsArray, f16BitsToF32Array, f32ToBf16BitsArray, bf16BitsToF32Array, f64ToF16Bits, f64ToBf16Bits, roundToDType, type DType, type HalfDType } from "./dtype.js";

@@ -13,7 +13,9 @@
  * Holding the instance for the process's life (it is one per process) removes the cause.
  */
 import { NormError } from "./errors.js";
-import { createGpuBackend, type GpuBackend, type GpuBackendOptions } from "./backends/webgpu/backend.js";
+import { createGpuBackend, type GpuBackend } from "./backends/webgpu/backend.js";
+import { backendOptions } from "./backends/webgpu/device.js";
+import type { GpuBackendOptions } from "./backends/webgpu/types.js";
 
 export * from "./backends/webgpu/index.js";
 
@@ -55,9 +57,14 @@ export interface NodeGpuOptions extends Omit<GpuBackendOptions, "gpu" | "device"
  * there is no adapter (no Vulkan loader or driver).
  */
 export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<GpuBackend> {
-  const gpu = await nodeGpuInstance(options.dawnOptions);
+  // checked before Dawn loads; dawnOptions is this function's own, the rest createGpuBackend's
+  const { dawnOptions, ...rest } = backendOptions<NodeGpuOptions>(options, ["dawnOptions", "powerPreference", "subgroups"]);
+  if (dawnOptions !== undefined && !(Array.isArray(dawnOptions) && dawnOptions.every((s) => typeof s === "string"))) {
+    throw new NormError("BAD_ARGUMENT", "options.dawnOptions", "expected an array of strings (Dawn's create() options)");
+  }
+  const gpu = await nodeGpuInstance(dawnOptions);
   try {
-    return await createGpuBackend({ ...options, gpu });
+    return await createGpuBackend({ ...rest, gpu });
   } catch (e) {
     if (e instanceof NormError && e.code === "BACKEND_UNAVAILABLE") {
       throw new NormError(

@@ -60,3 +60,14 @@ export function eachBackend(fn: (name: string) => void): void {
     }
   }
 }
+
+/** fn's result with the named backend selected (then the previous one again). */
+export function onBackend<T>(name: string, fn: () => T): T {
+  const before = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(before);
+  }
+}

@@ -2,37 +2,20 @@
  * normkit's WebGPU LayerNorm and RMSNorm kernels timed against a copy of the same bytes on one
  * adapter, for the memory-efficiency claim. Front ends call it with their own GpuBackend (Node:
  * lab/gpu-child.ts on Dawn, in a child process; a browser: on navigator.gpu) and hand the result
- * to the experiment through LabEnvironment.gpuBandwidth. Timing as bench/gpu.ts: timestamp queries
- * around passes where the device has them (many dispatches per pass where stamps are coarse), else
- * the wall clock of many passes in one submit.
+ * to the experiment through LabEnvironment.gpuBandwidth. Timing and dispatches as bench/gpu.ts
+ * (bench/gpu-timing.ts, bench/gpu-steps.ts): timestamp queries around passes where the device has
+ * them (many dispatches per pass where stamps are coarse), else the wall clock of many passes in one
+ * submit; the reference is the benchmark's copy kernel over the same bytes.
  */
-import { COPY_WGSL } from "../../src/backends/webgpu/wgsl.js";
-import type { GpuBackend, GpuStep, GpuTensor } from "../../src/backends/webgpu/index.js";
+import { createGpuBackend, type GpuBackend, type GpuStep, type GpuTensor } from "../../src/backends/webgpu/index.js";
+import { copyPipeline, copyStep, encodeSteps, rowBackward, rowForward, submitSteps } from "../../bench/gpu-steps.js";
 import { timeCopies, timePasses, timestampGridNs } from "../../bench/gpu-timing.js";
-import type { GpuBandwidthRequest, GpuBandwidthResult } from "../types.js";
+import type { GpuBandwidthRequest, GpuBandwidthResult, LabEnvironment } from "../types.js";
 import { median } from "./common.js";
 
 /** Software renderers: their numbers are the CPU's, and the report says so. */
 export const isSoftwareAdapter = (info: { vendor: string; architecture: string; device: string; description: string }) =>
   /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
-
-const encode = (steps: readonly GpuStep[]) => (p: GPUComputePassEncoder) => {
-  for (const s of steps) {
-    p.setPipeline(s.pipeline);
-    p.setBindGroup(0, s.bindGroup);
-    p.dispatchWorkgroups(s.groups[0], s.groups[1]);
-  }
-};
-
-/** A compute pass that copies `src` into `dst` with vec4 loads and stores: the same machinery as the kernels. */
-function copyStep(gpu: GpuBackend, src: GPUBuffer, dst: GPUBuffer, bytes: number): GpuStep {
-  const dev = gpu.device;
-  const pipeline = dev.createComputePipeline({ layout: "auto", compute: { module: dev.createShaderModule({ code: COPY_WGSL }), entryPoint: "main" } });
-  const bindGroup = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src, size: bytes } }, { binding: 1, resource: { buffer: dst, size: bytes } }] });
-  const groups = Math.ceil(bytes / 16 / 256);
-  const gx = Math.min(groups, dev.limits.maxComputeWorkgroupsPerDimension);
-  return { pipeline, bindGroup, groups: [gx, Math.ceil(groups / gx)] };
-}
 
 export async function measureGpuBandwidth(gpu: GpuBackend, req: GpuBandwidthRequest): Promise<GpuBandwidthResult> {
   const software = isSoftwareAdapter(gpu.adapterInfo);
@@ -58,20 +41,20 @@ export async function measureGpuBandwidth(gpu: GpuBackend, req: GpuBandwidthRequ
     await timeCopies(gpu, x.buffer, dst.buffer, n * 4, 2);
     const copyBufferMs = median(await timeCopies(gpu, x.buffer, dst.buffer, n * 4, req.reps, perPass));
     const time = async (steps: readonly GpuStep[]) => {
-      await timePasses(gpu, encode(steps), 1);
-      return median(await timePasses(gpu, encode(steps), req.reps, perPass));
+      await timePasses(gpu, encodeSteps(steps), 1);
+      return median(await timePasses(gpu, encodeSteps(steps), req.reps, perPass));
     };
-    const copyMs = await time([copyStep(gpu, x.buffer, dst.buffer, n * 4)]);
+    const copyMs = await time([copyStep(gpu.device, copyPipeline(gpu.device), x.buffer, dst.buffer, n * 4)]);
     const ms: GpuBandwidthResult["ms"] = { layerNormForward: 0, rmsNormForward: 0, layerNormBackward: null, rmsNormBackward: null };
     for (const rms of [false, true]) {
       const opts = { weight: w, bias: rms ? null : b };
-      const f = gpu.forwardSteps(rms, x, D, opts);
+      const f = rowForward(gpu, rms, x, D, opts);
       owned.push(f.out.y, f.out.rstd, ...(f.out.mean ? [f.out.mean] : []));
       const fwd = await time(f.steps);
       let bwd: number | null = null;
       if (!software) {
-        gpu.run(f.steps);
-        const bw = gpu.backwardSteps(rms, dy, x, D, { ...opts, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
+        submitSteps(gpu, f.steps);
+        const bw = rowBackward(gpu, rms, dy, x, D, { ...opts, mean: f.out.mean ?? undefined, rstd: f.out.rstd });
         owned.push(bw.grads.dx, ...(bw.grads.dweight ? [bw.grads.dweight] : []), ...(bw.grads.dbias ? [bw.grads.dbias] : []), ...bw.temps);
         bwd = await time(bw.steps);
       }
@@ -92,4 +75,26 @@ export async function measureGpuBandwidth(gpu: GpuBackend, req: GpuBandwidthRequ
   } finally {
     for (const t of owned) t.destroy();
   }
+}
+
+/**
+ * A LabEnvironment for a front end that holds a WebGPU `GPU` object itself (a browser's
+ * navigator.gpu, in a page or a Web Worker): the measurement runs in place on its adapter.
+ */
+export function webGpuEnvironment(gpuObject: GPU): LabEnvironment {
+  return {
+    async gpuBandwidth(req) {
+      let backend: GpuBackend;
+      try {
+        backend = await createGpuBackend({ gpu: gpuObject });
+      } catch (e) {
+        return { results: [], note: `no WebGPU adapter (${(e as Error).message})` };
+      }
+      try {
+        return { results: [await measureGpuBandwidth(backend, req)] };
+      } finally {
+        backend.destroy();
+      }
+    },
+  };
 }

@@ -9,6 +9,7 @@
 import { BatchNorm, createPool, getBackend, LayerNorm, listBackends, NormError, RMSNorm, setBackend, tensor, type Tensor } from "../../src/index.js";
 import { ResidualMLP } from "../models/mlp.js";
 import { formatNumber } from "../report/format.js";
+import { exp } from "../train/math.js";
 import { deriveSeed, Rng } from "../train/rng.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
 import { MLP_CLASSES, MLP_DIN, sig } from "./common.js";
@@ -54,7 +55,7 @@ function trialsFor(seed: number, name: string, D: number, batches: readonly numb
     for (let t = 0; t < trials; t++) {
       const x = new Float32Array(B * D);
       for (let r = 0; r < B; r++) {
-        const scale = Math.exp(rng.normal());
+        const scale = exp(rng.normal());
         for (let i = 0; i < D; i++) x[r * D + i] = scale * rng.normal() + rng.normal();
       }
       const at = rng.int(B);
@@ -184,8 +185,10 @@ export const perSampleInference: Experiment = {
       }
     }
     const pool: { threads: number; bitsDiffer: number; vsWasm: number | null; maxAbs: number }[] = [];
-    let poolNote: string | null = null;
-    for (const threads of POOL_THREADS) {
+    // without SharedArrayBuffer (a page without cross-origin isolation) the pool runs every call on
+    // the calling thread: there are no thread counts to compare
+    let poolNote: string | null = typeof SharedArrayBuffer === "undefined" ? "the worker pool runs on the calling thread here (no SharedArrayBuffer), so thread counts were not compared" : null;
+    for (const threads of poolNote === null ? POOL_THREADS : []) {
       let p;
       try {
         p = await createPool({ threads, minElements: 0 });

@@ -26,7 +26,7 @@ export interface ReportInput {
   charts: Map<string, RenderedChart[]>;
 }
 
-const CSS = `
+export const CSS = `
 :root { --fg:#1d2330; --muted:#5b6476; --line:#e3e6ec; --bg:#f6f7f9; --card:#fff;
   --ok:#1a7f37; --ok-bg:#dcf5e3; --bad:#b42318; --bad-bg:#fde4e1; --unk:#8a5a00; --unk-bg:#fdf0cf; }
 * { box-sizing: border-box; }
@@ -127,7 +127,7 @@ function figure(ch: RenderedChart): string {
   return `<figure class="chart" data-chart-id="${h(ch.id)}">${title}${body}${cap}</figure>`;
 }
 
-function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
+export function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
   const evidence = Object.entries(c.evidence)
     .map(([k, v]) => `<tr><td>${h(k)}</td><td class="${typeof v === "string" && v.length > 24 ? "text" : "num"}">${h(formatValue(v))}</td></tr>`)
     .join("");

@@ -1,5 +1,6 @@
 /** The lab's data: a synthetic classification task for the MLP, character batches for the GPT. */
 import type { Rng } from "./rng.js";
+import { cos, exp, sin, tanh } from "./math.js";
 
 /**
  * Labels from a fixed random teacher, y = argmax(tanh(x·A)·M) with x ~ N(0, I): learnable, not
@@ -26,7 +27,7 @@ export class TeacherTask {
       for (let j = 0; j < H; j++) {
         let s = 0;
         for (let i = 0; i < din; i++) s += x[b * din + i] * this.A[i * H + j];
-        h[j] = Math.tanh(s);
+        h[j] = tanh(s);
       }
       let best = 0;
       let bestV = -Infinity;
@@ -91,13 +92,14 @@ export class GratingTask {
       const theta = (Math.PI * k) / this.classes;
       const freq = 2 * Math.PI * (0.18 + 0.04 * rng.uniform());
       const phase = 2 * Math.PI * rng.uniform();
-      const contrast = Math.exp(0.7 * rng.normal());
+      const contrast = exp(0.7 * rng.normal());
       const brightness = 3 * rng.normal();
-      const c = Math.cos(theta);
-      const s = Math.sin(theta);
+      // portable sin/cos/exp (./math.ts): the web lab must draw the same images bitwise
+      const c = cos(theta);
+      const s = sin(theta);
       for (let py = 0; py < S; py++) {
         for (let px = 0; px < S; px++) {
-          x[b * S * S + py * S + px] = contrast * (Math.sin(freq * (px * c + py * s) + phase) + this.noise * rng.normal()) + brightness;
+          x[b * S * S + py * S + px] = contrast * (sin(freq * (px * c + py * s) + phase) + this.noise * rng.normal()) + brightness;
         }
       }
       y[b] = k;

@@ -3,6 +3,7 @@
  * fastest registered synchronous backend (see `setBackend`).
  */
 import { NormError, describe } from "../errors.js";
+import { didYouMean } from "../core/suggest.js";
 import { jsKernels } from "./js/kernels.js";
 import type { Kernels } from "./types.js";
 
@@ -20,12 +21,13 @@ export function registerBackend(kernels: Kernels, preferred = false): void {
 
 /** Selects the kernels the public ops run on. */
 export function setBackend(name: BackendName | string): void {
-  const k = registered.get(name);
+  if (typeof name !== "string") throw new NormError("BAD_ARGUMENT", "name", `expected a backend name (one of ${describe([...registered.keys()])}), got ${describe(name)}`);
+  const k = registered.has(name) ? registered.get(name) : undefined;
   if (k === undefined) {
     throw new NormError(
       "BACKEND_UNAVAILABLE",
       "name",
-      `expected one of ${describe([...registered.keys()])}, got ${describe(name)}`,
+      `expected one of ${describe([...registered.keys()])}, got ${describe(name)}${didYouMean(name, [...registered.keys()])}`,
     );
   }
   active = k;

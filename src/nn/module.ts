@@ -1,10 +1,12 @@
 /**
- * Base of the trainable modules: parameters with gradient buffers, train/eval mode, and a
- * plain-JSON state dict. Gradients accumulate (+=) across backward calls until `zeroGrad()`.
+ * Base of the trainable modules: parameters with gradient buffers, train/eval mode, a plain-JSON
+ * state dict that loads all or nothing, and the copy of x each forward keeps for backward.
+ * Gradients accumulate (+=) across backward calls until `zeroGrad()`.
  */
 import { NormError, describe } from "../errors.js";
-import type { Tensor } from "../tensor.js";
-import { shapeStr } from "../tensor.js";
+import { alloc, encodeValue, readStateDict, type StateDict, type Tensor } from "../core/index.js";
+
+export type { StateDict, StateValue } from "../core/index.js";
 
 /** A learnable tensor and its accumulated gradient (same shape). */
 export interface Parameter {
@@ -13,16 +15,23 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
-/** `{ name: { shape, data: number[] } }`, JSON-serializable. */
-export type StateDict = Record<string, { shape: number[]; data: number[] }>;
-
 export function param(name: string, shape: readonly number[], fill: number): Parameter {
   const n = shape.reduce((a, b) => a * b, 1);
   return {
     name,
-    value: { shape: Object.freeze([...shape]), data: new Float32Array(n).fill(fill) },
-    grad: { shape: Object.freeze([...shape]), data: new Float32Array(n) },
+    value: { shape: Object.freeze([...shape]), data: alloc(n, name).fill(fill) },
+    grad: { shape: Object.freeze([...shape]), data: alloc(n, `${name}.grad`) },
   };
+}
+
+/** One entry of a state dict: its shape, how to read it, and how to check and write loaded values. */
+export interface StateEntry {
+  name: string;
+  shape: readonly number[];
+  read(): ArrayLike<number>;
+  /** throws a NormError for values this entry cannot take (called before anything is written) */
+  check?(v: Float64Array): void;
+  write(v: Float64Array): void;
 }
 
 export abstract class NormModule {
@@ -36,7 +45,15 @@ export abstract class NormModule {
     return [];
   }
 
+  /** Everything a state dict holds, in order (parameters, then buffers; BatchNorm adds its batch count). */
+  protected stateEntries(): StateEntry[] {
+    return [...this.parameters(), ...this.buffers()].map(({ name, value }) => ({
+      name, shape: value.shape, read: () => value.data, write: (v: Float64Array) => value.data.set(v),
+    }));
+  }
+
   train(mode = true): this {
+    if (typeof mode !== "boolean") throw new NormError("BAD_ARGUMENT", "mode", `expected true or false, got ${describe(mode)}`);
     this.training = mode;
     return this;
   }
@@ -49,30 +66,42 @@ export abstract class NormModule {
     for (const p of this.parameters()) p.grad.data.fill(0);
   }
 
+  /** `{ name: { shape, data } }`; NaN and ±Inf as the strings "NaN", "Infinity", "-Infinity", so JSON keeps them. */
   stateDict(): StateDict {
     const sd: StateDict = {};
-    for (const { name, value } of [...this.parameters(), ...this.buffers()]) {
-      sd[name] = { shape: [...value.shape], data: Array.from(value.data) };
-    }
+    for (const e of this.stateEntries()) sd[e.name] = { shape: [...e.shape], data: Array.from(e.read(), encodeValue) };
     return sd;
   }
 
-  /** Copies values from a state dict produced by `stateDict()` (shapes must match; every entry must be present). */
+  /**
+   * Copies values from a state dict produced by `stateDict()` (or its JSON): every entry present,
+   * no unknown keys, shapes equal, values numbers. Checked in full first: a failed load changes nothing.
+   */
   loadStateDict(sd: StateDict): void {
-    for (const { name, value } of [...this.parameters(), ...this.buffers()]) {
-      const e = sd?.[name];
-      if (e === undefined) throw new NormError("BAD_ARGUMENT", `stateDict.${name}`, "expected an entry, got none");
-      if (!Array.isArray(e.shape) || e.shape.length !== value.shape.length || e.shape.some((d, i) => d !== value.shape[i])) {
-        throw new NormError("BAD_PARAM_SHAPE", `stateDict.${name}`, `expected shape ${shapeStr(value.shape)}, got ${describe(e.shape)}`);
-      }
-      if (!Array.isArray(e.data) || e.data.length !== value.data.length) {
-        throw new NormError("SHAPE_MISMATCH", `stateDict.${name}`, `expected ${value.data.length} values, got ${describe(e.data)}`);
-      }
-      value.data.set(e.data);
-    }
+    const entries = this.stateEntries();
+    const values = readStateDict(sd, entries);
+    for (const e of entries) e.check?.(values.get(e.name)!);
+    for (const e of entries) e.write(values.get(e.name)!);
   }
 }
 
 export function noForward(name: string): never {
   throw new NormError("BAD_ARGUMENT", "dy", `${name}.backward() needs a forward() call first`);
+}
+
+/**
+ * The forward's x, kept for backward as a copy (in a buffer reused across calls of one size), so
+ * changing x between forward and backward cannot change the gradient: backward differentiates
+ * what forward computed. PyTorch raises "modified by an inplace operation" instead, from a version
+ * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward.
+ */
+export class SavedInput {
+  #buf: Float32Array | null = null;
+
+  keep(x: Tensor): Tensor {
+    const n = x.data.length;
+    if (this.#buf === null || this.#buf.length !== n) this.#buf = alloc(n, "x");
+    this.#buf.set(x.data);
+    return { shape: x.shape, data: this.#buf };
+  }
 }

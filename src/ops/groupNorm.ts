@@ -9,33 +9,12 @@
  *                       dγ_c = Σ_{n,s} dy·x̂,  dβ_c = Σ_{n,s} dy
  * Defaults as PyTorch: ε = 1e-5.
  */
-import { NormError, describe } from "../errors.js";
 import { kernels } from "../backends/registry.js";
-import type { Tensor } from "../tensor.js";
-import { channelArgs, checkOptions, checkSameShape, out, paramGrads, type ChannelArgs, type Grads, type NormOptions } from "./common.js";
+import {
+  GROUP_NORM_EPS, alloc, checkSameShape, groupNormArgs, out, paramGrads, type GroupNormArgs, type Grads, type NormOptions, type Tensor,
+} from "../core/index.js";
 
-export const GROUP_NORM_EPS = 1e-5;
-
-export interface GroupNormArgs extends ChannelArgs {
-  G: number;
-}
-
-export function groupNormArgs(x: unknown, numGroups: unknown, options: unknown): GroupNormArgs {
-  const a = channelArgs("groupNorm", x, checkOptions<NormOptions>(options), GROUP_NORM_EPS);
-  return { ...a, G: checkNumGroups(numGroups, a.C) };
-}
-
-/** numGroups must be a positive integer dividing the C channels. */
-export function checkNumGroups(numGroups: unknown, C: number): number {
-  if (typeof numGroups !== "number" || !Number.isInteger(numGroups) || numGroups <= 0 || C % numGroups !== 0) {
-    throw new NormError(
-      "BAD_NUM_GROUPS",
-      "numGroups",
-      `expected a positive integer dividing the ${C} channels, got ${describe(numGroups)}`,
-    );
-  }
-  return numGroups;
-}
+export { GROUP_NORM_EPS };
 
 /** Normalizes each group of C/numGroups channels per sample, then applies the per-channel weight and bias. */
 export function groupNorm(x: Tensor, numGroups: number, options?: NormOptions): Tensor {
@@ -52,10 +31,12 @@ export function groupNormBackward(dy: Tensor, x: Tensor, numGroups: number, opti
 
 export function groupNormForwardWithStats(a: GroupNormArgs) {
   const { N, C, S, G } = a;
-  const y = new Float32Array(N * C * S);
-  const mean = new Float32Array(N * G);
-  const rstd = new Float32Array(N * G);
-  kernels().groupNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, N, C, S, G, a.eps);
+  const y = alloc(N * C * S, "y");
+  const mean = alloc(N * G, "mean");
+  const rstd = alloc(N * G, "rstd");
+  // empty groups (C/G·S = 0): PyTorch's mean 0 and rstd NaN, no kernel call
+  if (C * S === 0) rstd.fill(NaN);
+  else kernels().groupNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, N, C, S, G, a.eps);
   return { y: out(y, a.x.shape), mean, rstd };
 }
 
@@ -65,7 +46,7 @@ export function groupNormBackwardWithStats(
 ): Grads {
   const { N, C, S, G } = a;
   const grads = paramGrads(a.weight, a.bias, [C], into);
-  const dx = new Float32Array(N * C * S);
-  kernels().groupNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, N, C, S, G);
+  const dx = alloc(N * C * S, "dx");
+  if (C * S > 0) kernels().groupNormBackward(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, N, C, S, G);
   return grads.wrap(dx, a.x.shape);
 }

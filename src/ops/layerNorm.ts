@@ -12,13 +12,12 @@
  */
 import { kernels } from "../backends/registry.js";
 import type { Kernels } from "../backends/types.js";
-import type { Tensor } from "../tensor.js";
 import {
-  out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs,
-} from "./common.js";
+  LAYER_NORM_EPS, alloc, out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+} from "../core/index.js";
 
-export const LAYER_NORM_EPS = 1e-5;
+export { LAYER_NORM_EPS };
 
 /** y = (x − mean)/√(var + eps)·weight + bias over the trailing `normalizedShape` dims. */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
@@ -50,19 +49,22 @@ export function layerNormBackward(
 
 /** Forward on validated arguments, returning the row statistics as arrays (the modules keep them). */
 export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const y = a.out ?? new Float32Array(a.rows * a.D);
-  const mean = new Float32Array(a.rows);
-  const rstd = new Float32Array(a.rows);
-  k.layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+  const y = a.out ?? alloc(a.rows * a.D, "y");
+  const mean = alloc(a.rows, "mean");
+  const rstd = alloc(a.rows, "rstd");
+  // empty rows (D = 0): PyTorch's mean 0 and rstd NaN (0/0 variance), no kernel call
+  if (a.D === 0) rstd.fill(NaN);
+  else k.layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
   return { y: out(y, a.x.shape), mean, rstd };
 }
 
 /** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
 export function layerNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  const dx = a.out ?? new Float32Array(a.rows * a.D);
+  const dx = a.out ?? alloc(a.rows * a.D, "dx");
+  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+  if (a.D === 0) return grads.wrap(dx, a.x.shape); // nothing to differentiate
   // no saved statistics: recompute them, with dx as the forward's scratch y (overwritten below)
   const { mean, rstd } = a.stats ?? layerNormForwardWithStats({ ...a, out: dx }, k);
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
   k.layerNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, mean!, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

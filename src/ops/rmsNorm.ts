@@ -10,13 +10,12 @@
  */
 import { kernels } from "../backends/registry.js";
 import type { Kernels } from "../backends/types.js";
-import type { Tensor } from "../tensor.js";
 import {
-  out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs,
-} from "./common.js";
+  RMS_NORM_EPS, alloc, out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
+  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+} from "../core/index.js";
 
-export const RMS_NORM_EPS = 2 ** -23;
+export { RMS_NORM_EPS };
 
 /** y = x/√(mean(x²) + eps)·weight (+ bias) over the trailing `normalizedShape` dims. */
 export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
@@ -44,18 +43,21 @@ export function rmsNormBackward(
 
 /** Forward on validated arguments, returning rstd as an array (the modules keep it). */
 export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const y = a.out ?? new Float32Array(a.rows * a.D);
-  const rstd = new Float32Array(a.rows);
-  k.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
+  const y = a.out ?? alloc(a.rows * a.D, "y");
+  const rstd = alloc(a.rows, "rstd");
+  // empty rows (D = 0): rstd NaN (the mean of no squares is 0/0), as PyTorch's LayerNorm gives
+  if (a.D === 0) rstd.fill(NaN);
+  else k.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
   return { y: out(y, a.x.shape), rstd };
 }
 
 /** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
 export function rmsNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  const dx = a.out ?? new Float32Array(a.rows * a.D);
+  const dx = a.out ?? alloc(a.rows * a.D, "dx");
+  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+  if (a.D === 0) return grads.wrap(dx, a.x.shape); // nothing to differentiate
   // no saved rstd: recompute it, with dx as the forward's scratch y (overwritten below)
   const rstd = a.stats?.rstd ?? rmsNormForwardWithStats({ ...a, out: dx }, k).rstd;
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
   k.rmsNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, rstd, a.weight, a.rows, a.D);
   return grads.wrap(dx, a.x.shape);
 }

@@ -10,27 +10,34 @@
  * - Inputs whose data already live in a SharedArrayBuffer are used in place; others are copied
  *   once. Outputs are Float32Arrays on SharedArrayBuffers, ready to feed the next pool call.
  * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
- * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
+ * - Without SharedArrayBuffer (a page that is not cross-origin isolated) every call runs on the
+ *   calling thread, with a console warning naming the two headers (as onnxruntime-web does).
+ * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time
+ * (./spawn.ts).
  */
 import { NormError, describe } from "../errors.js";
-import { checkShape, numel, tensor } from "../tensor.js";
-import { splitRows } from "../backends/wasm/runtime.js";
+import { WASM_MAX_BYTES, splitRows } from "../backends/wasm/runtime.js";
 import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
 import type { Kernels } from "../backends/types.js";
-import { out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads } from "../ops/common.js";
-import { LAYER_NORM_EPS, layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
-import { RMS_NORM_EPS, rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
-import type { Tensor } from "../tensor.js";
+import {
+  LAYER_NORM_EPS, POOL_KEYS, RMS_NORM_EPS, alloc, checkCount, checkShape, float32Values, lostMemory, numel, out, paramGrads, readOptions,
+  rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type Tensor,
+} from "../core/index.js";
+import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
+import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Job, Reply } from "./protocol.js";
+import { importNode } from "./node-builtin.js";
+import { ISOLATION_HELP, NOT_ISOLATED, startThreads, type JobReply, type Thread } from "./spawn.js";
 
 export interface PoolOptions {
-  /** Worker threads (default: the hardware concurrency, at least 1). */
+  /** Worker threads (default: the hardware concurrency, at least 1; at most max(64, hardware concurrency)). */
   threads?: number;
   /** Inputs with fewer values run on the calling thread (default 262144 = 1 MiB of float32). */
   minElements?: number;
 }
 
 export interface Pool {
+  /** Worker threads; 1 where the pool runs on the calling thread (no SharedArrayBuffer, see createPool). */
   readonly threads: number;
   /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
   layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
@@ -44,47 +51,12 @@ export interface Pool {
   close(): Promise<void>;
 }
 
-/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
-interface Thread {
-  post(j: Job): void;
-  onMessage(f: (r: Reply) => void): void;
-  onError(f: (e: unknown) => void): void;
-  /** Node only: whether an idle pool keeps the process alive. */
-  ref(on: boolean): void;
-  terminate(): Promise<void>;
-}
-
-async function spawn(): Promise<Thread> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
-    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
-    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    return {
-      post: (j) => w.postMessage(j),
-      onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
-      onError: (f) => (w.onerror = (e) => f(e)),
-      ref: () => {},
-      terminate: async () => w.terminate(),
-    };
-  }
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
-  return {
-    post: (j) => w.postMessage(j),
-    onMessage: (f) => w.on("message", f),
-    onError: (f) => w.on("error", f),
-    ref: (on) => (on ? w.ref() : w.unref()),
-    terminate: async () => void (await w.terminate()),
-  };
-}
-
 /** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
 async function hardwareThreads(): Promise<number> {
   const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (hw !== undefined) return hw;
   try {
-    const spec = "node:os";
-    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+    return (await importNode<typeof import("node:os")>("os")).availableParallelism();
   } catch {
     return 2;
   }
@@ -97,7 +69,10 @@ function shared(a: Float32Array): Float32Array {
   s.set(a);
   return s;
 }
-const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+const sharedZeros = (n: number) => alloc(n, "SharedArrayBuffer", true);
+
+/** At most this many threads, or the hardware's count where larger: more workers than cores only add memory and start-up time. */
+export const MAX_THREADS = 64;
 
 /**
  * A tensor whose data live in a SharedArrayBuffer (zeros, or a copy of `data`): pool inputs there are
@@ -105,67 +80,85 @@ const sharedZeros = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n)
  * loop that allocates its tensors once pays neither copies nor fresh-memory page faults per call.
  */
 export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
-  const t = tensor(sharedZeros(numel(checkShape(shape, "shape"))), shape);
-  if (data !== undefined) {
-    if (data === null || typeof data.length !== "number" || data.length !== t.data.length) {
-      throw new NormError("SHAPE_MISMATCH", "data", `expected ${t.data.length} values for shape [${shape.join(", ")}], got ${describe(data)}`);
-    }
-    t.data.set(data);
+  if (typeof SharedArrayBuffer !== "function") throw new NormError("BACKEND_UNAVAILABLE", "sharedTensor", `SharedArrayBuffer is unavailable. ${ISOLATION_HELP}`);
+  const dims = checkShape(shape, "shape");
+  const n = numel(dims);
+  const values = data === undefined ? null : float32Values(data, "data");
+  if (values !== null && values.length !== n) {
+    throw new NormError("SHAPE_MISMATCH", "data", `expected ${n} values for shape [${dims.join(", ")}], got ${describe(data)}`);
   }
+  const t = { shape: dims, data: sharedZeros(n) };
+  if (values !== null) t.data.set(values);
   return t;
 }
 
-/** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
-export async function createPool(options: PoolOptions = {}): Promise<Pool> {
-  const nThreads = options.threads ?? Math.max(1, await hardwareThreads());
-  if (!Number.isInteger(nThreads) || nThreads < 1) {
-    throw new NormError("BAD_ARGUMENT", "threads", `expected a positive integer, got ${String(options.threads)}`);
+/** A row the wasm kernels cannot hold (4 arrays of D float32 at least) is a NormError before any copy. */
+function checkRowWidth(D: number): void {
+  if (16 * D > WASM_MAX_BYTES) {
+    throw new NormError("LIMIT_EXCEEDED", "normalizedShape", `a row of ${D} values needs more than the ${WASM_MAX_BYTES / 2 ** 30} GiB of WebAssembly memory the pool's kernels can address (at most ${WASM_MAX_BYTES / 16} values); use the synchronous js backend`);
   }
-  const minElements = options.minElements ?? 1 << 18;
-  if (!(minElements >= 0)) throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0, got ${String(minElements)}`);
+}
+
+/** Each [name, array, length] must still have its memory after an await; returns the first array. */
+function stillThere(arrays: ReadonlyArray<readonly [string, Float32Array | null, number]>): Float32Array {
+  for (const [name, a, n] of arrays) {
+    if (a !== null && lostMemory(a, n)) {
+      throw new NormError("DETACHED_BUFFER", name, "expected its memory to stay until the call resolved, but its buffer was detached (transferred) during the call; nothing was written");
+    }
+  }
+  return arrays[0]![1]!;
+}
+
+/**
+ * Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. Rejects
+ * with a NormError BACKEND_UNAVAILABLE when a worker cannot start (its script missing under a
+ * bundler: docs/install.md). Without SharedArrayBuffer (a page that is not cross-origin isolated)
+ * it warns once and returns a pool that runs every call on the calling thread.
+ */
+export async function createPool(options?: PoolOptions): Promise<Pool> {
+  const o = readOptions(options, "options", POOL_KEYS);
+  const hw = Math.max(1, await hardwareThreads());
+  const nThreads = o.threads === undefined ? hw : checkCount(o.threads, "threads", 1, "BAD_ARGUMENT", "a positive integer");
+  const maxThreads = Math.max(MAX_THREADS, hw);
+  if (nThreads > maxThreads) {
+    throw new NormError("LIMIT_EXCEEDED", "threads", `expected at most ${maxThreads} (max(${MAX_THREADS}, the ${hw} hardware threads)), got ${nThreads}`);
+  }
+  const minGiven = o.minElements ?? 1 << 18;
+  if (typeof minGiven !== "number" || !(minGiven >= 0)) {
+    throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0 (Infinity: always the calling thread), got ${describe(minGiven)}`);
+  }
+  let minElements = minGiven;
   if (wasmKernels === null || wasmRuntime === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
-  if (typeof SharedArrayBuffer === "undefined") {
-    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
+  const isolated = typeof SharedArrayBuffer === "function";
+  if (!isolated) {
+    console.warn(NOT_ISOLATED);
+    minElements = Infinity; // every call takes the calling-thread path below
   }
   const local: Kernels = wasmKernels;
   const flush = wasmRuntime.flush;
 
-  const threads: Thread[] = [];
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let closed = false;
   let failure: unknown = null;
-  const fail = (e: unknown) => {
+  const fail = (e: Error) => {
     failure ??= e;
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
-  try {
-    await Promise.all(
-      Array.from({ length: nThreads }, async () => {
-        const t = await spawn();
-        threads.push(t);
-        await new Promise<void>((resolve, reject) => {
-          t.onError(reject);
-          t.onMessage((r) => {
-            if ("ready" in r) return r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
-            const p = pending.get(r.id);
-            if (p === undefined) return;
-            pending.delete(r.id);
-            if (r.error !== undefined) p.reject(new Error(`normkit worker: ${r.error}`));
-            else p.resolve(r);
-          });
-        });
-        t.onError(fail);
-        t.ref(false); // idle: an unclosed pool does not keep the process alive
-      }),
-    );
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
+  const reply = (r: JobReply) => {
+    const p = pending.get(r.id);
+    if (p === undefined) return;
+    pending.delete(r.id);
+    if (r.error !== undefined) p.reject(r.code !== undefined ? new NormError(r.code, r.argument ?? "pool", r.error) : new Error(`normkit worker: ${r.error}`));
+    else p.resolve(r);
+  };
+  // spawn.ts turns every worker failure into an Error (a DOM Event has no message)
+  const threads: Thread[] = isolated ? await startThreads(nThreads, reply, fail) : [];
+  // idle: an unclosed pool does not keep the process alive
+  for (const t of threads) t.ref(false);
 
   let inFlight = 0;
   const inFlightDone: Array<() => void> = [];
@@ -202,10 +195,11 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
     const s = statShape(a.x.shape, a.normalizedShape);
-    if (n < minElements) {
+    if (n < minElements || n === 0) {
       const r = rms ? { ...rmsNormForwardWithStats(a, local), mean: null } : layerNormForwardWithStats(a, local);
       return { y: r.y, mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
     }
+    checkRowWidth(a.D);
     // workers write y in place when out is shared; otherwise into shared memory, copied to out after
     const y = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
     const mean = rms ? null : sharedZeros(a.rows), rstd = sharedZeros(a.rows);
@@ -213,7 +207,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: mean ?? undefined, rstd },
       a.rows,
     );
-    if (a.out !== null && a.out !== y) a.out.set(y);
+    if (a.out !== null && a.out !== y) stillThere([["out", a.out, n]]).set(y);
     return { y: out(a.out ?? y, a.x.shape), mean: mean && out(mean, s), rstd: out(rstd, s) };
   }
 
@@ -221,7 +215,8 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     usable();
     const a = rowNormBackwardArgs(dy, x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms);
     const n = a.rows * a.D;
-    if (n < minElements) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
+    if (n < minElements || n === 0) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
+    checkRowWidth(a.D);
     const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
     // as forward's y: dx written in place when out is shared
     const dx = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
@@ -233,6 +228,8 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       },
       a.rows,
     );
+    // the caller's out and into may have lost their memory (transferred) while the workers ran
+    stillThere([["out", a.out === dx ? null : a.out, n], ["into.dweight", a.into.dweight, a.D], ["into.dbias", a.into.dbias, a.D]]);
     if (a.out !== null && a.out !== dx) a.out.set(dx);
     // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
     for (const [into, key] of [[grads.dweight, "dw"], [grads.dbias, "db"]] as const) {
@@ -248,7 +245,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   }
 
   return {
-    threads: nThreads,
+    threads: isolated ? nThreads : 1,
     layerNorm: async (x, ns, o) => (await forward(false, x, ns, o)).y,
     rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o)).y,
     layerNormForward: async (x, ns, o) => {

@@ -1,3 +1,5 @@
+import type { NormErrorCode } from "../errors.js";
+
 /** Messages between the pool (src/pool/index.ts) and its workers (src/pool/worker.ts). */
 
 /**
@@ -29,4 +31,4 @@ export interface Job {
 export type Reply =
   | { ready: true }
   | { ready: false; error: string }
-  | { id: number; dw?: Float64Array; db?: Float64Array; error?: string };
+  | { id: number; dw?: Float64Array; db?: Float64Array; error?: string; code?: NormErrorCode; argument?: string };

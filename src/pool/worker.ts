@@ -3,7 +3,9 @@
  * rows it is given on shared arrays. Loaded by src/pool/index.ts as a Web Worker (module type) or
  * a Node worker_threads Worker; never imported by the package's entry point.
  */
+import { NormError } from "../errors.js";
 import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
+import { importNode } from "./node-builtin.js";
 import type { Job, Reply } from "./protocol.js";
 
 interface Port {
@@ -36,11 +38,10 @@ async function start(): Promise<void> {
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
-    // Node: a variable specifier keeps bundlers from resolving a Node built-in
-    const spec = "node:worker_threads";
-    const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
-    port = parentPort!;
-    listen = (f) => parentPort!.on("message", f);
+    const { parentPort } = await importNode<typeof import("node:worker_threads")>("worker_threads");
+    if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
+    port = parentPort;
+    listen = (f) => parentPort.on("message", f);
   }
   const module = kernelsModule();
   if (module === null) {
@@ -53,7 +54,12 @@ async function start(): Promise<void> {
     try {
       r = run(rt, j);
     } catch (e) {
-      r = { id: j.id, error: e instanceof Error ? e.message : String(e) };
+      // a NormError (e.g. a row too wide for wasm memory) keeps its code and argument across the thread
+      r = e instanceof NormError
+        ? { id: j.id, error: e.message.slice(e.argument.length + 2), code: e.code, argument: e.argument }
+        : { id: j.id, error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      rt.trim(); // after a one-off very wide row, give its memory back
     }
     port.postMessage(r, "dw" in r && r.dw ? [r.dw.buffer as ArrayBuffer, r.db!.buffer as ArrayBuffer] : []);
   });

@@ -40,6 +40,23 @@ export function rowNormRef(rms: boolean, x: Vec, rows: number, D: number, weight
   return y;
 }
 
+/**
+ * The statistics forward returns, per row of width D: mean (LayerNorm; 0 for `rms`) and
+ * rstd = 1/√(σ² + ε), or 1/√(mean(x²) + ε) with `rms`. GroupNorm's are those of its N·G rows of
+ * (C/G)·S contiguous values.
+ */
+export function rowStatsRef(rms: boolean, x: Vec, rows: number, D: number, eps: number): { mean: Float64Array; rstd: Float64Array } {
+  const mean = new Float64Array(rows);
+  const rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = (i: number) => x[r * D + i];
+    const s = rms ? { mean: 0, variance: meanSq(D, at) } : stats(D, at);
+    mean[r] = s.mean;
+    rstd[r] = 1 / Math.sqrt(s.variance + eps);
+  }
+  return { mean, rstd };
+}
+
 function meanSq(n: number, at: (i: number) => number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += at(i) ** 2;
@@ -214,3 +231,4 @@ export function batchNormBackwardRef(dy: Vec, x: Vec, N: number, C: number, S: n
   }
   return { dx, dweight, dbias };
 }
+export * from "./ops.js";

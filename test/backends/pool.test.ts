@@ -8,17 +8,9 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as nk from "../../src/index.js";
-import { assertBitwise, assertClose, rng } from "../helpers.js";
+import { assertBitwise, assertClose, onBackend, rng } from "../helpers.js";
 
-function sync<T>(f: () => T): T {
-  const before = nk.getBackend();
-  nk.setBackend("wasm");
-  try {
-    return f();
-  } finally {
-    nk.setBackend(before);
-  }
-}
+const sync = <T>(f: () => T): T => onBackend("wasm", f);
 
 test("pool = synchronous wasm: y and dx bitwise for 1..4 threads; dweight/dbias bitwise with 1 thread", async () => {
   const pools = await Promise.all([1, 2, 3, 4].map((threads) => nk.createPool({ threads, minElements: 0 })));

@@ -72,7 +72,7 @@ test("state dict round-trips through JSON", () => {
   const b = new BatchNorm(2);
   b.loadStateDict(JSON.parse(json));
   assert.deepEqual(b.stateDict(), a.stateDict());
-  assert.deepEqual(Object.keys(a.stateDict()), ["weight", "bias", "runningMean", "runningVar"]);
+  assert.deepEqual(Object.keys(a.stateDict()), ["weight", "bias", "runningMean", "runningVar", "numBatchesTracked"]);
   assert.throws(() => new LayerNorm(3).loadStateDict(new LayerNorm(4).stateDict()), NormError);
 });
 

@@ -7,22 +7,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { NormError } from "../../src/errors.js";
+import { createNodeGpu } from "../../src/webgpu-node.js";
+import { dawnEnv } from "./dawn-env.js";
 import type { SuiteResult } from "./suite.js";
 
 const CHILD = fileURLToPath(new URL("./node-child.js", import.meta.url));
-const SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json";
-
-/** Dawn's environment: the system's Vulkan, or SwiftShader when chromium has it and no ICD is chosen. */
-function dawnEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  if (existsSync(SWIFTSHADER) && !env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && env.NORMKIT_DAWN_NATIVE !== "1") {
-    env.VK_ICD_FILENAMES = SWIFTSHADER;
-    env.LD_LIBRARY_PATH = ["/usr/lib/chromium", env.LD_LIBRARY_PATH].filter(Boolean).join(":");
-  }
-  return env;
-}
 
 function child(mode: string, timeout: number) {
   const r = spawnSync(process.execPath, [CHILD, mode], { env: dawnEnv(), encoding: "utf8", timeout, maxBuffer: 64 << 20 });
@@ -59,5 +50,15 @@ test("WebGPU suite in Node on Dawn", { skip, timeout: 900_000 }, async (t) => {
     await t.test(x.name, { skip: x.skipped ?? false }, () => {
       if (!x.ok) throw new Error(x.message);
     });
+  }
+});
+
+test("createNodeGpu: unknown or mistyped options are NormErrors before Dawn loads", async () => {
+  for (const [o, arg] of [[{ dawnOptions: "backend=vulkan" }, "options.dawnOptions"], [{ subgroups: "false" }, "options.subgroups"], [{ powerPreference: "fast" }, "options.powerPreference"]] as const) {
+    await assert.rejects(createNodeGpu(o as never), (e: unknown) => e instanceof NormError && e.code === "BAD_ARGUMENT" && e.argument === arg, JSON.stringify(o));
+  }
+  // unknown keys: the core's UNKNOWN_OPTION, with the closest valid key suggested
+  for (const [o, arg, hint] of [[{ dawnOption: [] }, "dawnOption", "dawnOptions"], [{ gpu: {} }, "gpu", ""]] as const) {
+    await assert.rejects(createNodeGpu(o as never), (e: unknown) => e instanceof NormError && e.code === "UNKNOWN_OPTION" && e.argument === arg && e.message.includes(hint), JSON.stringify(o));
   }
 });

@@ -3,9 +3,13 @@
  * (test/webgpu/browser.test.ts) and Node runs it on Dawn (test/webgpu/node.test.ts). Each test
  * returns normally or throws; the drivers turn the list of results into node:test subtests.
  */
-import { NormError, createGpuBackend, reference, type GpuBackend, type GpuTensor, type Grads, type KernelPlan, type Tensor } from "../../src/index.js";
+import { reference, type Grads, type Tensor } from "../../src/index.js";
+import { createGpuBackend, type GpuBackend, type GpuTensor, type KernelPlan } from "../../src/webgpu.js";
 import type { GoldenCase } from "../helpers.js";
 import { bitwiseError, closeError, rng } from "../shared.js";
+import { Skip, check, problem, throwsNorm } from "./gpu-helpers.js";
+import { lifecycleTests } from "./lifecycle.js";
+import { wrapTests } from "./wrap.js";
 
 export interface SuiteResult {
   name: string;
@@ -15,9 +19,6 @@ export interface SuiteResult {
   skipped?: string;
   ms: number;
 }
-
-/** Thrown by a test that cannot run in this environment. */
-class Skip extends Error {}
 
 export interface SuiteEnv {
   gpu: GpuBackend;
@@ -30,45 +31,11 @@ export interface SuiteEnv {
   filter?: string;
 }
 
-type T = { name: string; fn: () => Promise<void> | void };
+export type T = { name: string; fn: () => Promise<void> | void };
 
 const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
 const f32 = (t: { shape: number[]; f32: string }): Tensor => ({ shape: t.shape, data: new Float32Array(b64(t.f32)) });
 const f64 = (t: { f64: string }) => new Float64Array(b64(t.f64));
-
-function check(msg: string | null): void {
-  if (msg !== null) throw new Error(msg);
-}
-
-async function throwsNorm(fn: () => unknown, code: string, mentions?: string): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (!(e instanceof NormError)) throw new Error(`expected NormError ${code}, got ${String(e)}`);
-    if (e.code !== code) throw new Error(`expected NormError ${code}, got ${e.code}: ${e.message}`);
-    if (mentions !== undefined && !e.message.includes(mentions)) throw new Error(`message lacks "${mentions}": ${e.message}`);
-    return;
-  }
-  throw new Error(`expected NormError ${code}, nothing thrown`);
-}
-
-/** Random row-norm problem; `hostile` plants NaN/Inf/constant/huge/tiny rows. */
-function problem(seed: number, rows: number, D: number, o: { w: boolean; b: boolean; scale?: number; offset?: number; hostile?: boolean }) {
-  const r = rng(seed);
-  const x = r.tensor([rows, D], o.scale ?? 1, o.offset ?? 0);
-  const dy = r.tensor([rows, D]);
-  if (o.hostile && rows >= 6) {
-    x.data[1 * D + (D >> 1)] = NaN;
-    x.data[2 * D] = Infinity;
-    x.data.fill(3.25, 3 * D, 4 * D); // constant row: variance 0, ε alone
-    for (let i = 4 * D; i < 5 * D; i++) x.data[i] = 1e15 * r.normal();
-    for (let i = 5 * D; i < 6 * D; i++) x.data[i] = 1e-20 * r.normal();
-    dy.data[rows * D - 1] = NaN;
-  }
-  const weight = o.w ? r.tensor([D], 0.5, 1) : undefined;
-  const bias = o.b ? r.tensor([D], 0.5) : undefined;
-  return { x, dy, weight, bias };
-}
 
 /** Compares GPU results with the float64 reference; tolerances scale with the conditioning. */
 async function checkAgainstReference(
@@ -397,7 +364,7 @@ function tests(env: SuiteEnv): T[] {
 /** Runs the suite; never throws (failures are results). */
 export async function runGpuSuite(env: SuiteEnv): Promise<SuiteResult[]> {
   const out: SuiteResult[] = [];
-  for (const t of tests(env)) {
+  for (const t of [...tests(env), ...lifecycleTests(env), ...wrapTests(env)]) {
     if (env.filter && !t.name.includes(env.filter)) continue;
     const t0 = performance.now();
     try {

@@ -15,7 +15,7 @@ function addInto(into: Float32Array | null, sums: Float64Array): void {
 
 /** The wasm kernels on a runtime of their own (one per thread that uses them). */
 export function wasmKernelsOn(rt: WasmRuntime): Kernels {
-  return {
+  return trimAfterEachCall(rt, {
     name: "wasm",
     layerNormForward(y, mean, rstd, x, weight, bias, rows, D, eps) {
       rt.forward(y, mean, rstd, x, weight, bias, 0, rows, D, eps);
@@ -56,7 +56,23 @@ export function wasmKernelsOn(rt: WasmRuntime): Kernels {
         }
       }
     },
-  };
+  });
+}
+
+/** Each entry gives back the memory a one-off very wide row grew (WasmRuntime.trim) once it returns. */
+function trimAfterEachCall(rt: WasmRuntime, k: Kernels): Kernels {
+  const wrapped: Record<string, unknown> = { name: k.name };
+  for (const [key, f] of Object.entries(k)) {
+    if (typeof f !== "function") continue;
+    wrapped[key] = (...args: unknown[]) => {
+      try {
+        return (f as (...a: unknown[]) => unknown)(...args);
+      } finally {
+        rt.trim();
+      }
+    };
+  }
+  return wrapped as unknown as Kernels;
 }
 
 /** p[c0 … c0 + Cg) each repeated S times: a per-channel parameter as a per-position row (null stays null). */

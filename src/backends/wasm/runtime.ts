@@ -15,7 +15,17 @@
  * this path with f32x4 code. Chunks of 16 or 32 KiB (L1-sized) measured slower (more calls), and
  * 256 or 512 KiB no faster.
  */
+import { NormError } from "../../errors.js";
 import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+
+/** wasm32 linear memory tops out at 65536 pages of 64 KiB. */
+export const WASM_MAX_BYTES = 65536 * 65536;
+/**
+ * Memory a runtime keeps between calls: the 64 KiB chunks of rows up to 16384 wide need < 2 MiB.
+ * Wider rows grow it (one row per chunk: ~16 bytes per value forward, ~32 backward); `trim()`
+ * then drops the instance, so a one-off wide call does not pin its memory for the process's life.
+ */
+const KEEP_BYTES = 16 << 20;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -74,13 +84,27 @@ export function splitRows(rows: number, D: number, parts: number, flush: number)
 
 export class WasmRuntime {
   readonly flush: number;
-  private readonly ex: KernelExports;
+  private ex: KernelExports;
   private readonly base: number;
 
-  constructor(module: WebAssembly.Module) {
+  constructor(private readonly module: WebAssembly.Module) {
     this.ex = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
     this.base = this.ex.heapBase();
     this.flush = this.ex.FLUSH.value as number;
+  }
+
+  /** Bytes of linear memory this runtime holds now. */
+  get memoryBytes(): number {
+    return this.ex.memory.buffer.byteLength;
+  }
+
+  /**
+   * Wasm memory cannot shrink: after a call grew it past KEEP_BYTES, start over on a fresh
+   * instance (same module, ~0.1 ms) and let the old memory be collected. Views a previous call
+   * returned keep the old memory alive until dropped, so they stay valid.
+   */
+  trim(): void {
+    if (this.memoryBytes > KEEP_BYTES) this.ex = new WebAssembly.Instance(this.module, {}).exports as unknown as KernelExports;
   }
 
   /** Byte offsets (16-byte aligned) of consecutive buffers of the given byte sizes; grows memory to fit. */
@@ -92,7 +116,15 @@ export class WasmRuntime {
       p += (b + 15) & ~15;
     }
     const mem = this.ex.memory;
-    if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / 65536));
+    if (p > mem.buffer.byteLength) {
+      const need = `a row of this width needs ${(p / 2 ** 20).toFixed(0)} MiB of WebAssembly memory`;
+      if (p > WASM_MAX_BYTES) throw new NormError("LIMIT_EXCEEDED", "normalizedShape", `${need}, over wasm32's limit of 4 GiB; use the js backend`);
+      try {
+        mem.grow(Math.ceil((p - mem.buffer.byteLength) / 65536));
+      } catch (e) {
+        throw new NormError("LIMIT_EXCEEDED", "normalizedShape", `${need} and the runtime refused to grow it (${e instanceof Error ? e.message : String(e)}); use the js backend`);
+      }
+    }
     return offs;
   }
 

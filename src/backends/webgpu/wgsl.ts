@@ -349,14 +349,3 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_size) sz: u
   o[2u * lid + 1u] = sz;
 }
 `;
-
-/** Copy kernel for the benchmark's bandwidth limit (vec4 per invocation, grid-stride in 2D). */
-export const COPY_WGSL = `
-@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = g.y * nwg.x * 256u + g.x;
-  if (i < arrayLength(&src)) { dst[i] = src[i]; }
-}
-`;

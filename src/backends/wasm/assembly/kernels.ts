@@ -15,85 +15,114 @@
 // dweight/dbias accumulate in registers instead of a load-add-store of memory per row and element.
 
 // ---- row reductions -----------------------------------------------------------------------------
+//
+// Accuracy at any width. A float32 running sum's error grows with the number of terms added to it:
+// the previous kernels summed a row in 16 float32 lanes, and drifted on wide rows (LayerNorm over
+// relu(N(0, 1)) rows of 2^20: y error 2.0e-3, against PyTorch float32's 1.2e-6; test/fixtures/
+// accuracy.json). Now every row sum is float64 or folds into float64 every BLOCK values:
+// - the mean: a float64 sum of the promoted float32 values (sum64), exact to 2^-53·Σ|x|, so rows
+//   like 1e4 + noise, [1e10, −1e10, 1, 2] or [3e38, 3e38, −3e38] get their mean right;
+// - Σ(x − μ)², Σx², and backward's Σg, Σg·x̂: 16 float32 lanes over a block of BLOCK values (16
+//   terms per lane), the block's lanes then added into float64 (fold). A block's float32 error is
+//   that of a 16-term sum whatever the width, and the float64 sum of the blocks adds nothing
+//   measurable: the error no longer grows with the width.
+// Folding costs ~8 operations per BLOCK values (≤ 3% of a kernel's time); the float64 mean
+// ≈12–20% of the LayerNorm forward's (docs/accuracy.md, bench/accuracy-cost.ts).
+const BLOCK: i32 = 256;
 
 // Fixed-order horizontal sum: (l0 + l1) + (l2 + l3).
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// (v − m) − mlo (shift 2), v − m (shift 1: mlo = 0), or v (shift 0: RMSNorm, m = mlo = 0);
-// `shift` is a constant at each (inlined) call, so the unneeded subtractions are not emitted.
-@inline function dev(v: v128, mv: v128, lv: v128, shift: i32): v128 {
-  return shift == 2 ? f32x4.sub(f32x4.sub(v, mv), lv) : shift == 1 ? f32x4.sub(v, mv) : v;
+// q + the four float32 lanes of v, in float64 (two f64x2 lanes).
+@inline function fold(q: v128, v: v128): v128 {
+  return f64x2.add(q, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3))));
 }
 
-// q = Σ_i ((x[i] − m) − mlo)^p for p = 1 (sq false) or 2 (sq true), m + mlo a value of the row or
-// its mean: shifted sums keep the bits of a row of 1e4 + noise; with p = 2 and m + mlo the mean it
-// is the two-pass Σ(x − μ)², never E[x²] − E[x]². With `park`, each (x[i] − m) − mlo is also
-// stored at y[i], for normalizeRow to scale (a store here, where there is none, instead of a load
-// and two subtractions there). `sq`, `shift`, `park` are constant at every (inlined) call.
-@inline function sumDev(x: usize, D: i32, m: f32, mlo: f32, sq: bool, shift: i32, park: bool, y: usize): f32 {
-  const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+@inline function lanes64(q: v128): f64 {
+  return f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+}
+
+// Σ x[i] in float64: every float32 value promoted, then added in four f64x2 accumulators (fixed
+// order). Exact to 2^-53·Σ|x|: no row's mean depends on which values share a float32 partial sum.
+// Cheaper variants were measured and rejected: adding 4 values in float32 first (≈3% of the
+// LayerNorm forward's time, against ≈12–20% for this) leaves an error ∝ |μ|/σ in y (1.2e-4 on
+// 1e4 + N(0, 1) rows of 16, where this gives 1e-7), and correcting a rough mean by Σ(x − m) in the
+// variance pass gets [1e10, −1e10, 1, 2]'s mean wrong (1.125), as x − m loses the small values.
+function sum64(x: usize, D: i32): f64 {
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let i = 0;
-  for (; i + 16 <= D; i += 16) {
+  for (; i + 8 <= D; i += 8) {
     const p = x + (<usize>i << 2);
-    const d0 = dev(v128.load(p), mv, lv, shift);
-    const d1 = dev(v128.load(p, 16), mv, lv, shift);
-    const d2 = dev(v128.load(p, 32), mv, lv, shift);
-    const d3 = dev(v128.load(p, 48), mv, lv, shift);
-    if (park) {
-      const q = y + (<usize>i << 2);
-      v128.store(q, d0);
-      v128.store(q, d1, 16);
-      v128.store(q, d2, 32);
-      v128.store(q, d3, 48);
+    const v0 = v128.load(p), v1 = v128.load(p, 16);
+    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v0));
+    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(f32x4.shuffle(v0, v0, 2, 3, 2, 3)));
+    a2 = f64x2.add(a2, f64x2.promote_low_f32x4(v1));
+    a3 = f64x2.add(a3, f64x2.promote_low_f32x4(f32x4.shuffle(v1, v1, 2, 3, 2, 3)));
+  }
+  let t: f64 = 0;
+  for (; i < D; i++) t += <f64>load<f32>(x + (<usize>i << 2));
+  return lanes64(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3))) + t;
+}
+
+// (v − m) − mlo (ln) or v (RMSNorm: m = mlo = 0); `ln` is constant at each (inlined) call.
+@inline function dev(v: v128, mv: v128, lv: v128, ln: bool): v128 {
+  return ln ? f32x4.sub(f32x4.sub(v, mv), lv) : v;
+}
+
+// q = Σ_i d_i² with d_i = (x[i] − m) − mlo (ln) or x[i]: with m + mlo the float64 mean, the
+// two-pass Σ(x − μ)², never E[x²] − E[x]²; x − m is exact for x near m, so a row of 1e4 + noise
+// keeps the noise's bits. With `ln`, each d_i is also parked at y[i] for normalizeRow to scale (a
+// store here instead of a load and two subtractions there). float32 lanes per BLOCK, folded into
+// float64 (see above).
+@inline function sumSq(x: usize, D: i32, m: f32, mlo: f32, ln: bool, y: usize): f64 {
+  const mv = f32x4.splat(m), lv = f32x4.splat(mlo);
+  let q = f64x2.splat(0);
+  let i = 0;
+  while (i + 16 <= D) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    const end = min(D - 15, i + BLOCK);
+    for (; i < end; i += 16) {
+      const p = x + (<usize>i << 2);
+      const d0 = dev(v128.load(p), mv, lv, ln);
+      const d1 = dev(v128.load(p, 16), mv, lv, ln);
+      const d2 = dev(v128.load(p, 32), mv, lv, ln);
+      const d3 = dev(v128.load(p, 48), mv, lv, ln);
+      if (ln) {
+        const o = y + (<usize>i << 2);
+        v128.store(o, d0);
+        v128.store(o, d1, 16);
+        v128.store(o, d2, 32);
+        v128.store(o, d3, 48);
+      }
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      a2 = f32x4.add(a2, f32x4.mul(d2, d2));
+      a3 = f32x4.add(a3, f32x4.mul(d3, d3));
     }
-    a0 = f32x4.add(a0, sq ? f32x4.mul(d0, d0) : d0);
-    a1 = f32x4.add(a1, sq ? f32x4.mul(d1, d1) : d1);
-    a2 = f32x4.add(a2, sq ? f32x4.mul(d2, d2) : d2);
-    a3 = f32x4.add(a3, sq ? f32x4.mul(d3, d3) : d3);
+    q = fold(q, f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   }
-  for (; i + 4 <= D; i += 4) {
-    const d = dev(v128.load(x + (<usize>i << 2)), mv, lv, shift);
-    if (park) v128.store(y + (<usize>i << 2), d);
-    a0 = f32x4.add(a0, sq ? f32x4.mul(d, d) : d);
-  }
+  // the last < 16 values
   let t: f32 = 0;
   for (; i < D; i++) {
-    const d = (load<f32>(x + (<usize>i << 2)) - m) - mlo;
-    if (park) store<f32>(y + (<usize>i << 2), d);
-    t += sq ? d * d : d;
+    const d = ln ? (load<f32>(x + (<usize>i << 2)) - m) - mlo : load<f32>(x + (<usize>i << 2));
+    if (ln) store<f32>(y + (<usize>i << 2), d);
+    t += d * d;
   }
-  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + t;
+  return lanes64(q) + <f64>t;
 }
 
-// Whether every x[i] is finite (slow path only).
-function allFinite(x: usize, D: i32): bool {
-  for (let i = 0; i < D; i++) if (!isFinite<f32>(load<f32>(x + (<usize>i << 2)))) return false;
-  return true;
-}
-
-// float64 Σ(x − m)^p, p = 1 or 2 (slow path only: float32 overflow on a finite row).
-function dev64(x: usize, D: i32, m: f64, sq: bool): f64 {
-  let q: f64 = 0;
-  for (let i = 0; i < D; i++) {
-    const d = <f64>load<f32>(x + (<usize>i << 2)) - m;
-    q += sq ? d * d : d;
-  }
-  return q;
-}
-
-// rstd = 1/√(q/D + ε), in float64, rounded once.
-@inline function rstdOf(q: f64, D: i32, eps: f64): f32 {
-  return <f32>(1.0 / Math.sqrt(q / D + eps));
+// rstd = 1/√(q/D + ε), in float64.
+@inline function rstdOf(q: f64, D: i32, eps: f64): f64 {
+  return 1.0 / Math.sqrt(q / D + eps);
 }
 
 // ---- forward ------------------------------------------------------------------------------------
 
 // y[i] = v[i]·rs·w[i] + b[i] (`bias`) or v[i]·rs·w[i]: normalize and affine fused in one pass over
 // the cached row; v = x (RMSNorm) or, for LayerNorm, the deviations (x − m) − mlo parked in y by
-// sumDev. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near
+// sumSq. The mean is m + mlo (its float32 rounding and the remainder): x − m is exact for x near
 // m, so a row of 1e4 + noise keeps the noise's bits. The caller passes w = ones when there is no
 // weight, and for LayerNorm b = zeros when there is no bias; RMSNorm's rare bias is added by a
 // second pass (addBias), keeping the module small.
@@ -131,7 +160,7 @@ function addBias(y: usize, b: usize, rows: i32, D: i32): void {
 }
 
 // LayerNorm (mean != 0) or RMSNorm (mean == 0) forward over `rows` rows:
-//   LayerNorm: μ = x₀ + Σ(x − x₀)/D (float64, kept as float32 m + remainder mlo),
+//   LayerNorm: μ = Σx/D (float64, kept as float32 m + remainder mlo),
 //              σ² = Σ(x − μ)²/D,  rstd = 1/√(σ² + ε),  y = (x − μ)·rstd·w + b
 //   RMSNorm:   rstd = 1/√(Σx²/D + ε),  y = x·rstd·w + b
 // w = 0: statistics only (y is then scratch), for a backward that recomputes them.
@@ -146,30 +175,41 @@ export function forward(y: usize, mean: usize, rstd: usize, x: usize, w: usize, 
 @inline function forwardRows(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, rows: i32, D: i32, eps: f64, ln: bool): void {
   for (let r = 0; r < rows; r++) {
     const o = <usize>r * <usize>D << 2;
-    const xr = x + o;
-    let m64: f64 = 0;
-    if (ln) {
-      const x0 = load<f32>(xr);
-      m64 = <f64>x0 + <f64>sumDev(xr, D, x0, 0, false, 1, false, 0) / D;
-    }
-    let m = <f32>m64;
-    const yr = y + o;
-    const q = sumDev(xr, D, m, <f32>(m64 - <f64>m), true, ln ? 2 : 0, ln, yr);
+    const xr = x + o, yr = y + o;
+    const m64 = ln ? sum64(xr, D) / D : 0;
+    const m = <f32>m64;
+    const q = sumSq(xr, D, m, <f32>(m64 - <f64>m), ln, yr);
     let rs: f32;
-    if (!isFinite<f32>(q) && allFinite(xr, D)) {
-      // float32 overflow on a finite row: redo its statistics in float64
-      if (ln) m64 = dev64(xr, D, 0, false) / D;
-      m = <f32>m64;
-      rs = rstdOf(dev64(xr, D, m64, true), D, eps);
-      // and park the deviations from this mean
-      if (ln) for (let i = 0; i < D; i++) store<f32>(yr + (<usize>i << 2), (load<f32>(xr + (<usize>i << 2)) - m) - <f32>(m64 - <f64>m));
+    if (!isFinite<f64>(q)) {
+      // a row whose float32 squares overflowed ((x − μ)² or x² past 3.4e38, e.g. [3e38, 3e38,
+      // −3e38]) is redone in float64; a row with a NaN/Inf gets the same NaN/Inf/0 either way
+      rs = redo(yr, xr, w, b, D, m64, eps, ln);
     } else {
-      rs = rstdOf(<f64>q, D, eps);
+      rs = <f32>rstdOf(q, D, eps);
+      if (w != 0) normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
     }
-    if (w != 0) normalizeRow(yr, ln ? yr : xr, w, b, D, rs, ln);
     if (ln) store<f32>(mean + (<usize>r << 2), m);
     store<f32>(rstd + (<usize>r << 2), rs);
   }
+}
+
+// The float64 redo of one row (slow path): σ² (or the mean square) about the float64 mean m64, and
+// y = (x − μ)·rstd·w (+ b for LayerNorm; RMSNorm's bias comes from addBias) rounded once.
+function redo(y: usize, x: usize, w: usize, b: usize, D: i32, m64: f64, eps: f64, ln: bool): f32 {
+  let q: f64 = 0;
+  for (let i = 0; i < D; i++) {
+    const d = <f64>load<f32>(x + (<usize>i << 2)) - m64;
+    q += d * d;
+  }
+  const rs = rstdOf(q, D, eps);
+  if (w != 0) {
+    for (let i = 0; i < D; i++) {
+      const k = <usize>i << 2;
+      const h = (<f64>load<f32>(x + k) - m64) * rs * <f64>load<f32>(w + k);
+      store<f32>(y + k, <f32>(ln ? h + <f64>load<f32>(b + k) : h));
+    }
+  }
+  return <f32>rs;
 }
 
 // ---- backward -----------------------------------------------------------------------------------
@@ -186,14 +226,67 @@ export const FLUSH: i32 = 32;
   v128.store(dst, f64x2.add(v128.load(dst, 16), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3))), 16);
 }
 
+// (Σg, Σg·x̂) of one row as the two lanes of an f64x2, g = dy·w, x̂ = (x − m)·rs; each x̂ is also
+// parked at dx[i] for pass 2. 8 float32 lanes per sum over blocks of BLOCK/2 values (16 terms per
+// lane), folded into float64 (see "row reductions").
+@inline function rowSums(dxr: usize, dyr: usize, xr: usize, w: usize, D: i32, m: f32, rs: f32): v128 {
+  const mv = f32x4.splat(m), rv = f32x4.splat(rs);
+  let S = f64x2.splat(0), T = S;
+  let i = 0;
+  while (i + 8 <= D) {
+    let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0;
+    const end = min(D - 7, i + (BLOCK >> 1));
+    for (; i < end; i += 8) {
+      const p = <usize>i << 2;
+      const g0 = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
+      const g1 = f32x4.mul(v128.load(dyr + p, 16), v128.load(w + p, 16));
+      const h0 = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
+      const h1 = f32x4.mul(f32x4.sub(v128.load(xr + p, 16), mv), rv);
+      v128.store(dxr + p, h0);
+      v128.store(dxr + p, h1, 16);
+      s0 = f32x4.add(s0, g0);
+      s1 = f32x4.add(s1, g1);
+      t0 = f32x4.add(t0, f32x4.mul(g0, h0));
+      t1 = f32x4.add(t1, f32x4.mul(g1, h1));
+    }
+    S = fold(S, f32x4.add(s0, s1));
+    T = fold(T, f32x4.add(t0, t1));
+  }
+  let s: f32 = 0, t: f32 = 0;
+  for (; i < D; i++) {
+    const p = <usize>i << 2;
+    const g = load<f32>(dyr + p) * load<f32>(w + p);
+    const h = (load<f32>(xr + p) - m) * rs;
+    store<f32>(dxr + p, h);
+    s += g;
+    t += g * h;
+  }
+  return f64x2.replace_lane(f64x2.splat(lanes64(S) + <f64>s), 1, lanes64(T) + <f64>t);
+}
+
+// rowSums in float64 (slow path: a finite row where x − m overflows float32, e.g. [3e38, 3e38,
+// −3e38]): x̂ computed in float64, then parked rounded to float32 (|x̂| ≤ √D).
+function rowSums64(dxr: usize, dyr: usize, xr: usize, w: usize, D: i32, m: f32, rs: f32): v128 {
+  let S: f64 = 0, T: f64 = 0;
+  for (let i = 0; i < D; i++) {
+    const p = <usize>i << 2;
+    const g = <f64>load<f32>(dyr + p) * <f64>load<f32>(w + p);
+    const h = (<f64>load<f32>(xr + p) - <f64>m) * <f64>rs;
+    store<f32>(dxr + p, <f32>h);
+    S += g;
+    T += g * h;
+  }
+  return f64x2.replace_lane(f64x2.splat(S), 1, T);
+}
+
 // LayerNorm (mean != 0) or RMSNorm (mean == 0, so m = 0 and mean(g) is not subtracted) backward:
 //   x̂ = (x − m)·rs,  g = dy·w,  dx = (g − mean(g) − x̂·mean(g·x̂))·rs,
 //   dw64 += Σ_rows dy·x̂,  db64 += Σ_rows dy   (float64 accumulators, via float32 block sums).
-// Per block of ≤ FLUSH rows: first each row's x̂ (parked in dx) and two means, kept with rs as
-// splats in `ac` (scratch of 64·FLUSH bytes); then strips of 8 columns down the block's rows,
-// writing dx over x̂ and summing dy·x̂ and dy in registers, in row order: the float32 sums of a
-// row-by-row walk. Parking x̂ trades pass 2's load of x, subtraction and product for one store in
-// pass 1, which has none.
+// Per block of ≤ FLUSH rows: first each row's x̂ (parked in dx) and two means (rowSums), kept with
+// rs as splats in `ac` (scratch of 64·FLUSH bytes); then strips of 8 columns down the block's
+// rows, writing dx over x̂ and summing dy·x̂ and dy in registers, in row order: the float32 sums of
+// a row-by-row walk. Parking x̂ trades pass 2's load of x, subtraction and product for one store
+// in pass 1, which has none.
 export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usize, x: usize, mean: usize, rstd: usize, w: usize, rows: i32, D: i32): void {
   const ln = mean != 0;
   const rowBytes = <usize>D << 2;
@@ -205,43 +298,13 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
       const xr = x + o, dyr = dy + o, dxr = dx + o;
       const m = ln ? load<f32>(mean + (<usize>(r0 + r) << 2)) : 0;
       const rs = load<f32>(rstd + (<usize>(r0 + r) << 2));
-      const mv = f32x4.splat(m), rv = f32x4.splat(rs);
-      let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0;
-      let i = 0;
-      for (; i + 8 <= D; i += 8) {
-        const p = <usize>i << 2;
-        const g0 = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
-        const g1 = f32x4.mul(v128.load(dyr + p, 16), v128.load(w + p, 16));
-        const h0 = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
-        const h1 = f32x4.mul(f32x4.sub(v128.load(xr + p, 16), mv), rv);
-        v128.store(dxr + p, h0);
-        v128.store(dxr + p, h1, 16);
-        s0 = f32x4.add(s0, g0);
-        s1 = f32x4.add(s1, g1);
-        t0 = f32x4.add(t0, f32x4.mul(g0, h0));
-        t1 = f32x4.add(t1, f32x4.mul(g1, h1));
-      }
-      for (; i + 4 <= D; i += 4) {
-        const p = <usize>i << 2;
-        const g = f32x4.mul(v128.load(dyr + p), v128.load(w + p));
-        const h = f32x4.mul(f32x4.sub(v128.load(xr + p), mv), rv);
-        v128.store(dxr + p, h);
-        s0 = f32x4.add(s0, g);
-        t0 = f32x4.add(t0, f32x4.mul(g, h));
-      }
-      let s: f32 = 0, t: f32 = 0;
-      for (; i < D; i++) {
-        const p = <usize>i << 2;
-        const g = load<f32>(dyr + p) * load<f32>(w + p);
-        const h = (load<f32>(xr + p) - m) * rs;
-        store<f32>(dxr + p, h);
-        s += g;
-        t += g * h;
-      }
+      let st = rowSums(dxr, dyr, xr, w, D, m, rs);
+      // redone in float64 where float32 overflowed (or a NaN/Inf made them non-finite anyway)
+      if (!isFinite<f64>(f64x2.extract_lane(st, 0) + f64x2.extract_lane(st, 1))) st = rowSums64(dxr, dyr, xr, w, D, m, rs);
       const k = ac + (<usize>r << 6);
-      v128.store(k, rv, 16);
-      v128.store(k, f32x4.splat(ln ? <f32>(<f64>(hsum(f32x4.add(s0, s1)) + s) / D) : 0), 32);
-      v128.store(k, f32x4.splat(<f32>(<f64>(hsum(f32x4.add(t0, t1)) + t) / D)), 48);
+      v128.store(k, f32x4.splat(rs), 16);
+      v128.store(k, f32x4.splat(ln ? <f32>(f64x2.extract_lane(st, 0) / D) : 0), 32);
+      v128.store(k, f32x4.splat(<f32>(f64x2.extract_lane(st, 1) / D)), 48);
     }
     // pass 2: dx and the block's dweight/dbias sums, 8 columns at a time down the rows
     const base = <usize>r0 * rowBytes;

@@ -1,0 +1,55 @@
+/**
+ * The built-in getters of typed arrays and buffers, captured when normkit loads. They read the
+ * internal slots, so no subclass (overriding `length`, `buffer`, `subarray`…), own property or
+ * Proxy can make them lie; on a Proxy or a non-typed-array they throw or return undefined.
+ */
+const TYPED_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (o: object, k: PropertyKey) => Object.getOwnPropertyDescriptor(o, k)!.get!;
+
+export const TYPED_TAG = getter(TYPED_PROTO, Symbol.toStringTag);
+export const TYPED_LENGTH = getter(TYPED_PROTO, "length");
+const TYPED_BUFFER = getter(TYPED_PROTO, "buffer");
+const TYPED_OFFSET = getter(TYPED_PROTO, "byteOffset");
+const AB_BYTES = getter(ArrayBuffer.prototype, "byteLength");
+const AB_DETACHED = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")?.get;
+const SAB_BYTES = typeof SharedArrayBuffer === "function" ? getter(SharedArrayBuffer.prototype, "byteLength") : undefined;
+
+/** The element type's name ("Float32Array", …) of a genuine typed array, else undefined (proxies, plain objects, DataView). */
+export function typedTag(v: unknown): string | undefined {
+  return v !== null && typeof v === "object" ? (Reflect.apply(TYPED_TAG, v, []) as string | undefined) : undefined;
+}
+
+/** Intrinsic length, buffer and byte offset of a genuine typed array (typedTag(v) !== undefined). */
+export function typedLength(v: object): number {
+  return Reflect.apply(TYPED_LENGTH, v, []) as number;
+}
+export function typedBuffer(v: object): ArrayBufferLike {
+  return Reflect.apply(TYPED_BUFFER, v, []) as ArrayBufferLike;
+}
+export function typedByteOffset(v: object): number {
+  return Reflect.apply(TYPED_OFFSET, v, []) as number;
+}
+
+/** Whether a buffer lives in shared memory (SharedArrayBuffer; never detached). */
+export function isShared(b: ArrayBufferLike): boolean {
+  if (SAB_BYTES === undefined) return false;
+  try {
+    Reflect.apply(SAB_BYTES, b, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an ArrayBuffer was detached (transferred with postMessage/structuredClone, or `transfer()`). */
+export function isDetached(b: ArrayBufferLike): boolean {
+  if (isShared(b)) return false;
+  if (AB_DETACHED !== undefined) return Reflect.apply(AB_DETACHED, b, []) as boolean;
+  if ((Reflect.apply(AB_BYTES, b, []) as number) !== 0) return false;
+  try {
+    new Uint8Array(b); // a view on a detached buffer cannot be made (Node 20 has no `detached` getter)
+    return false;
+  } catch {
+    return true;
+  }
+}
