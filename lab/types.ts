@@ -43,6 +43,8 @@ export interface ClaimResult {
   summary: string;
   /** the title shortened for narrow tables (terminal, README); the full title stays in the report */
   shortTitle?: string;
+  /** the deciding numbers in a few words, for the README's short table (else the summary) */
+  headline?: string;
   /** "claim" (default): one of the lab's claims; "paper": a published result reproduced at small scale */
   kind?: "claim" | "paper";
   /** for a paper: authors, year and title */

@@ -137,6 +137,7 @@ export const batchnormBatchDependence: Experiment = {
       control: `LayerNorm models trained the same way at every batch size: the batch-size effect must be BatchNorm's, not small batches'. BatchNorm's held-out penalty over them: ${formatNumber(penaltySmall)} at batch ${small}, ${formatNumber(penaltyLarge)} at batch ${large}.`,
       evidence,
       charts,
+      headline: `BatchNorm train/eval gap ${formatNumber(gap("pre-bn", small))} at batch ${small}, ${formatNumber(gap("pre-bn", large))} at ${large}; LayerNorm 0`,
       summary: `BatchNorm train/eval gap ${formatNumber(gap("pre-bn", small))} at batch ${small} vs ${formatNumber(gap("pre-bn", large))} at ${large}; LayerNorm's 0 (bitwise equal: ${lnBitwise ? "yes" : "no"}); BN−LN held-out ${formatNumber(penaltySmall)} vs ${formatNumber(penaltyLarge)}`,
     };
   },

@@ -137,7 +137,7 @@ export interface GptSettings {
 
 export function gptSettings(full: boolean): GptSettings {
   return full
-    ? { steps: 300, logEvery: 20, lr: 3e-3, batch: 4, T: 48, C: 48, heads: 4, layers: 3, seeds: 3 }
+    ? { steps: 300, logEvery: 20, lr: 3e-3, batch: 4, T: 32, C: 48, heads: 4, layers: 3, seeds: 3 }
     : { steps: 150, logEvery: 10, lr: 3e-3, batch: 4, T: 32, C: 32, heads: 4, layers: 2, seeds: 2 };
 }
 

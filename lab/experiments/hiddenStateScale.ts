@@ -190,6 +190,7 @@ export const hiddenStateScale: Experiment = {
         `The unnormalized MLP again, with each residual branch's output weights scaled 1/√(2L) at init (GPT-2's rule; the same random draws, scaled). Its stream grows ${times(fairGrowth)} over ${deepest} layers and its block gradients ${times(fairGrad)} from depth ${shallowest} to ${deepest}.`,
       evidence,
       charts,
+      headline: `stream RMS ${times(plainGrowth)} over ${deepest} layers, but ${times(fairGrowth)} with residual branches scaled 1/√(2L); normalized states ${lnHolds ? "within" : "not all within"} [0.5, 2]`,
       summary: parts.join("; "),
     };
   },

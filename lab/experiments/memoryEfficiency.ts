@@ -175,6 +175,7 @@ export const memoryEfficiency: Experiment = {
         "The claim is about GPUs: reproduced when LayerNorm is less efficient on every hardware GPU measured; not reproduced when it is as efficient on one; inconclusive when mixed, or when no hardware GPU was measured (CPU results, including software WebGPU, are shown and not scored).",
       evidence,
       charts,
+      headline: "LayerNorm vs RMSNorm, % of copy bandwidth: " + devices.map((d) => `${d.kind} ${passes(d).map((p) => `${percent(d.eff.LayerNorm[p])} vs ${percent(d.eff.RMSNorm[p])} (${p === "forward" ? "fwd" : "bwd"})`).join(", ")}`).join("; ") + (gpus.length === 0 ? "; no hardware GPU" : ""),
       summary: devices.length ? devices.map(say).join("; ") + (gpus.length === 0 ? " — no hardware GPU here" : "") : "nothing measured",
     };
   },

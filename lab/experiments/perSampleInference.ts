@@ -272,6 +272,7 @@ export const perSampleInference: Experiment = {
       control: poolNote ?? `The worker pool at ${POOL_THREADS.join(", ")} threads, batches of ${POOL_BATCHES.join(", ")} rows: it hands threads whole chunks of 256 rows (at width 64), so the larger batches are split between 2 and 4 threads. Elements of the sample's row that differ from its output alone or from the synchronous wasm backend's: ${pool.map((r) => `${r.bitsDiffer + (r.vsWasm ?? 0)} at ${r.threads} thread${r.threads > 1 ? "s" : ""}`).join(", ")}.`,
       evidence,
       charts,
+      headline: `${perSampleSame ? "bitwise identical" : "differs"} on ${backends.join(" and ")}${poolNote ? "" : ` and in the pool at ${POOL_THREADS.join("/")} threads`}; BatchNorm (train) max |Δ| ${formatNumber(bnTrain)}`,
       summary: `LayerNorm/RMSNorm/pre-LN MLP ${perSampleSame ? "bitwise identical in every batch" : "differ"} on ${backends.join(" and ")}; ${poolText}; BatchNorm (train) max |Δ| ${formatNumber(bnTrain)}, eval ${formatNumber(bnEvalD)}`,
     };
   },

@@ -99,6 +99,7 @@ export const rmsnormCost: Experiment = {
       control: `The same timing on a second implementation, so that the verdict is about the operation rather than one backend's code: RMSNorm ÷ LayerNorm ${plan.backends.map((b) => `${b}: ${ratiosOn(b)}`).join("; ")}.`,
       evidence,
       charts,
+      headline: `time ratio ${plan.backends.map((b) => `${b} ${scored.filter((t) => t.backend === b).map((t) => formatNumber(t.ratio)).join("/")}`).join(", ")}; held-out loss ${formatNumber(rmsG.meanLoss)} vs ${formatNumber(ln.meanLoss)}`,
       summary: `RMSNorm ÷ LayerNorm time ${plan.backends.map((b) => `${b} ${scored.filter((t) => t.backend === b).map((t) => formatNumber(t.ratio)).join("/")}`).join(", ")} (scored shapes); held-out loss pre-RMS ${formatNumber(rmsG.meanLoss)} vs pre-LN ${formatNumber(ln.meanLoss)}; norms are ${percent(ln.share)} of a pre-LN step`,
     };
   },

@@ -28,7 +28,7 @@ export const stableTraining: Experiment = {
     const preLn: Variant = ["pre-ln", "standard"];
     const variants: Variant[] = full ? [plain, fair, preLn, ["post-ln", "standard"], ["pre-rms", "standard"]] : [plain, fair, preLn];
     const lrs = full ? [1e-3, 3e-3, 1e-2, 3e-2, 1e-1] : [1e-3, 3e-3, 1e-2, 1e-1];
-    const seeds = full ? 4 : 3;
+    const seeds = 3;
     const depth = full ? 16 : 8;
     const steps = full ? 200 : 120;
     const logEvery = 10;
@@ -147,6 +147,7 @@ export const stableTraining: Experiment = {
       control: `The fair no-norm baseline: ${say(vsFair)} (its best lr ${vsFair.base.lr}). Against the plain baseline the verdict would be ${vsPlain.verdict}: ${say(vsPlain)}.`,
       evidence,
       charts,
+      headline: `vs the fair baseline: ${vsFair.stable ? "more stable" : "not more stable"}; steps to target ${stepsText(vsFair.pre.steps)} (pre-LN) vs ${stepsText(vsFair.base.steps)} (fair), ${stepsText(vsPlain.base.steps)} (plain)`,
       summary: `vs the fair no-norm baseline: ${say(vsFair)}`,
     };
   },

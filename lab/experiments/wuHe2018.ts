@@ -33,7 +33,7 @@ interface Setting {
 
 const setting = (full: boolean): Setting => ({
   batches: [2, 4, 8, 16, 32],
-  samples: full ? 6400 : 2400,
+  samples: full ? 4800 : 2400,
   seeds: full ? 3 : 2,
   lr: 6e-3,
   channels: [8, 12],
@@ -156,6 +156,7 @@ export const wuHe2018: Experiment = {
         "(1) without (2) or (3) → inconclusive; without (1) → not reproduced.",
       evidence,
       charts,
+      headline: `error at batch ${small} − best: BatchNorm +${pts(bnDeg)}, GroupNorm +${pts(gnDeg)}`,
       summary: `error at batch ${small} vs best: BatchNorm ${pts(e("batchnorm", small))} vs ${pts(e("batchnorm", small) - bnDeg)}, GroupNorm ${pts(e("groupnorm", small))} vs ${pts(e("groupnorm", small) - gnDeg)}`,
     };
   },

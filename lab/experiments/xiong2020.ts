@@ -31,7 +31,7 @@ interface Setting {
 
 const setting = (full: boolean): Setting =>
   full
-    ? { layers: 6, C: 48, T: 48, batch: 4, steps: 300, warmup: 100, lr: 3e-3, seeds: 3, logEvery: 20, gradBatches: 8 }
+    ? { layers: 6, C: 32, T: 32, batch: 4, steps: 300, warmup: 100, lr: 3e-3, seeds: 3, logEvery: 20, gradBatches: 8 }
     : { layers: 6, C: 32, T: 32, batch: 4, steps: 120, warmup: 40, lr: 3e-3, seeds: 1, logEvery: 10, gradBatches: 4 };
 
 type Arm = { norm: GptNorm; warmup: boolean; label: string };
@@ -158,6 +158,7 @@ export const xiong2020: Experiment = {
         "Both → reproduced; one → inconclusive; neither → not reproduced.",
       evidence,
       charts,
+      headline: `gradients at init: post-LN last ÷ first ${times(postRise)}, pre-LN spread ${times(preSpread)}; held-out post-LN ${formatNumber(lPostNo)} without warm-up, ${formatNumber(lPostWarm)} with; pre-LN ${formatNumber(lPre)}`,
       summary: `post-LN gradient last ÷ first layer ${times(postRise)}, pre-LN spread ${times(preSpread)}; held-out: post-LN ${formatNumber(lPostNo)} without warm-up, ${formatNumber(lPostWarm)} with; pre-LN ${formatNumber(lPre)} without`,
     };
   },

@@ -74,6 +74,7 @@ export const zhangSennrich2019: Experiment = {
         "inconclusive when RMSNorm is faster everywhere but saves less than 7 % somewhere; not reproduced when it is not faster at some shape. The whole-step saving of the lab's GPT is shown, not scored.",
       evidence,
       charts,
+      headline: `op ${plan.backends.map((b) => `${b} ${range(b)}`).join("; ")}; GPT step ≈ ${percent(stepEstimate)}`,
       summary: `time saved ${plan.backends.map((b) => `${b} ${range(b)}`).join("; ")} vs the paper's 7–64 %; GPT step ≈ ${percent(stepEstimate)} (norms are ${percent(ln.share)} of it)`,
     };
   },

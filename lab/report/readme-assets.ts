@@ -25,7 +25,7 @@ const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 
 /** The README's short table: the claim (its short title), the verdict, the numbers behind it. */
 export function claimsMarkdown(claims: readonly Partial<ClaimResult>[]): string {
-  const rows = claims.map((c) => `| ${mdCell(c.shortTitle ?? c.title ?? c.id ?? "")} | **${c.verdict ?? ""}** | ${mdCell(c.summary ?? "")} |`);
+  const rows = claims.map((c) => `| ${mdCell(c.shortTitle ?? c.title ?? c.id ?? "")} | **${c.verdict ?? ""}** | ${mdCell(c.headline ?? c.summary ?? "")} |`);
   return ["| Claim | Verdict | Measured |", "| --- | --- | --- |", ...rows].join("\n") + "\n";
 }
 
