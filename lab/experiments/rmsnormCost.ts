@@ -28,14 +28,17 @@ export function gptNormCost(ctx: ExperimentContext, caller: string) {
   });
 }
 
+/** What claim 5 and Zhang & Sennrich read: the timing plan, its timings, the GPT settings and the two GPTs' costs. */
+export function normCostInputs(ctx: ExperimentContext, caller: string) {
+  const [ln, rms] = gptNormCost(ctx, caller);
+  return { plan: timingPlan(ctx.full), timings: normTimings(ctx), gst: gptSettings(ctx.full), ln, rms };
+}
+
 export const rmsnormCost: Experiment = {
   id: ID,
   title: "RMSNorm is cheaper than LayerNorm with comparable quality",
   run(ctx: ExperimentContext): ClaimResult {
-    const plan = timingPlan(ctx.full);
-    const timings = normTimings(ctx);
-    const gst = gptSettings(ctx.full);
-    const [ln, rmsG] = gptNormCost(ctx, ID);
+    const { plan, timings, gst, ln, rms: rmsG } = normCostInputs(ctx, ID);
 
     const scored = timings.filter(scoredShape);
     const cheaperOn = (b: string) => scored.filter((t) => t.backend === b).every((t) => t.ratio < 1);

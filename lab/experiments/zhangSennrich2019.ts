@@ -6,9 +6,9 @@
  */
 import { formatNumber, percent } from "../report/format.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
-import { gptSettings, sig } from "./common.js";
-import { gptNormCost } from "./rmsnormCost.js";
-import { normTimings, scoredShape, timingPlan } from "./timing.js";
+import { sig } from "./common.js";
+import { normCostInputs } from "./rmsnormCost.js";
+import { scoredShape } from "./timing.js";
 
 const ID = "zhang-sennrich-2019";
 const PAPER_LOW = 0.07;
@@ -18,10 +18,7 @@ export const zhangSennrich2019: Experiment = {
   id: ID,
   title: "Zhang & Sennrich 2019: RMSNorm runs 7–64 % faster than LayerNorm",
   run(ctx: ExperimentContext): ClaimResult {
-    const plan = timingPlan(ctx.full);
-    const timings = normTimings(ctx);
-    const gst = gptSettings(ctx.full);
-    const [ln, rms] = gptNormCost(ctx, ID);
+    const { plan, timings, gst, ln, rms } = normCostInputs(ctx, ID);
     const speedup = (ratio: number) => 1 - ratio;
     const scored = timings.filter(scoredShape);
     const inRange = scored.every((t) => speedup(t.ratio) >= PAPER_LOW);

@@ -8,7 +8,7 @@
  * (ReLU), LeCun-normal head, zero biases; convolutions have no bias, as before a BatchNorm.
  */
 import { BatchNorm, GroupNorm, tensor } from "../../src/index.js";
-import { avgPoolBackward, avgPoolForward, col2im, im2col, nchwToNhwc, nhwcToNchw, outSize, reluBackward, reluForward, type ConvShape } from "../train/conv.js";
+import { avgPoolBackward, avgPoolForward, col2im, im2col, nchwToNhwc, nhwcToNchw, outSize, patchIndex, reluBackward, reluForward, type ConvShape } from "../train/conv.js";
 import { crossEntropyBackward, crossEntropyForward, matmulBackward, matmulForward } from "../train/kernels.js";
 import { fromModule, param, type Param } from "../train/params.js";
 import type { Rng } from "../train/rng.js";
@@ -30,6 +30,8 @@ export interface ConvNetConfig {
 
 interface Stage {
   shape: ConvShape;
+  /** which input pixel each patch element reads (patchIndex) */
+  idx: Int32Array;
   /** positions out (Ho·Wo) and channels out */
   S: number;
   Cout: number;
@@ -74,7 +76,7 @@ export class ConvNet {
       this.params.push(...fromModule(`conv${i}.norm`, norm.parameters()));
       const n = N * S * Cout;
       this.stages.push({
-        shape, S, Cout, w, norm, cols: new Float32Array(N * S * 9 * Cin),
+        shape, idx: patchIndex(shape), S, Cout, w, norm, cols: new Float32Array(N * S * 9 * Cin),
         rows: new Float32Array(n), planes: new Float32Array(n), normed: new Float32Array(n), act: new Float32Array(n),
       });
       H = Ho;
@@ -102,7 +104,7 @@ export class ConvNet {
     for (const s of this.stages) {
       const shape = { ...s.shape, B };
       const n = B * s.S * s.Cout;
-      im2col(s.cols, input, shape);
+      im2col(s.cols, input, shape, s.idx);
       matmulForward(s.rows, s.cols, s.w.value, null, B * s.S, 9 * shape.Cin, s.Cout);
       nhwcToNchw(s.planes, s.rows, B, s.S, s.Cout);
       s.normed.set(s.norm.forward(tensor(s.planes.subarray(0, n), [B, s.Cout, s.S])).data);
@@ -141,7 +143,7 @@ export class ConvNet {
       matmulBackward(dcols, s.w.grad, null, drows, s.cols, s.w.value, B * s.S, rowLen, s.Cout);
       if (dcols !== null) {
         dact = new Float32Array(B * shape.Cin * shape.H * shape.W);
-        col2im(dact, dcols, shape);
+        col2im(dact, dcols, shape, s.idx);
       }
     }
   }

@@ -20,57 +20,51 @@ export interface ConvShape {
 export const outSize = (n: number, K: number, stride: number, pad: number) => Math.floor((n + 2 * pad - K) / stride) + 1;
 
 /**
- * cols[(b·Ho + oy)·Wo + ox, (ci·K + ky)·K + kx] = x[b, ci, oy·s + ky − p, ox·s + kx − p], zero outside
- * the image.
+ * For one image: the pixel each patch element reads, idx[(oy·Wo + ox)·9·Cin + (ci·K + ky)·K + kx] =
+ * ci·H·W + (oy·s + ky − p)·W + (ox·s + kx − p), or −1 where the patch reaches into the zero padding.
+ * Computed once per shape; im2col and col2im are then one gather and one scatter-add.
  */
-export function im2col(cols: Float32Array, x: Float32Array, s: ConvShape): void {
-  const { B, Cin, H, W, K, stride, pad } = s;
+export function patchIndex(s: ConvShape): Int32Array {
+  const { Cin, H, W, K, stride, pad } = s;
   const Ho = outSize(H, K, stride, pad);
   const Wo = outSize(W, K, stride, pad);
-  const rowLen = Cin * K * K;
-  let r = 0;
-  for (let b = 0; b < B; b++) {
-    for (let oy = 0; oy < Ho; oy++) {
-      for (let ox = 0; ox < Wo; ox++, r++) {
-        let c = r * rowLen;
-        for (let ci = 0; ci < Cin; ci++) {
-          const plane = (b * Cin + ci) * H * W;
-          for (let ky = 0; ky < K; ky++) {
-            const iy = oy * stride + ky - pad;
-            for (let kx = 0; kx < K; kx++, c++) {
-              const ix = ox * stride + kx - pad;
-              cols[c] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[plane + iy * W + ix] : 0;
-            }
+  const idx = new Int32Array(Ho * Wo * Cin * K * K);
+  let c = 0;
+  for (let oy = 0; oy < Ho; oy++) {
+    for (let ox = 0; ox < Wo; ox++) {
+      for (let ci = 0; ci < Cin; ci++) {
+        for (let ky = 0; ky < K; ky++) {
+          const iy = oy * stride + ky - pad;
+          for (let kx = 0; kx < K; kx++, c++) {
+            const ix = ox * stride + kx - pad;
+            idx[c] = iy >= 0 && iy < H && ix >= 0 && ix < W ? ci * H * W + iy * W + ix : -1;
           }
         }
       }
     }
   }
+  return idx;
 }
 
-/** dx += col2im(dcols): each patch element's gradient added to the input pixel it was read from. */
-export function col2im(dx: Float32Array, dcols: Float32Array, s: ConvShape): void {
-  const { B, Cin, H, W, K, stride, pad } = s;
-  const Ho = outSize(H, K, stride, pad);
-  const Wo = outSize(W, K, stride, pad);
-  const rowLen = Cin * K * K;
-  let r = 0;
-  for (let b = 0; b < B; b++) {
-    for (let oy = 0; oy < Ho; oy++) {
-      for (let ox = 0; ox < Wo; ox++, r++) {
-        let c = r * rowLen;
-        for (let ci = 0; ci < Cin; ci++) {
-          const plane = (b * Cin + ci) * H * W;
-          for (let ky = 0; ky < K; ky++) {
-            const iy = oy * stride + ky - pad;
-            for (let kx = 0; kx < K; kx++, c++) {
-              const ix = ox * stride + kx - pad;
-              if (iy >= 0 && iy < H && ix >= 0 && ix < W) dx[plane + iy * W + ix] += dcols[c];
-            }
-          }
-        }
-      }
-    }
+/** cols[b·L + j] = x[b·Cin·H·W + idx[j]] (0 in the padding), L = idx.length: each output position's patch as a row. */
+export function im2col(cols: Float32Array, x: Float32Array, s: ConvShape, idx: Int32Array): void {
+  const L = idx.length;
+  const img = s.Cin * s.H * s.W;
+  for (let b = 0; b < s.B; b++) {
+    const o = b * L;
+    const xo = b * img;
+    for (let j = 0; j < L; j++) cols[o + j] = idx[j] >= 0 ? x[xo + idx[j]] : 0;
+  }
+}
+
+/** dx += col2im(dcols): each patch element's gradient added to the pixel it was read from. */
+export function col2im(dx: Float32Array, dcols: Float32Array, s: ConvShape, idx: Int32Array): void {
+  const L = idx.length;
+  const img = s.Cin * s.H * s.W;
+  for (let b = 0; b < s.B; b++) {
+    const o = b * L;
+    const xo = b * img;
+    for (let j = 0; j < L; j++) if (idx[j] >= 0) dx[xo + idx[j]] += dcols[o + j];
   }
 }
 

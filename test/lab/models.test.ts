@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { GPT, type GptNorm } from "../../lab/models/gpt.js";
 import { ResidualMLP, type MlpNorm } from "../../lab/models/mlp.js";
 import { ConvNet, type ConvNorm } from "../../lab/models/convnet.js";
-import { col2im, im2col, type ConvShape } from "../../lab/train/conv.js";
+import { col2im, im2col, patchIndex, type ConvShape } from "../../lab/train/conv.js";
 import { Rng } from "../../lab/train/rng.js";
 import { zeroGrads, type Param } from "../../lab/train/params.js";
 
@@ -113,9 +113,10 @@ test("im2col and col2im are adjoint: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ (st
   const x = rng.fillNormal(new Float32Array(2 * 3 * 25), 1);
   const c = rng.fillNormal(new Float32Array(positions * 27), 1);
   const cols = new Float32Array(positions * 27);
-  im2col(cols, x, s);
+  const idx = patchIndex(s);
+  im2col(cols, x, s, idx);
   const back = new Float32Array(x.length);
-  col2im(back, c, s);
+  col2im(back, c, s, idx);
   let lhs = 0;
   let rhs = 0;
   for (let i = 0; i < cols.length; i++) lhs += cols[i] * c[i];
