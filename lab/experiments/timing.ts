@@ -43,8 +43,10 @@ export function timeNorms(rows: number, D: number, rounds: number, targetMs: num
     once(mods.rms);
     iters++;
   }
-  // at least 3 calls per round, so one stall does not decide a round
-  iters = Math.max(3, Math.ceil(iters / 2));
+  // at least 3 calls per round, so one stall does not decide a round — unless one call already
+  // takes longer than a round should (the js backend at [4096, 1024]: ~0.2 s), where a stall is
+  // a small part of it and 3 calls would make that shape alone take ~13 s
+  iters = iters <= 1 ? 1 : Math.max(3, Math.ceil(iters / 2));
   const ln: number[] = [];
   const rms: number[] = [];
   for (let r = 0; r < rounds; r++) {

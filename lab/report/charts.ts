@@ -313,7 +313,7 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
       },
       spec: { width: panel, height, layer: layers },
       // y shared so panels compare by eye; x independent since panels may span different ranges (depths)
-      resolve: { scale: { y: "shared", x: "independent" } },
+      resolve: { scale: { y: "shared", x: "independent", ...(spec.kind === "bar" && spec.series !== undefined ? { xOffset: "independent" } : {}) } },
       config,
     };
   }

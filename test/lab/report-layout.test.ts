@@ -1,7 +1,7 @@
 /**
  * The report as a reader sees it, in headless Chromium at a desktop width (1100 px) and a phone's
  * (390 px): no horizontal scroll; no chart wider than its column; no chart text under 10 px at 100 %
- * zoom; every y axis with at least three tick labels; missing bars drawn as their markers; evidence
+ * zoom; every y axis with at least three tick labels; bars at least 3 px wide; missing bars drawn as their markers; evidence
  * with human labels and formatted numbers. It checks a report made from the fake experiments (which
  * exercise every chart feature), or the one at LAB_REPORT=path/index.html (e.g. a real `npm start`
  * report). LAB_SCREENSHOT_DIR=dir saves a full-page screenshot per width.
@@ -24,7 +24,7 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debi
 interface Layout {
   innerWidth: number;
   scrollWidth: number;
-  charts: { id: string; svgWidth: number; columnWidth: number; smallestText: number; smallestTextSample: string; yAxes: { label: string; ticks: number }[]; texts: string[] }[];
+  charts: { id: string; svgWidth: number; columnWidth: number; smallestText: number; smallestTextSample: string; yAxes: { label: string; ticks: number }[]; texts: string[]; narrowestBar: number }[];
   evidence: { label: string; value: string }[];
   summaries: string[];
 }
@@ -34,7 +34,7 @@ function measure(): Layout {
   const charts = Array.from(document.querySelectorAll("figure.chart")).map((fig) => {
     const svg = Array.from(fig.querySelectorAll("svg")).find((s) => (s as unknown as HTMLElement).getClientRects().length > 0) as SVGSVGElement | undefined;
     const column = (fig.parentElement as HTMLElement).getBoundingClientRect().width;
-    if (svg === undefined) return { id: fig.getAttribute("data-chart-id") ?? "", svgWidth: 0, columnWidth: column, smallestText: 0, smallestTextSample: "(no visible svg)", yAxes: [], texts: [] };
+    if (svg === undefined) return { id: fig.getAttribute("data-chart-id") ?? "", svgWidth: 0, columnWidth: column, smallestText: 0, smallestTextSample: "(no visible svg)", yAxes: [], texts: [], narrowestBar: Infinity };
     const box = svg.getBoundingClientRect();
     const scale = box.width / (svg.viewBox.baseVal?.width || svg.width.baseVal.value);
     let smallest = Infinity;
@@ -53,7 +53,9 @@ function measure(): Layout {
     const yAxes = Array.from(svg.querySelectorAll("g[aria-roledescription='axis']"))
       .filter((g) => /^Y-axis/.test(g.getAttribute("aria-label") ?? ""))
       .map((g) => ({ label: g.getAttribute("aria-label") ?? "", ticks: g.querySelectorAll("g.role-axis-label text").length }));
-    return { id: fig.getAttribute("data-chart-id") ?? "", svgWidth: box.width, columnWidth: column, smallestText: smallest, smallestTextSample: sample, yAxes, texts };
+    // grouped bars must have a visible width (a scale resolved across facets once drew them 0.25 px wide)
+    const bars = Array.from(svg.querySelectorAll("path[aria-roledescription='bar']")).map((b) => (b as SVGGraphicsElement).getBoundingClientRect().width);
+    return { id: fig.getAttribute("data-chart-id") ?? "", svgWidth: box.width, columnWidth: column, smallestText: smallest, smallestTextSample: sample, yAxes, texts, narrowestBar: Math.min(Infinity, ...bars) };
   });
   const evidence = Array.from(document.querySelectorAll("table.evidence tr")).map((tr) => ({ label: tr.children[0]?.textContent ?? "", value: tr.children[1]?.textContent ?? "" }));
   const summaries = Array.from(document.querySelectorAll("table.overview tbody tr td:nth-child(3)")).map((td) => td.textContent ?? "");
@@ -88,6 +90,7 @@ test("lab report layout at 1100 px and 390 px: fits, readable text and ticks, ma
         assert.ok(c.svgWidth <= c.columnWidth + 0.5, `${at}: ${c.id} is ${c.svgWidth} px in a ${c.columnWidth} px column`);
         assert.ok(c.smallestText >= 10, `${at}: ${c.id} draws "${c.smallestTextSample}" at ${c.smallestText.toFixed(1)} px`);
         for (const y of c.yAxes) assert.ok(y.ticks >= 3, `${at}: ${c.id} has a y axis with ${y.ticks} tick labels (${y.label})`);
+        assert.ok(c.narrowestBar >= 3, `${at}: ${c.id} draws a bar ${c.narrowestBar.toFixed(2)} px wide`);
       }
       // human evidence: no raw keys (camelCase, snake_case), no unformatted long numbers or e-notation
       for (const e of m.evidence) {

@@ -158,8 +158,8 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
 
     const html = await readFile(join(dir, "index.html"), "utf8");
     assert.ok(!/<script|<link|<img|<iframe|@import|src=|href="https?:|url\(https?:/i.test(html), "no scripts or external resources");
-    assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 6);
-    assert.equal((html.match(/<svg /g) ?? []).length, 12, "a desktop and a phone SVG per chart");
+    assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 7);
+    assert.equal((html.match(/<svg /g) ?? []).length, 14, "a desktop and a phone SVG per chart");
     assert.equal((html.match(/<section class="card claim"/g) ?? []).length, 3);
     for (const c of results.claims) {
       assert.ok(html.includes(`id="claim-${c.id}"`));
