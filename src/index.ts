@@ -16,6 +16,9 @@ import "./backends/wasm/index.js";
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
 export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/index.js";
+export { wasmTensor, wasmMemory, wasmBuild, WasmTensor } from "./backends/wasm/resident.js";
+export type { WasmMemoryStats } from "./backends/wasm/memory.js";
+export type { WasmBuild } from "./backends/wasm/module.js";
 export {
   createGpuBackend, GpuBackend, GpuTensor,
   type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,

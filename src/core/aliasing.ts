@@ -2,15 +2,17 @@
  * Inputs are never modified: every array a call writes (out, into.dweight/dbias, BatchNorm's
  * running statistics) must share no byte with an array it reads, nor with another written one.
  * Arrays that are only read may alias freely (dy may be x). Overlap is by byte range within one
- * buffer, so two halves of one ArrayBuffer are fine; ranges come from the intrinsic getters.
+ * buffer, so two halves of one ArrayBuffer are fine; ranges come from the intrinsic getters. All
+ * the buffers of normkit's WebAssembly memory count as one (src/core/resident.ts).
  */
 import { NormError } from "../errors.js";
 import { typedBuffer, typedByteOffset, typedLength } from "./intrinsics.js";
+import { sameMemory } from "./resident.js";
 
 export type Named = readonly [string, Float32Array | null];
 
 export function overlaps(a: Float32Array, b: Float32Array): boolean {
-  if (typedBuffer(a) !== typedBuffer(b)) return false;
+  if (!sameMemory(typedBuffer(a), typedBuffer(b))) return false;
   const a0 = typedByteOffset(a), b0 = typedByteOffset(b);
   const a1 = a0 + 4 * typedLength(a), b1 = b0 + 4 * typedLength(b);
   return a0 < b1 && b0 < a1;

@@ -11,6 +11,7 @@
  */
 import { NormError, describe } from "../errors.js";
 import { isDetached, typedBuffer, typedByteOffset, typedLength, typedTag } from "./intrinsics.js";
+import { checkResidentView } from "./resident.js";
 
 /** A dense float32 tensor: row-major, contiguous. Any object of this form is accepted. */
 export interface Tensor {
@@ -91,6 +92,7 @@ export function float32Data(v: unknown, name: string): Float32Array {
   const a = v as Float32Array;
   const buffer = typedBuffer(a);
   if (isDetached(buffer)) throw detached(name);
+  checkResidentView(buffer, typedByteOffset(a), 4 * typedLength(a), name);
   if (Object.getPrototypeOf(a) === Float32Array.prototype && !OVERRIDABLE.some((k) => Object.hasOwn(a, k))) return a;
   return new Float32Array(buffer, typedByteOffset(a), typedLength(a));
 }

@@ -5,6 +5,7 @@
  */
 import { NormError, describe } from "../errors.js";
 import { alloc, encodeValue, readStateDict, type StateDict, type Tensor } from "../core/index.js";
+import { residentBuffer, type WasmTensor } from "../backends/wasm/resident.js";
 
 export type { StateDict, StateValue } from "../core/index.js";
 
@@ -90,18 +91,40 @@ export function noForward(name: string): never {
 }
 
 /**
+ * An array a module reuses across calls, of the size the last call needed: in normkit's
+ * WebAssembly memory where it is shared (the wasm kernels then read and write it in place; a view
+ * of a shared memory never goes stale), else a plain Float32Array. Freed when the module is
+ * collected (the resident tensor's FinalizationRegistry) or when the size changes.
+ */
+export class Reused {
+  #t: WasmTensor | null = null;
+  #a: Float32Array | null = null;
+
+  constructor(private readonly what: string) {}
+
+  get(n: number): Float32Array {
+    if (this.#a === null || this.#a.length !== n) {
+      this.#t?.free();
+      this.#t = residentBuffer([n], this.what);
+      this.#a = this.#t?.data ?? alloc(n, this.what);
+    }
+    return this.#a;
+  }
+}
+
+/**
  * The forward's x, kept for backward as a copy (in a buffer reused across calls of one size), so
  * changing x between forward and backward cannot change the gradient: backward differentiates
  * what forward computed. PyTorch raises "modified by an inplace operation" instead, from a version
- * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward.
+ * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward. The copy is
+ * resident where wasm memory is shared, so the kernels read it in place (forward and backward).
  */
 export class SavedInput {
-  #buf: Float32Array | null = null;
+  readonly #buf = new Reused("x");
 
   keep(x: Tensor): Tensor {
-    const n = x.data.length;
-    if (this.#buf === null || this.#buf.length !== n) this.#buf = alloc(n, "x");
-    this.#buf.set(x.data);
-    return { shape: x.shape, data: this.#buf };
+    const data = this.#buf.get(x.data.length);
+    data.set(x.data);
+    return { shape: x.shape, data };
   }
 }

@@ -1,11 +1,23 @@
-/** torch.nn.LayerNorm and torch.nn.RMSNorm: statistics per row over the trailing normalizedShape. */
+/**
+ * torch.nn.LayerNorm and torch.nn.RMSNorm: statistics per row over the trailing normalizedShape.
+ *
+ * Resident by default where wasm memory is shared (Node; browsers with shared WebAssembly memory):
+ * the saved copy of x and the statistics live in wasm memory, so the kernels run on them in place,
+ * and for a resident input (a `wasmTensor`) forward returns y, and backward dx for a resident dy,
+ * in a buffer the module owns and reuses: the next call overwrites it (pass `out` to keep a
+ * result). A training loop of modules on resident tensors then allocates nothing per step. Plain
+ * inputs get fresh plain outputs, as before.
+ */
 import {
   LAYER_NORM_EPS, MODULE_CALL_KEYS, RMS_NORM_EPS, ROW_MODULE_KEYS, checkEps, moduleShape, optBool, readOptions, rowNormArgs, rowNormBackwardArgs,
   type RowNormArgs, type RowNormBackwardArgs, type Tensor,
 } from "../core/index.js";
+import { kernels } from "../backends/registry.js";
 import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
-import { NormModule, SavedInput, noForward, param, type Parameter } from "./module.js";
+import { isResident } from "../backends/wasm/resident.js";
+import { overlaps } from "../core/index.js";
+import { NormModule, Reused, SavedInput, noForward, param, type Parameter } from "./module.js";
 
 /** Per-call options of the LayerNorm/RMSNorm modules. */
 export interface ModuleCallOptions {
@@ -28,6 +40,8 @@ abstract class RowNormModule extends NormModule {
   readonly bias: Parameter | null;
   protected saved: { a: RowNormArgs; mean: Float32Array | null; rstd: Float32Array } | null = null;
   readonly #x = new SavedInput();
+  /** forward's statistics, and the outputs returned for resident inputs (see the file's comment) */
+  protected readonly buf = { mean: new Reused("mean"), rstd: new Reused("rstd"), y: new Reused("y"), dx: new Reused("dx") };
 
   constructor(normalizedShape: unknown, options: unknown, defaultEps: number, defaultBias: boolean) {
     super();
@@ -48,7 +62,9 @@ abstract class RowNormModule extends NormModule {
   protected args(x: Tensor, options?: ModuleCallOptions): RowNormArgs {
     const o = readOptions(options, "options", MODULE_CALL_KEYS);
     const a = rowNormArgs(x, this.normalizedShape, { weight: this.weight?.value, bias: this.bias?.value, eps: this.eps, out: o.out }, this.eps, true);
-    return { ...a, x: this.#x.keep(a.x) };
+    // y into the module's buffer for a resident x (before x is replaced by the kept copy)
+    const out = a.out ?? (isResident(a.x.data) ? this.buf.y.get(a.rows * a.D) : null);
+    return { ...a, out, x: this.#x.keep(a.x) };
   }
 
   /**
@@ -62,7 +78,13 @@ abstract class RowNormModule extends NormModule {
       weight: this.weight?.value, bias: this.bias?.value, eps: this.eps, out: o.out,
       into: { dweight: this.weight?.grad, dbias: this.bias?.grad },
     }, this.eps, rms);
-    return { ...a, stats: { mean: s.mean, rstd: s.rstd } };
+    // dx into the module's buffer for a resident dy, unless dy is that buffer (a previous dx)
+    let out = a.out;
+    if (out === null && isResident(a.dy)) {
+      const dx = this.buf.dx.get(a.rows * a.D);
+      if (!overlaps(dx, a.dy)) out = dx;
+    }
+    return { ...a, out, stats: { mean: s.mean, rstd: s.rstd } };
   }
 
   /** Statistics of the last forward call (one per row): mean (LayerNorm only) and rstd; copies. */
@@ -80,7 +102,7 @@ export class LayerNorm extends RowNormModule {
   /** y for x (into `options.out` when given); keeps x (a copy), mean and rstd for backward. */
   forward(x: Tensor, options?: ModuleCallOptions): Tensor {
     const a = this.args(x, options);
-    const { y, mean, rstd } = layerNormForwardWithStats(a);
+    const { y, mean, rstd } = layerNormForwardWithStats(a, kernels(), { mean: this.buf.mean.get(a.rows), rstd: this.buf.rstd.get(a.rows) });
     this.saved = { a, mean, rstd };
     return y;
   }
@@ -99,7 +121,7 @@ export class RMSNorm extends RowNormModule {
 
   forward(x: Tensor, options?: ModuleCallOptions): Tensor {
     const a = this.args(x, options);
-    const { y, rstd } = rmsNormForwardWithStats(a);
+    const { y, rstd } = rmsNormForwardWithStats(a, kernels(), { rstd: this.buf.rstd.get(a.rows) });
     this.saved = { a, mean: null, rstd };
     return y;
   }

@@ -47,11 +47,14 @@ export function layerNormBackward(
   return layerNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, LAYER_NORM_EPS, false));
 }
 
-/** Forward on validated arguments, returning the row statistics as arrays (the modules keep them). */
-export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
+/**
+ * Forward on validated arguments, returning the row statistics as arrays (the modules keep them),
+ * written into `stats` when given (buffers a module reuses, a.rows values each).
+ */
+export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels(), stats?: { mean: Float32Array; rstd: Float32Array }) {
   const y = a.out ?? alloc(a.rows * a.D, "y");
-  const mean = alloc(a.rows, "mean");
-  const rstd = alloc(a.rows, "rstd");
+  const mean = stats?.mean ?? alloc(a.rows, "mean");
+  const rstd = stats?.rstd ?? alloc(a.rows, "rstd");
   // empty rows (D = 0): PyTorch's mean 0 and rstd NaN (0/0 variance), no kernel call
   if (a.D === 0) rstd.fill(NaN);
   else k.layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);

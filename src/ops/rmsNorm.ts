@@ -41,10 +41,10 @@ export function rmsNormBackward(
   return rmsNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, RMS_NORM_EPS, true));
 }
 
-/** Forward on validated arguments, returning rstd as an array (the modules keep it). */
-export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
+/** Forward on validated arguments, returning rstd as an array (the modules keep it), written into `stats.rstd` when given. */
+export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels(), stats?: { rstd: Float32Array }) {
   const y = a.out ?? alloc(a.rows * a.D, "y");
-  const rstd = alloc(a.rows, "rstd");
+  const rstd = stats?.rstd ?? alloc(a.rows, "rstd");
   // empty rows (D = 0): rstd NaN (the mean of no squares is 0/0), as PyTorch's LayerNorm gives
   if (a.D === 0) rstd.fill(NaN);
   else k.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);

@@ -1,20 +1,26 @@
 /**
  * The worker pool: LayerNorm and RMSNorm, forward and backward, with the rows split over threads
- * (Web Workers in browsers, worker_threads in Node), each running its own instance of the wasm
- * kernels on shared memory (SharedArrayBuffer).
+ * (Web Workers in browsers, worker_threads in Node) that all run the wasm kernels on normkit's one
+ * shared WebAssembly memory (src/backends/wasm/memory.ts).
  *
  * - Same signatures and validation as the synchronous ops (rowNormArgs), but async.
+ * - `threads` counts the calling thread: it runs the first share of the rows itself, and
+ *   `threads − 1` workers run the others. Jobs go through a control block with Atomics
+ *   (src/pool/threads.ts): no postMessage and no allocation per call.
  * - Rows are split on the kernels' chunk grid (splitRows), so a row's y, dx, mean, rstd are bitwise
  *   those of the synchronous `wasm` backend whatever the thread count; dweight/dbias are float64
  *   per-thread partials reduced in thread order (bitwise the synchronous result with one thread).
- * - Inputs whose data already live in a SharedArrayBuffer are used in place; others are copied
- *   once. Outputs are Float32Arrays on SharedArrayBuffers, ready to feed the next pool call.
- * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
+ * - Resident tensors (`wasmTensor`) are used in place, by every thread. Other tensors are copied
+ *   into the shared memory for the call (one copy in, one out, on the calling thread).
+ * - Inputs under `minElements` values run on the calling thread as the synchronous op does.
+ * - Calls run one at a time, in order. A resident tensor freed during a call keeps its memory
+ *   until the call ends.
  * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
  */
 import { NormError, describe } from "../errors.js";
-import { WASM_MAX_BYTES, splitRows } from "../backends/wasm/runtime.js";
-import { wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
+import { WASM_MAX_BYTES, splitRows, type WasmRuntime } from "../backends/wasm/runtime.js";
+import { wasmBuildInUse, wasmHeap, wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
+import type { WasmHeap } from "../backends/wasm/memory.js";
 import type { Kernels } from "../backends/types.js";
 import {
   LAYER_NORM_EPS, POOL_KEYS, RMS_NORM_EPS, alloc, checkCount, checkShape, float32Values, lostMemory, numel, out, paramGrads, readOptions,
@@ -22,10 +28,14 @@ import {
 } from "../core/index.js";
 import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
-import type { Job, Reply } from "./protocol.js";
+import { OP_BACKWARD, OP_FORWARD, type Share } from "./protocol.js";
+import { Threads } from "./threads.js";
 
 export interface PoolOptions {
-  /** Worker threads (default: the hardware concurrency, at least 1; at most max(64, hardware concurrency)). */
+  /**
+   * Threads that compute, the calling thread included (default: the hardware concurrency, at
+   * least 1; at most max(64, hardware concurrency)). `threads: 1` starts no worker.
+   */
   threads?: number;
   /** Inputs with fewer values run on the calling thread (default 262144 = 1 MiB of float32). */
   minElements?: number;
@@ -33,50 +43,16 @@ export interface PoolOptions {
 
 export interface Pool {
   readonly threads: number;
-  /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
+  /** With resident x (and `out`), every thread reads and writes them in place. */
   layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
   layerNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; mean: Tensor; rstd: Tensor }>;
-  /** With `options.mean`/`rstd` the workers skip recomputing the statistics; a shared `options.out` gets dx in place. */
+  /** With `options.mean`/`rstd` the threads skip recomputing the statistics; a resident `options.out` gets dx in place. */
   layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
   rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
   rmsNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; rstd: Tensor }>;
   rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
   /** Waits for the calls in flight, then terminates the workers. */
   close(): Promise<void>;
-}
-
-/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
-interface Thread {
-  post(j: Job): void;
-  onMessage(f: (r: Reply) => void): void;
-  onError(f: (e: unknown) => void): void;
-  /** Node only: whether an idle pool keeps the process alive. */
-  ref(on: boolean): void;
-  terminate(): Promise<void>;
-}
-
-async function spawn(): Promise<Thread> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
-    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
-    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    return {
-      post: (j) => w.postMessage(j),
-      onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
-      onError: (f) => (w.onerror = (e) => f(e)),
-      ref: () => {},
-      terminate: async () => w.terminate(),
-    };
-  }
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
-  return {
-    post: (j) => w.postMessage(j),
-    onMessage: (f) => w.on("message", f),
-    onError: (f) => w.on("error", f),
-    ref: (on) => (on ? w.ref() : w.unref()),
-    terminate: async () => void (await w.terminate()),
-  };
 }
 
 /** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
@@ -91,29 +67,15 @@ async function hardwareThreads(): Promise<number> {
   }
 }
 
-/** `a` itself if it lives in shared memory, else a shared copy. */
-function shared(a: Float32Array): Float32Array {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  const s = sharedZeros(a.length);
-  s.set(a);
-  return s;
-}
 const sharedZeros = (n: number) => alloc(n, "SharedArrayBuffer", true);
 
 /** At most this many threads, or the hardware's count where larger: more workers than cores only add memory and start-up time. */
 export const MAX_THREADS = 64;
 
-/** A pool rejection as an Error: a worker's error event (a bare Event in browsers) becomes a NormError. */
-function asError(e: unknown): Error {
-  if (e instanceof Error) return e;
-  const msg = (e as { message?: unknown } | null)?.message;
-  return new NormError("BACKEND_UNAVAILABLE", "pool", `a worker failed: ${typeof msg === "string" && msg ? msg : describe(e)}`);
-}
-
 /**
- * A tensor whose data live in a SharedArrayBuffer (zeros, or a copy of `data`): pool inputs there are
- * used without a copy, and a pool forward's `out` there is written by the workers directly, so a
- * loop that allocates its tensors once pays neither copies nor fresh-memory page faults per call.
+ * A tensor whose data live in a SharedArrayBuffer (zeros, or a copy of `data`), for code that
+ * shares arrays between its own workers. For the pool, `wasmTensor` is the zero-copy tensor: the
+ * pool copies a sharedTensor into its WebAssembly memory for the call, as any other tensor.
  */
 export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
   const dims = checkShape(shape, "shape");
@@ -134,17 +96,83 @@ function checkRowWidth(D: number): void {
   }
 }
 
-/** Each [name, array, length] must still have its memory after an await; returns the first array. */
-function stillThere(arrays: ReadonlyArray<readonly [string, Float32Array | null, number]>): Float32Array {
+/** Each [name, array, length] must still have its memory (an await may have let the caller transfer it). */
+function stillThere(arrays: ReadonlyArray<readonly [string, Float32Array | null, number]>): void {
   for (const [name, a, n] of arrays) {
     if (a !== null && lostMemory(a, n)) {
       throw new NormError("DETACHED_BUFFER", name, "expected its memory to stay until the call resolved, but its buffer was detached (transferred) during the call; nothing was written");
     }
   }
-  return arrays[0]![1]!;
 }
 
-/** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
+/**
+ * The arrays of one pool call as byte offsets in the shared memory: resident ones in place (their
+ * blocks pinned, so a free() during the call waits), others copied into blocks of their own.
+ */
+class Staging {
+  private readonly temps: number[] = [];
+  private readonly pinned: number[] = [];
+  private readonly outs: Array<[Float32Array, number, number]> = [];
+
+  constructor(private readonly heap: WasmHeap, private readonly rt: WasmRuntime) {}
+
+  private temp(n: number): number {
+    const p = this.heap.alloc(4 * n, "scratch", "pool");
+    this.temps.push(p);
+    return p;
+  }
+
+  private resident(a: Float32Array): number {
+    const p = this.rt.residentOffset(a);
+    if (p < 0) return -1;
+    const b = this.heap.tensorBlockAt(p, 4 * a.length);
+    if (b !== undefined) {
+      this.heap.pin(b.start);
+      this.pinned.push(b.start);
+    }
+    return p;
+  }
+
+  /** An input's offset: in place, or a copy (or `fill` values when a is null; 0 when null and no fill). */
+  input(a: Float32Array | null, n: number, fill?: number): number {
+    if (a === null) {
+      if (fill === undefined) return 0;
+      const p = this.temp(n);
+      this.heap.f32.fill(fill, p >> 2, (p >> 2) + n);
+      return p;
+    }
+    const r = this.resident(a);
+    if (r >= 0) return r;
+    const p = this.temp(n);
+    this.heap.f32.set(a, p >> 2);
+    return p;
+  }
+
+  /** An output's offset: in place, or a block copied into `a` by `finish` (a null: scratch only). */
+  output(a: Float32Array | null, n: number): number {
+    if (a !== null) {
+      const r = this.resident(a);
+      if (r >= 0) return r;
+    }
+    const p = this.temp(n);
+    if (a !== null) this.outs.push([a, p, n]);
+    return p;
+  }
+
+  /** Copies the staged outputs out (their arrays checked still there first). */
+  finish(names: ReadonlyMap<Float32Array, string>): void {
+    stillThere(this.outs.map(([a, , n]) => [names.get(a) ?? "out", a, n] as const));
+    const f = this.heap.f32;
+    for (const [a, p, n] of this.outs) a.set(f.subarray(p >> 2, (p >> 2) + n));
+  }
+
+  release(): void {
+    for (const p of this.temps) this.heap.free(p);
+    for (const p of this.pinned) this.heap.unpin(p);
+  }
+}
+
+/** Starts `threads − 1` workers on the shared wasm memory; resolves once all are ready. */
 export async function createPool(options?: PoolOptions): Promise<Pool> {
   const o = readOptions(options, "options", POOL_KEYS);
   const hw = Math.max(1, await hardwareThreads());
@@ -158,82 +186,63 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0 (Infinity: always the calling thread), got ${describe(minGiven)}`);
   }
   const minElements = minGiven;
-  if (wasmKernels === null || wasmRuntime === null) {
+  if (wasmKernels === null || wasmRuntime === null || wasmHeap === null || wasmBuildInUse === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
-  if (typeof SharedArrayBuffer === "undefined") {
+  if (typeof SharedArrayBuffer === "undefined" || !wasmHeap.shared) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
   }
   const local: Kernels = wasmKernels;
-  const flush = wasmRuntime.flush;
+  const rt = wasmRuntime, heap = wasmHeap;
+  const flush = rt.flush;
+  const threads = await Threads.start(nThreads - 1, heap.memory, wasmBuildInUse, rt.kernels);
+  const T = threads.count;
 
-  const threads: Thread[] = [];
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
-  let nextId = 0;
   let closed = false;
-  let failure: unknown = null;
-  const fail = (ev: unknown) => {
-    const e = asError(ev);
-    failure ??= e;
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-  };
-  try {
-    await Promise.all(
-      Array.from({ length: nThreads }, async () => {
-        const t = await spawn();
-        threads.push(t);
-        await new Promise<void>((resolve, reject) => {
-          t.onError((e) => reject(asError(e)));
-          t.onMessage((r) => {
-            if ("ready" in r) return r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
-            const p = pending.get(r.id);
-            if (p === undefined) return;
-            pending.delete(r.id);
-            if (r.error !== undefined) p.reject(r.code !== undefined ? new NormError(r.code, r.argument ?? "pool", r.error) : new Error(`normkit worker: ${r.error}`));
-            else p.resolve(r);
-          });
-        });
-        t.onError(fail);
-        t.ref(false); // idle: an unclosed pool does not keep the process alive
-      }),
-    );
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
-
-  let inFlight = 0;
-  const inFlightDone: Array<() => void> = [];
-  /** Runs one job per thread (rows split on the chunk grid); resolves with the replies in thread order. */
   const usable = () => {
     if (closed) throw new NormError("BAD_ARGUMENT", "pool", "the pool is closed");
-    if (failure !== null) throw failure;
+    if (threads.failed !== null) throw threads.failed;
   };
-  async function dispatch(base: Omit<Job, "id" | "r0" | "r1">, rows: number): Promise<Reply[]> {
+
+  // calls run one at a time: each waits for the one before (idle: no wait, so a call stages its
+  // inputs before it returns its promise)
+  let busy: Promise<void> | null = null;
+  async function exclusive<R>(f: () => Promise<R>): Promise<R> {
+    while (busy !== null) await busy;
     usable();
-    if (inFlight++ === 0) for (const t of threads) t.ref(true);
+    let done!: () => void;
+    busy = new Promise<void>((r) => (done = r));
     try {
-      const ranges = splitRows(rows, base.D, threads.length, flush);
-      return await Promise.all(
-        ranges.map(([r0, r1], i) => {
-          const id = nextId++;
-          const job: Job = { ...base, id, r0, r1 };
-          return new Promise<Reply>((resolve, reject) => {
-            pending.set(id, { resolve, reject });
-            threads[i].post(job);
-          });
-        }),
-      );
+      return await f();
     } finally {
-      if (--inFlight === 0) {
-        for (const t of threads) t.ref(false);
-        for (const f of inFlightDone.splice(0)) f();
-      }
+      busy = null;
+      done();
     }
   }
 
-  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown) {
+  /** The pool's own scratch, kept between calls: per thread the backward's sums (AC, DW64, DB64). */
+  let scratch = 0, scratchD = -1;
+  const perThread = (D: number) => 64 * flush + 16 * D + 64;
+  function threadScratch(D: number): number[] {
+    if (D > scratchD) {
+      if (scratchD >= 0) heap.free(scratch);
+      scratch = heap.alloc(T * perThread(D), "scratch", "normalizedShape");
+      scratchD = D;
+    }
+    return Array.from({ length: T }, (_, t) => scratch + t * perThread(scratchD));
+  }
+
+  /** Shares of rows [0, rows) on the chunk grid, the calling thread's first. */
+  const shares = (base: Omit<Share, "r0" | "r1" | "DW64" | "DB64" | "AC">, rows: number, sums: number[] | null): Share[] =>
+    splitRows(rows, base.D, T, flush).map(([r0, r1], t) => {
+      const s = sums?.[t] ?? 0;
+      // AC, then DW64 and DB64 on 64-byte boundaries
+      const dw = s + 64 * flush;
+      return { ...base, r0, r1, AC: s, DW64: s === 0 ? 0 : dw, DB64: s === 0 ? 0 : dw + 8 * base.D };
+    });
+
+  /** `stats`: the caller returns mean/rstd (else they stay in the pool's scratch). */
+  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown, stats: boolean) {
     usable();
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
@@ -243,15 +252,26 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
       return { y: r.y, mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
     }
     checkRowWidth(a.D);
-    // workers write y in place when out is shared; otherwise into shared memory, copied to out after
-    const y = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
-    const mean = rms ? null : sharedZeros(a.rows), rstd = sharedZeros(a.rows);
-    await dispatch(
-      { rms, backward: false, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, y, mean: mean ?? undefined, rstd },
-      a.rows,
-    );
-    if (a.out !== null && a.out !== y) stillThere([["out", a.out, n]]).set(y);
-    return { y: out(a.out ?? y, a.x.shape), mean: mean && out(mean, s), rstd: out(rstd, s) };
+    return exclusive(async () => {
+      stillThere([["x", a.x.data, n], ["weight", a.weight, a.D], ["bias", a.bias, a.D]]);
+      const y = a.out ?? sharedZeros(n);
+      const mean = rms || !stats ? null : alloc(a.rows, "mean"), rstd = stats ? alloc(a.rows, "rstd") : null;
+      const st = new Staging(heap, rt);
+      try {
+        const base = {
+          op: OP_FORWARD, D: a.D, eps: a.eps, recompute: false, DX: 0, DY: 0,
+          X: st.input(a.x.data, n), W: st.input(a.weight, a.D, 1),
+          // the kernel adds LayerNorm's bias unconditionally (zeros when absent); RMSNorm's only if given
+          B: st.input(a.bias, a.D, rms ? undefined : 0),
+          Y: st.output(y, n), M: rms ? 0 : st.output(mean, a.rows), R: st.output(rstd, a.rows),
+        };
+        await threads.run(shares(base, a.rows, null));
+        st.finish(new Map([[y, "out"]]));
+      } finally {
+        st.release();
+      }
+      return { y: out(y, a.x.shape), mean: mean && out(mean, s), rstd: rstd && out(rstd, s) };
+    });
   }
 
   async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
@@ -260,52 +280,67 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     const n = a.rows * a.D;
     if (n < minElements || n === 0) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
     checkRowWidth(a.D);
-    const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
-    // as forward's y: dx written in place when out is shared
-    const dx = a.out !== null && a.out.buffer instanceof SharedArrayBuffer ? a.out : sharedZeros(n);
-    const replies = await dispatch(
-      {
-        rms, backward: true, D: a.D, eps: a.eps, x: shared(a.x.data), weight: a.weight, bias: a.bias, dy: shared(a.dy), dx,
-        // saved statistics are read by the workers; without them each recomputes its rows'
-        mean: a.stats?.mean ? shared(a.stats.mean) : undefined, rstd: a.stats ? shared(a.stats.rstd) : undefined,
-      },
-      a.rows,
-    );
-    // the caller's out and into may have lost their memory (transferred) while the workers ran
-    stillThere([["out", a.out === dx ? null : a.out, n], ["into.dweight", a.into.dweight, a.D], ["into.dbias", a.into.dbias, a.D]]);
-    if (a.out !== null && a.out !== dx) a.out.set(dx);
-    // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
-    for (const [into, key] of [[grads.dweight, "dw"], [grads.dbias, "db"]] as const) {
-      if (into === null) continue;
-      const s = new Float64Array(a.D);
-      for (const r of replies) {
-        const p = (r as { dw?: Float64Array; db?: Float64Array })[key]!;
-        for (let i = 0; i < a.D; i++) s[i] += p[i];
+    return exclusive(async () => {
+      stillThere([["x", a.x.data, n], ["dy", a.dy, n], ["weight", a.weight, a.D], ["mean", a.stats?.mean ?? null, a.rows], ["rstd", a.stats?.rstd ?? null, a.rows]]);
+      const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
+      const dx = a.out ?? sharedZeros(n);
+      const st = new Staging(heap, rt);
+      const sums = threadScratch(a.D);
+      try {
+        // saved statistics are read by every thread; without them each recomputes its rows'
+        const saved = a.stats;
+        const base = {
+          op: OP_BACKWARD, D: a.D, eps: a.eps, recompute: saved === null, Y: 0, B: 0,
+          X: st.input(a.x.data, n), DY: st.input(a.dy, n), W: st.input(a.weight, a.D, 1),
+          M: rms ? 0 : saved !== null ? st.input(saved.mean, a.rows) : st.output(null, a.rows),
+          R: saved !== null ? st.input(saved.rstd, a.rows) : st.output(null, a.rows),
+          DX: st.output(dx, n),
+        };
+        const jobs = shares(base, a.rows, sums);
+        const f64 = new Float64Array(heap.f32.buffer);
+        for (const j of jobs) f64.fill(0, j.DW64 >> 3, (j.DB64 >> 3) + a.D);
+        await threads.run(jobs);
+        // the caller's out and into may have lost their memory (transferred) while the workers ran
+        stillThere([["into.dweight", a.into.dweight, a.D], ["into.dbias", a.into.dbias, a.D]]);
+        st.finish(new Map([[dx, "out"]]));
+        // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
+        const g = new Float64Array(heap.f32.buffer);
+        for (const [into, key] of [[grads.dweight, "DW64"], [grads.dbias, "DB64"]] as const) {
+          if (into === null) continue;
+          for (let i = 0; i < a.D; i++) {
+            let s = 0;
+            for (const j of jobs) s += g[(j[key] >> 3) + i]!;
+            into[i] += s;
+          }
+        }
+      } finally {
+        st.release();
       }
-      for (let i = 0; i < a.D; i++) into[i] += s[i];
-    }
-    return grads.wrap(a.out ?? dx, a.x.shape);
+      return grads.wrap(dx, a.x.shape);
+    });
   }
 
   return {
-    threads: nThreads,
-    layerNorm: async (x, ns, o) => (await forward(false, x, ns, o)).y,
-    rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o)).y,
+    threads: T,
+    layerNorm: async (x, ns, o) => (await forward(false, x, ns, o, false)).y,
+    rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o, false)).y,
     layerNormForward: async (x, ns, o) => {
-      const r = await forward(false, x, ns, o);
-      return { y: r.y, mean: r.mean!, rstd: r.rstd };
+      const r = await forward(false, x, ns, o, true);
+      return { y: r.y, mean: r.mean!, rstd: r.rstd! };
     },
     rmsNormForward: async (x, ns, o) => {
-      const r = await forward(true, x, ns, o);
-      return { y: r.y, rstd: r.rstd };
+      const r = await forward(true, x, ns, o, true);
+      return { y: r.y, rstd: r.rstd! };
     },
     layerNormBackward: (dy, x, ns, o) => backward(false, dy, x, ns, o),
     rmsNormBackward: (dy, x, ns, o) => backward(true, dy, x, ns, o),
     async close() {
       if (closed) return;
       closed = true;
-      if (inFlight > 0) await new Promise<void>((r) => inFlightDone.push(r));
-      await Promise.all(threads.map((t) => t.terminate()));
+      while (busy !== null) await busy;
+      await threads.close();
+      if (scratchD >= 0) heap.free(scratch);
+      scratchD = -1;
     },
   };
 }

@@ -1,34 +1,71 @@
-import type { NormErrorCode } from "../errors.js";
-
-/** Messages between the pool (src/pool/index.ts) and its workers (src/pool/worker.ts). */
-
 /**
- * One job: rows [r0, r1) of a LayerNorm (rms false) or RMSNorm forward or backward. Row arrays
- * (x, dy, y, mean, rstd, dx) are full-size views on SharedArrayBuffers, indexed by global row; the
- * worker writes only its rows. weight/bias are copied (small).
+ * How the pool (src/pool/index.ts) and its workers (src/pool/worker.ts) talk. Once, at start: a
+ * message with the shared WebAssembly memory and a control block (a SharedArrayBuffer). Then per
+ * call, no messages: the pool writes a job into each worker's slot of the control block and wakes
+ * it with Atomics.notify; the worker runs the kernels on byte offsets of the shared memory, stores
+ * the job's number in `done` and notifies back.
  */
-export interface Job {
-  id: number;
-  rms: boolean;
-  backward: boolean;
-  D: number;
-  eps: number;
-  r0: number;
-  r1: number;
-  x: Float32Array;
-  weight: Float32Array | null;
-  bias: Float32Array | null;
-  /** forward outputs; mean/rstd are backward inputs when the caller saved them */
-  y?: Float32Array;
-  mean?: Float32Array;
-  rstd?: Float32Array;
-  /** backward input and output */
-  dy?: Float32Array;
-  dx?: Float32Array;
+import type { WasmBuild } from "../backends/wasm/module.js";
+
+/** The start message: the memory every thread's kernels run on, the control block, this worker's slot. */
+export interface Init {
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  slot: number;
+  build: WasmBuild;
 }
 
-/** A worker's answer: float64 Σ dy·x̂ and Σ dy over its rows for a backward job, or an error. */
-export type Reply =
-  | { ready: true }
-  | { ready: false; error: string }
-  | { id: number; dw?: Float64Array; db?: Float64Array; error?: string; code?: NormErrorCode; argument?: string };
+/** A worker's answer to Init (the only message a worker sends, except a failure's). */
+export type Ready = { ready: true } | { ready: false; error: string };
+
+/** Bytes per worker slot (a few cache lines, so two workers' slots never share one). */
+export const SLOT_BYTES = 512;
+
+/** Int32 fields of a slot (Atomics work on Int32Array): */
+export const SEQ = 0; // the pool: number of the latest job
+export const DONE = 1; // the worker: number of the latest job finished
+export const OP = 2; // what to run (OP_*)
+export const FAILED = 3; // 1 when the job threw; the message follows at MESSAGE
+
+/** Operations. */
+export const OP_FORWARD = 1;
+export const OP_BACKWARD = 2;
+export const OP_QUIT = 3;
+
+/** Float64 fields of a slot, from byte 16: byte offsets into the memory, row range, sizes. */
+export const ARGS_AT = 2; // in float64 units
+export const A = {
+  Y: 0, M: 1, R: 2, X: 3, W: 4, B: 5, DX: 6, DY: 7, DW64: 8, DB64: 9, AC: 10,
+  r0: 11, r1: 12, D: 13, eps: 14, /** backward: 1 when this worker recomputes its rows' statistics */ recompute: 15,
+} as const;
+export const ARG_COUNT = 16;
+
+/** A failed job's message: UTF-16 code units from this byte, up to the slot's end. */
+export const MESSAGE_AT = 16 + 8 * ARG_COUNT;
+export const MESSAGE_CHARS = (SLOT_BYTES - MESSAGE_AT) / 2;
+
+/** One share of a job: what a thread runs on its rows (byte offsets into the shared memory). */
+export interface Share {
+  op: number;
+  Y: number; M: number; R: number; X: number; W: number; B: number;
+  DX: number; DY: number; DW64: number; DB64: number; AC: number;
+  r0: number; r1: number; D: number; eps: number;
+  /** backward: this thread recomputes its rows' statistics first */
+  recompute: boolean;
+}
+
+/** Writes a share into a slot's float64 fields. */
+export function writeShare(a: Float64Array, j: Share): void {
+  a[A.Y] = j.Y; a[A.M] = j.M; a[A.R] = j.R; a[A.X] = j.X; a[A.W] = j.W; a[A.B] = j.B;
+  a[A.DX] = j.DX; a[A.DY] = j.DY; a[A.DW64] = j.DW64; a[A.DB64] = j.DB64; a[A.AC] = j.AC;
+  a[A.r0] = j.r0; a[A.r1] = j.r1; a[A.D] = j.D; a[A.eps] = j.eps; a[A.recompute] = j.recompute ? 1 : 0;
+}
+
+/** Reads a share back (the worker side of writeShare). */
+export function shareOf(op: number, a: Float64Array): Share {
+  return {
+    op, Y: a[A.Y]!, M: a[A.M]!, R: a[A.R]!, X: a[A.X]!, W: a[A.W]!, B: a[A.B]!,
+    DX: a[A.DX]!, DY: a[A.DY]!, DW64: a[A.DW64]!, DB64: a[A.DB64]!, AC: a[A.AC]!,
+    r0: a[A.r0]!, r1: a[A.r1]!, D: a[A.D]!, eps: a[A.eps]!, recompute: a[A.recompute] === 1,
+  };
+}

@@ -1,39 +1,55 @@
 /**
- * A pool worker: its own instance of the wasm kernels (src/backends/wasm/runtime.ts), running the
- * rows it is given on shared arrays. Loaded by src/pool/index.ts as a Web Worker (module type) or
- * a Node worker_threads Worker; never imported by the package's entry point.
+ * A pool worker: the kernels instantiated on the pool's shared WebAssembly memory
+ * (src/backends/wasm/runtime.ts, KernelInstance), running the jobs the pool writes into its slot of
+ * the control block (src/pool/protocol.ts). It blocks in Atomics.wait between jobs: no message
+ * per call, and a wake-up costs a futex, not a trip through the event loop. Loaded by
+ * src/pool/index.ts as a Web Worker (module type) or a Node worker_threads Worker; never imported
+ * by the package's entry point.
  */
-import { NormError } from "../errors.js";
-import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
-import type { Job, Reply } from "./protocol.js";
+import { kernelsModule } from "../backends/wasm/module.js";
+import { KernelInstance } from "../backends/wasm/runtime.js";
+import { ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_QUIT, SEQ, SLOT_BYTES, shareOf, type Init, type Ready } from "./protocol.js";
+import { runShare } from "./threads.js";
 
 interface Port {
-  postMessage(m: Reply, transfer?: ArrayBuffer[]): void;
+  postMessage(m: Ready): void;
 }
 
-function run(rt: WasmRuntime, j: Job): Reply {
-  if (!j.backward) {
-    rt.forward(j.y!, j.rms ? null : j.mean!, j.rstd!, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
-    return { id: j.id };
+/** The job loop: wait for a new job number, run it, publish `done`; until OP_QUIT. */
+function serve(k: KernelInstance, control: SharedArrayBuffer, slot: number): void {
+  const i32 = new Int32Array(control, slot * SLOT_BYTES, SLOT_BYTES / 4);
+  const args = new Float64Array(control, slot * SLOT_BYTES + 8 * ARGS_AT, ARG_COUNT);
+  const msg = new Uint16Array(control, slot * SLOT_BYTES + MESSAGE_AT, MESSAGE_CHARS);
+  // job numbers start at 1: a job posted before this loop starts (right after "ready") is not missed
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(i32, SEQ, seen);
+    const seq = Atomics.load(i32, SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    const op = Atomics.load(i32, OP);
+    if (op === OP_QUIT) break;
+    try {
+      runShare(k, shareOf(op, args));
+      i32[FAILED] = 0;
+    } catch (e) {
+      const text = (e instanceof Error ? e.message : String(e)).slice(0, MESSAGE_CHARS - 1);
+      for (let i = 0; i < text.length; i++) msg[i] = text.charCodeAt(i);
+      msg[text.length] = 0;
+      i32[FAILED] = 1;
+    }
+    Atomics.store(i32, DONE, seq);
+    Atomics.notify(i32, DONE);
   }
-  // without saved statistics, backward recomputes this range's, as the synchronous *Backward ops
-  // do: rows are independent, so they (and dx) are bitwise those of the synchronous path
-  let mean = j.rms ? null : (j.mean ?? null);
-  let rstd = j.rstd;
-  if (rstd === undefined) {
-    mean = j.rms ? null : new Float32Array(j.r1);
-    rstd = new Float32Array(j.r1);
-    rt.forward(null, mean, rstd, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
-  }
-  const g = rt.backward(j.dx!, j.dy!, j.x, mean, rstd, j.weight, j.r0, j.r1, j.D);
-  return { id: j.id, dw: g.dw.slice(), db: g.db.slice() };
+  Atomics.store(i32, DONE, seen);
+  Atomics.notify(i32, DONE);
 }
 
 async function start(): Promise<void> {
   let port: Port;
-  let listen: (f: (j: Job) => void) => void;
+  let listen: (f: (m: Init) => void) => void;
   if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
-    const self = globalThis as unknown as Port & { onmessage: ((e: MessageEvent<Job>) => void) | null };
+    const self = globalThis as unknown as Port & { onmessage: ((e: MessageEvent<Init>) => void) | null };
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
@@ -41,29 +57,23 @@ async function start(): Promise<void> {
     const spec = "node:worker_threads";
     const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
     port = parentPort!;
-    listen = (f) => parentPort!.on("message", f);
+    listen = (f) => parentPort!.once("message", f);
   }
-  const module = kernelsModule();
-  if (module === null) {
-    port.postMessage({ ready: false, error: "WebAssembly SIMD is unavailable in this worker" });
-    return;
-  }
-  const rt = new WasmRuntime(module);
-  listen((j) => {
-    let r: Reply;
+  listen((init) => {
+    let k: KernelInstance;
     try {
-      r = run(rt, j);
+      const module = kernelsModule(true, init.build);
+      if (module === null) throw new Error(`the ${init.build} build of the kernels does not compile in this worker`);
+      k = new KernelInstance(module, init.memory);
     } catch (e) {
-      // a NormError (e.g. a row too wide for wasm memory) keeps its code and argument across the thread
-      r = e instanceof NormError
-        ? { id: j.id, error: e.message.slice(e.argument.length + 2), code: e.code, argument: e.argument }
-        : { id: j.id, error: e instanceof Error ? e.message : String(e) };
-    } finally {
-      rt.trim(); // after a one-off very wide row, give its memory back
+      port.postMessage({ ready: false, error: e instanceof Error ? e.message : String(e) });
+      return;
     }
-    port.postMessage(r, "dw" in r && r.dw ? [r.dw.buffer as ArrayBuffer, r.db!.buffer as ArrayBuffer] : []);
+    port.postMessage({ ready: true });
+    serve(k, init.control, init.slot);
+    // Node: let the thread end (the pool terminates it too)
+    (globalThis as { close?: () => void }).close?.();
   });
-  port.postMessage({ ready: true });
 }
 
 void start();

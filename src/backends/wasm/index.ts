@@ -6,7 +6,9 @@
  */
 import { registerBackend } from "../registry.js";
 import type { Kernels } from "../types.js";
-import { kernelsModule, WasmRuntime } from "./runtime.js";
+import { WasmHeap } from "./memory.js";
+import { kernelsModule, wasmBuildOf, type WasmBuild } from "./module.js";
+import { WasmRuntime } from "./runtime.js";
 
 function addInto(into: Float32Array | null, sums: Float64Array): void {
   // float64 sums added to the float32 gradient once, as the js backend does
@@ -83,18 +85,33 @@ function spread(p: Float32Array | null, c0: number, Cg: number, S: number): Floa
   return out;
 }
 
+/** This realm's WebAssembly memory (resident tensors, the kernels' scratch), or null without WebAssembly. */
+export const wasmHeap: WasmHeap | null = (() => {
+  try {
+    const h = new WasmHeap();
+    h.registerAsResident();
+    return h;
+  } catch {
+    return null;
+  }
+})();
+
 function instantiate(): WasmRuntime | null {
-  const m = kernelsModule();
+  if (wasmHeap === null) return null;
+  const m = kernelsModule(wasmHeap.shared);
   if (m === null) return null;
   try {
-    return new WasmRuntime(m);
+    return new WasmRuntime(m, wasmHeap);
   } catch {
     return null;
   }
 }
 
-/** This thread's wasm runtime, or null where WebAssembly SIMD is unavailable. */
+/** This thread's wasm runtime, on wasmHeap, or null where WebAssembly SIMD is unavailable. */
 export const wasmRuntime: WasmRuntime | null = instantiate();
+
+/** The build of the kernels the wasm backend runs ("relaxed-simd": with FMA), or null where it is unavailable. */
+export const wasmBuildInUse: WasmBuild | null = wasmRuntime !== null ? wasmBuildOf() : null;
 
 /** The wasm backend's kernels, or null where unavailable. */
 export const wasmKernels: Kernels | null = wasmRuntime !== null ? wasmKernelsOn(wasmRuntime) : null;
