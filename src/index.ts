@@ -19,10 +19,7 @@ export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/in
 export { wasmTensor, wasmMemory, wasmBuild, WasmTensor } from "./backends/wasm/resident.js";
 export type { WasmMemoryStats } from "./backends/wasm/memory.js";
 export type { WasmBuild } from "./backends/wasm/module.js";
-export {
-  createGpuBackend, GpuBackend, GpuTensor,
-  type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,
-} from "./backends/webgpu/index.js";
+// The WebGPU backend is the entry "normkit/webgpu" (src/webgpu.ts): its types need @webgpu/types.
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type StateValue, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,

@@ -15,7 +15,10 @@
  * - Inputs under `minElements` values run on the calling thread as the synchronous op does.
  * - Calls run one at a time, in order. A resident tensor freed during a call keeps its memory
  *   until the call ends.
- * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
+ * - Without SharedArrayBuffer (a page that is not cross-origin isolated) every call runs on the
+ *   calling thread, with a console warning naming the two headers (as onnxruntime-web does).
+ * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time
+ * (./spawn.ts).
  */
 import { NormError, describe } from "../errors.js";
 import { WASM_MAX_BYTES, splitRows, type WasmRuntime } from "../backends/wasm/runtime.js";
@@ -29,6 +32,8 @@ import {
 import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import { OP_BACKWARD, OP_FORWARD, type Share } from "./protocol.js";
+import { importNode } from "./node-builtin.js";
+import { ISOLATION_HELP, NOT_ISOLATED } from "./spawn.js";
 import { Threads } from "./threads.js";
 
 export interface PoolOptions {
@@ -60,8 +65,7 @@ async function hardwareThreads(): Promise<number> {
   const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (hw !== undefined) return hw;
   try {
-    const spec = "node:os";
-    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+    return (await importNode<typeof import("node:os")>("os")).availableParallelism();
   } catch {
     return 2;
   }
@@ -78,6 +82,7 @@ export const MAX_THREADS = 64;
  * pool copies a sharedTensor into its WebAssembly memory for the call, as any other tensor.
  */
 export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+  if (typeof SharedArrayBuffer !== "function") throw new NormError("BACKEND_UNAVAILABLE", "sharedTensor", `SharedArrayBuffer is unavailable. ${ISOLATION_HELP}`);
   const dims = checkShape(shape, "shape");
   const n = numel(dims);
   const values = data === undefined ? null : float32Values(data, "data");
@@ -172,7 +177,12 @@ class Staging {
   }
 }
 
-/** Starts `threads − 1` workers on the shared wasm memory; resolves once all are ready. */
+/**
+ * Starts `threads − 1` workers on the shared wasm memory; resolves once all are ready. Rejects
+ * with a NormError BACKEND_UNAVAILABLE when a worker cannot start (its script missing under a
+ * bundler: docs/install.md). Without SharedArrayBuffer (a page that is not cross-origin isolated)
+ * it warns once and returns a pool that runs every call on the calling thread.
+ */
 export async function createPool(options?: PoolOptions): Promise<Pool> {
   const o = readOptions(options, "options", POOL_KEYS);
   const hw = Math.max(1, await hardwareThreads());
@@ -189,19 +199,21 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
   if (wasmKernels === null || wasmRuntime === null || wasmHeap === null || wasmBuildInUse === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
-  if (typeof SharedArrayBuffer === "undefined" || !wasmHeap.shared) {
-    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
-  }
+  // without SharedArrayBuffer (a page that is not cross-origin isolated) the workers cannot share
+  // the memory: warn, and run every call on the calling thread
+  const isolated = typeof SharedArrayBuffer === "function" && wasmHeap.shared;
   const local: Kernels = wasmKernels;
   const rt = wasmRuntime, heap = wasmHeap;
   const flush = rt.flush;
-  const threads = await Threads.start(nThreads - 1, heap.memory, wasmBuildInUse, rt.kernels);
-  const T = threads.count;
+  let threads: Threads | null = null;
+  if (!isolated) console.warn(NOT_ISOLATED);
+  else threads = await Threads.start(nThreads - 1, heap.memory, wasmBuildInUse, rt.kernels);
+  const T = threads?.count ?? 1;
 
   let closed = false;
   const usable = () => {
     if (closed) throw new NormError("BAD_ARGUMENT", "pool", "the pool is closed");
-    if (threads.failed !== null) throw threads.failed;
+    if (threads?.failed) throw threads.failed;
   };
 
   // calls run one at a time: each waits for the one before (idle: no wait, so a call stages its
@@ -247,7 +259,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
     const n = a.rows * a.D;
     const s = statShape(a.x.shape, a.normalizedShape);
-    if (n < minElements || n === 0) {
+    if (n < minElements || n === 0 || threads === null) {
       const r = rms ? { ...rmsNormForwardWithStats(a, local), mean: null } : layerNormForwardWithStats(a, local);
       return { y: r.y, mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
     }
@@ -265,7 +277,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
           B: st.input(a.bias, a.D, rms ? undefined : 0),
           Y: st.output(y, n), M: rms ? 0 : st.output(mean, a.rows), R: st.output(rstd, a.rows),
         };
-        await threads.run(shares(base, a.rows, null));
+        await threads!.run(shares(base, a.rows, null));
         st.finish(new Map([[y, "out"]]));
       } finally {
         st.release();
@@ -278,7 +290,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     usable();
     const a = rowNormBackwardArgs(dy, x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms);
     const n = a.rows * a.D;
-    if (n < minElements || n === 0) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
+    if (n < minElements || n === 0 || threads === null) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
     checkRowWidth(a.D);
     return exclusive(async () => {
       stillThere([["x", a.x.data, n], ["dy", a.dy, n], ["weight", a.weight, a.D], ["mean", a.stats?.mean ?? null, a.rows], ["rstd", a.stats?.rstd ?? null, a.rows]]);
@@ -299,7 +311,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
         const jobs = shares(base, a.rows, sums);
         const f64 = new Float64Array(heap.f32.buffer);
         for (const j of jobs) f64.fill(0, j.DW64 >> 3, (j.DB64 >> 3) + a.D);
-        await threads.run(jobs);
+        await threads!.run(jobs);
         // the caller's out and into may have lost their memory (transferred) while the workers ran
         stillThere([["into.dweight", a.into.dweight, a.D], ["into.dbias", a.into.dbias, a.D]]);
         st.finish(new Map([[dx, "out"]]));
@@ -338,7 +350,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
       if (closed) return;
       closed = true;
       while (busy !== null) await busy;
-      await threads.close();
+      await threads?.close();
       if (scratchD >= 0) heap.free(scratch);
       scratchD = -1;
     },

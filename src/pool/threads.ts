@@ -3,56 +3,16 @@
  * job over them through a control block (src/pool/protocol.ts) with Atomics, the calling thread
  * running the first share of the rows itself. No postMessage and no allocation per call.
  */
-import { NormError, describe } from "../errors.js";
+import { NormError } from "../errors.js";
 import type { KernelInstance } from "../backends/wasm/runtime.js";
 import type { WasmBuild } from "../backends/wasm/module.js";
 import {
   ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_FORWARD, OP_QUIT, SEQ, SLOT_BYTES, writeShare,
-  type Init, type Ready, type Share,
+  type Share,
 } from "./protocol.js";
+import { startThreads, type Thread } from "./spawn.js";
 
 export type { Share };
-
-/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
-interface Thread {
-  post(m: Init): void;
-  onMessage(f: (r: Ready) => void): void;
-  onError(f: (e: unknown) => void): void;
-  /** Node only: whether an idle pool keeps the process alive. */
-  ref(on: boolean): void;
-  terminate(): Promise<void>;
-}
-
-async function spawn(): Promise<Thread> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
-    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
-    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    return {
-      post: (m) => w.postMessage(m),
-      onMessage: (f) => (w.onmessage = (e: MessageEvent<Ready>) => f(e.data)),
-      onError: (f) => (w.onerror = (e) => f(e)),
-      ref: () => {},
-      terminate: async () => w.terminate(),
-    };
-  }
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
-  return {
-    post: (m) => w.postMessage(m),
-    onMessage: (f) => w.on("message", f),
-    onError: (f) => w.on("error", f),
-    ref: (on) => (on ? w.ref() : w.unref()),
-    terminate: async () => void (await w.terminate()),
-  };
-}
-
-/** A pool rejection as an Error: a worker's error event (a bare Event in browsers) becomes a NormError. */
-export function asError(e: unknown): Error {
-  if (e instanceof Error) return e;
-  const msg = (e as { message?: unknown } | null)?.message;
-  return new NormError("BACKEND_UNAVAILABLE", "pool", `a worker failed: ${typeof msg === "string" && msg ? msg : describe(e)}`);
-}
 
 /** Atomics.waitAsync (ES2024: Node ≥ 16, Chromium ≥ 87; where missing the pool polls with setTimeout). */
 type WaitAsync = (a: Int32Array, i: number, v: number, ms: number) => { async: false; value: string } | { async: true; value: Promise<string> };
@@ -68,37 +28,27 @@ export class Threads {
   private readonly i32: Int32Array;
   private readonly args: Float64Array[];
   private readonly seq: number[];
-  private failure: Error | null = null;
 
-  private constructor(private readonly workers: Thread[], control: SharedArrayBuffer, private readonly local: KernelInstance) {
+  private constructor(private readonly workers: Thread[], control: SharedArrayBuffer, private readonly local: KernelInstance, fail: { error: Error | null }) {
     this.i32 = new Int32Array(control);
     this.args = workers.map((_, s) => new Float64Array(control, s * SLOT_BYTES + 8 * ARGS_AT, ARG_COUNT));
     this.seq = workers.map(() => 0);
-    for (const w of workers) w.onError((e) => void (this.failure ??= asError(e)));
+    this.fail = fail;
   }
 
-  /** Starts `n` workers on `memory` (shared), each with the `build` of the kernels; resolves once all are ready. */
+  private readonly fail: { error: Error | null };
+
+  /**
+   * Starts `n` workers on `memory` (shared), each with the `build` of the kernels; resolves once all
+   * are ready (src/pool/spawn.ts: a worker that fails to start rejects, and none is left running).
+   */
   static async start(n: number, memory: WebAssembly.Memory, build: WasmBuild, local: KernelInstance): Promise<Threads> {
     const control = new SharedArrayBuffer(Math.max(1, n) * SLOT_BYTES);
-    const workers: Thread[] = [];
-    try {
-      await Promise.all(
-        Array.from({ length: n }, async (_, slot) => {
-          const t = await spawn();
-          workers[slot] = t;
-          await new Promise<void>((resolve, reject) => {
-            t.onError((e) => reject(asError(e)));
-            t.onMessage((r) => (r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error))));
-            t.post({ memory, control, slot, build });
-          });
-          t.ref(false); // idle: an unclosed pool does not keep the process alive
-        }),
-      );
-    } catch (e) {
-      await Promise.all(workers.filter((w) => w !== undefined).map((w) => w.terminate()));
-      throw e;
-    }
-    return new Threads(workers, control, local);
+    // a worker that dies or throws later fails the pool: the call waiting on it rejects with it
+    const fail: { error: Error | null } = { error: null };
+    const workers = await startThreads(n, (slot) => ({ memory, control, slot, build }), (e) => void (fail.error ??= e));
+    for (const w of workers) w.ref(false); // idle: an unclosed pool does not keep the process alive
+    return new Threads(workers, control, local, fail);
   }
 
   /** Threads that compute a job: the workers and the calling thread. */
@@ -108,7 +58,7 @@ export class Threads {
 
   /** A worker failed (crashed): the pool cannot be used. */
   get failed(): Error | null {
-    return this.failure;
+    return this.fail.error;
   }
 
   /**
@@ -144,7 +94,7 @@ export class Threads {
     for (;;) {
       const seen = Atomics.load(this.i32, at);
       if (seen === want) return;
-      if (this.failure !== null) throw this.failure;
+      if (this.fail.error !== null) throw this.fail.error;
       // wake at the worker's notify, or every 100 ms to notice a worker that died
       const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
       if (waitAsync === undefined) {
@@ -152,7 +102,12 @@ export class Threads {
         continue;
       }
       const r = waitAsync(this.i32, at, seen, 100);
-      if (r.async) await r.value;
+      if (!r.async) continue;
+      // a pending waitAsync does not keep Node's event loop alive (a timer does), and a worker that
+      // died never notifies: wake at the notify or after 100 ms, whichever comes first
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([r.value, new Promise((ok) => (timer = setTimeout(ok, 100)))]);
+      clearTimeout(timer);
     }
   }
 

@@ -10,6 +10,7 @@ import { kernelsModule } from "../backends/wasm/module.js";
 import { KernelInstance } from "../backends/wasm/runtime.js";
 import { ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_QUIT, SEQ, SLOT_BYTES, shareOf, type Init, type Ready } from "./protocol.js";
 import { runShare } from "./threads.js";
+import { importNode } from "./node-builtin.js";
 
 interface Port {
   postMessage(m: Ready): void;
@@ -53,11 +54,10 @@ async function start(): Promise<void> {
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
-    // Node: a variable specifier keeps bundlers from resolving a Node built-in
-    const spec = "node:worker_threads";
-    const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
-    port = parentPort!;
-    listen = (f) => parentPort!.once("message", f);
+    const { parentPort } = await importNode<typeof import("node:worker_threads")>("worker_threads");
+    if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
+    port = parentPort;
+    listen = (f) => parentPort.once("message", f);
   }
   listen((init) => {
     let k: KernelInstance;
