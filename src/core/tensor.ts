@@ -107,6 +107,16 @@ export function lostMemory(a: Float32Array, length: number): boolean {
   return typedLength(a) !== length || isDetached(typedBuffer(a));
 }
 
+/** `t.data`, read once; a NormError its getter throws (a freed wasmTensor) is renamed to `<name>.data`. */
+function dataOf(t: object, name: string): unknown {
+  try {
+    return field(t, "data");
+  } catch (e) {
+    if (e instanceof NormError && e.argument === "data") throw new NormError(e.code, `${name}.data`, e.message.slice("data: ".length));
+    throw e;
+  }
+}
+
 /** Validates a tensor-like argument at the public boundary; returns a validated copy of its shape with its data. */
 export function checkTensor(t: unknown, name: string): Tensor {
   if (t === null || typeof t !== "object") {
@@ -130,7 +140,7 @@ export function checkTensor(t: unknown, name: string): Tensor {
     } else {
       shape = checkShape(s, `${name}.shape`);
     }
-    data = float32Data(field(t, "data"), `${name}.data`);
+    data = float32Data(dataOf(t, name), `${name}.data`);
   } catch (e) {
     if (e instanceof NormError) throw e;
     throw new NormError("BAD_ARGUMENT", name, `expected a tensor, but reading it threw: ${describe(e instanceof Error ? e.message : e)}`);

@@ -80,6 +80,10 @@ export class WasmHeap {
   #f32: Float32Array;
   /** end of the highest block */
   #top = FIRST;
+  /** the highest #top ever: memory above it was never handed out, so it is still zero */
+  #highWater = FIRST;
+  /** whether the last alloc() returned never-used (zero) memory */
+  lastAllocZeroed = false;
   /** free ranges [start, end) below #top, sorted, never adjacent */
   readonly #free: Array<[number, number]> = [];
   readonly #blocks = new Map<number, Block>();
@@ -149,6 +153,8 @@ export class WasmHeap {
       this.#ensure(start + size, what);
       this.#top = start + size;
     }
+    this.lastAllocZeroed = start >= this.#highWater;
+    this.#highWater = Math.max(this.#highWater, start + size);
     this.#blocks.set(start, { start, bytes: size, kind, pins: 0, freed: false });
     this.#inUse += size;
     if (kind === "tensor") {
@@ -276,5 +282,6 @@ function firstFreeAfter(a: ReadonlyArray<readonly [number, number]>, v: number):
 
 /** "4 GiB", "256 MiB", "1.5 GiB": a byte count for messages. */
 export function bytesText(b: number): string {
-  return b >= 2 ** 30 ? `${+(b / 2 ** 30).toFixed(2)} GiB` : `${+(b / 2 ** 20).toFixed(1)} MiB`;
+  if (b >= 2 ** 30) return `${+(b / 2 ** 30).toFixed(2)} GiB`;
+  return b >= 2 ** 20 ? `${+(b / 2 ** 20).toFixed(1)} MiB` : `${+(b / 2 ** 10).toFixed(1)} KiB`;
 }

@@ -88,8 +88,11 @@ export function unshareMemoryImport(bytes: Uint8Array): void {
     const end = p + size;
     if (id === 2) {
       for (let n = leb(); n > 0; n--) {
-        p += leb(); // module name
-        p += leb(); // field name
+        // (`p += leb()` would add to p as read before leb() moved it)
+        for (let name = 0; name < 2; name++) {
+          const len = leb(); // module name, then field name
+          p += len;
+        }
         const kind = bytes[p++]!;
         if (kind === 0) leb(); // function: type index
         else if (kind === 1) { p++; skipLimits(); } // table: reftype, limits

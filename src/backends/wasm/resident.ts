@@ -53,9 +53,9 @@ export class WasmTensor implements Tensor {
    */
   get data(): Float32Array {
     if (this.#ptr < 0) throw new NormError("FREED_TENSOR", "data", `expected a live tensor, got a wasmTensor of shape ${shapeStr(this.shape)} that was freed (free() gives its memory to other tensors)`);
-    const buffer = this.#heap.memory.buffer;
-    if (this.#view === null || this.#view.buffer !== buffer) {
-      this.#view = new Float32Array(buffer, this.#ptr, this.#n);
+    // a view of a shared memory stays valid as it grows; a plain memory's growth detaches it
+    if (this.#view === null || (!this.#heap.shared && this.#view.buffer !== this.#heap.memory.buffer)) {
+      this.#view = new Float32Array(this.#heap.memory.buffer, this.#ptr, this.#n);
       owners.set(this.#view, this);
     }
     return this.#view;
@@ -103,9 +103,10 @@ export function wasmTensor(shape: readonly number[], data?: ArrayLike<number>): 
   if (values !== null && values.length !== n) {
     throw new NormError("SHAPE_MISMATCH", "data", `expected ${n} values for shape [${dims.join(", ")}], got ${describe(data)}`);
   }
-  const t = new WasmTensor(heapOrThrow("wasmTensor"), dims, "shape");
+  const heap = heapOrThrow("wasmTensor");
+  const t = new WasmTensor(heap, dims, "shape");
   if (values !== null) t.data.set(values);
-  else t.data.fill(0); // freed memory is reused: zero it
+  else if (!heap.lastAllocZeroed) t.data.fill(0); // reused memory: zero it (never-used memory is zero already)
   return t;
 }
 
