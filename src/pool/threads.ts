@@ -24,6 +24,23 @@ type WaitAsync = (a: Int32Array, i: number, v: number, ms: number) => { async: f
  */
 const POLLS = 2000;
 
+/**
+ * How long the calling thread may block in Atomics.wait for the workers before it yields to the
+ * event loop: long enough for the workers' share of most calls (they run as long as its own), short
+ * enough that a worker that died is noticed (its exit event needs the event loop).
+ */
+const BLOCK_MS = 50;
+
+/** Whether Atomics.wait may block this thread (it throws on a browser's main thread). */
+const canBlock = (() => {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 export class Threads {
   private readonly i32: Int32Array;
   private readonly args: Float64Array[];
@@ -87,10 +104,23 @@ export class Threads {
     Atomics.notify(this.i32, base + SEQ);
   }
 
-  /** Waits for worker s's current job: a short poll, then Atomics.waitAsync (the event loop runs meanwhile). */
+  /**
+   * Waits for worker s's current job: a short poll; then, where this thread may block (Node's main
+   * thread, workers; not a browser's main thread), Atomics.wait for up to BLOCK_MS, which wakes
+   * at the worker's notify without a trip through the event loop; then Atomics.waitAsync, so the
+   * event loop runs (and sees a worker that died).
+   */
   private async finished(s: number): Promise<void> {
     const at = ((s * SLOT_BYTES) >> 2) + DONE, want = this.seq[s]!;
     for (let i = 0; i < POLLS; i++) if (Atomics.load(this.i32, at) === want) return;
+    if (canBlock) {
+      const until = performance.now() + BLOCK_MS;
+      for (let seen = Atomics.load(this.i32, at); seen !== want; seen = Atomics.load(this.i32, at)) {
+        const left = until - performance.now();
+        if (left <= 0) break;
+        Atomics.wait(this.i32, at, seen, left);
+      }
+    }
     for (;;) {
       const seen = Atomics.load(this.i32, at);
       if (seen === want) return;
