@@ -2,8 +2,8 @@
  * What bench/quick-wasm.ts and bench/quick-threads.ts share: contenders raced in rotating rounds,
  * ratios to the first taken round by round, printed with wall and CPU time.
  */
-/** Rounds: the first command-line argument (default 15). */
-export const REPS = Number(process.argv[2] ?? 15);
+/** Rounds: the first command-line argument that is a number (default 15). */
+export const REPS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 15);
 export const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
 const quantile = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.round(p * (a.length - 1))]!;
 
