@@ -23,7 +23,7 @@ export function registerResidentMemory(m: ResidentMemory): void {
 }
 
 /** Whether two buffers hold the same bytes: the same object, or both the resident memory. */
-export function sameMemory(a: ArrayBufferLike, b: ArrayBufferLike): boolean {
+export function sameBuffer(a: ArrayBufferLike, b: ArrayBufferLike): boolean {
   return a === b || (memory !== null && memory.owns(a) && memory.owns(b));
 }
 

@@ -4,7 +4,7 @@
  * Gradients accumulate (+=) across backward calls until `zeroGrad()`.
  */
 import { NormError, describe } from "../errors.js";
-import { alloc, encodeValue, readStateDict, type StateDict, type Tensor } from "../core/index.js";
+import { alloc, allocStored, encodeValue, readStateDict, type CheckedTensor, type StateDict, type Stored, type Tensor } from "../core/index.js";
 import { residentBuffer, type WasmTensor } from "../backends/wasm/resident.js";
 
 export type { StateDict, StateValue } from "../core/index.js";
@@ -120,11 +120,18 @@ export class Reused {
  * resident where wasm memory is shared, so the kernels read it in place (forward and backward).
  */
 export class SavedInput {
-  readonly #buf = new Reused("x");
+  readonly #f32 = new Reused("x");
+  #half: Stored | null = null;
 
-  keep(x: Tensor): Tensor {
-    const data = this.#buf.get(x.data.length);
-    data.set(x.data);
-    return { shape: x.shape, data };
+  keep(x: CheckedTensor): CheckedTensor {
+    const n = x.data.length;
+    if (x.dtype === "float32") {
+      const data = this.#f32.get(n);
+      data.set(x.data as Float32Array);
+      return { shape: x.shape, data, dtype: "float32" } as CheckedTensor;
+    }
+    if (this.#half === null || this.#half.data.length !== n || this.#half.dtype !== x.dtype) this.#half = allocStored(x.dtype, n, "x");
+    (this.#half.data as Uint16Array).set(x.data as Uint16Array);
+    return { shape: x.shape, ...this.#half } as CheckedTensor;
   }
 }

@@ -1,9 +1,12 @@
 /**
- * The worker pool: LayerNorm and RMSNorm, forward and backward, with the rows split over threads
- * (Web Workers in browsers, worker_threads in Node) that all run the wasm kernels on normkit's one
- * shared WebAssembly memory (src/backends/wasm/memory.ts).
+ * The worker pool: LayerNorm and RMSNorm (any storage dtype, weightOffset, castingMode), the fused
+ * residual add + norm, forward and backward, with the rows split over threads, and BatchNorm with
+ * the channels split over threads (Web Workers in browsers, worker_threads in Node), all running
+ * the wasm kernels on normkit's one shared WebAssembly memory (src/backends/wasm/memory.ts).
  *
- * - Same signatures and validation as the synchronous ops (rowNormArgs), but async.
+ * - Same signatures and validation as the synchronous ops (the core's specs), but async. Plain
+ *   float32 LayerNorm/RMSNorm run the float32 kernels on byte offsets (Share); issue #12's calls
+ *   the wasm job loops (./jobs.ts, ./run-job.ts), each worker's job sent as text in its slot.
  * - `threads` counts the calling thread: it runs the first share of the rows itself, and
  *   `threads − 1` workers run the others. Jobs go through a control block with Atomics
  *   (src/pool/threads.ts): no postMessage and no allocation per call.
@@ -11,7 +14,9 @@
  *   those of the synchronous `wasm` backend whatever the thread count; dweight/dbias are float64
  *   per-thread partials reduced in thread order (bitwise the synchronous result with one thread).
  * - Resident tensors (`wasmTensor`) are used in place, by every thread. Other tensors are copied
- *   into the shared memory for the call (one copy in, one out, on the calling thread).
+ *   into the shared memory for the call (one copy in, one out, on the calling thread: ./staging.ts).
+ *   BatchNorm splits channels: each thread owns its channels' sums, so its results are bitwise the
+ *   synchronous ones whatever the thread count.
  * - Inputs under `minElements` values run on the calling thread as the synchronous op does.
  * - Calls run one at a time, in order. A resident tensor freed during a call keeps its memory
  *   until the call ends.
@@ -21,19 +26,27 @@
  * (./spawn.ts).
  */
 import { NormError, describe } from "../errors.js";
-import { WASM_MAX_BYTES, splitRows, type WasmRuntime } from "../backends/wasm/runtime.js";
+import { splitRows } from "../backends/wasm/runtime.js";
 import { wasmBuildInUse, wasmHeap, wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
-import type { WasmHeap } from "../backends/wasm/memory.js";
 import type { Kernels } from "../backends/types.js";
 import {
-  LAYER_NORM_EPS, POOL_KEYS, RMS_NORM_EPS, alloc, checkCount, checkShape, float32Values, lostMemory, numel, out, paramGrads, readOptions,
-  rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type Tensor,
+  LAYER_NORM_EPS, POOL_KEYS, RMS_NORM_EPS, addNormSpec, alloc, batchNormArgs, checkCount, checkLikeX, checkShape, float32Values, numel, out,
+  paramGrads, plainArgs, plainBackwardArgs, readOptions, rowNormBackwardSpec, rowNormSpec, statShape, tensorOf,
+  type AnyTensor, type BackwardOptions, type BatchNormOptions, type ForwardOptions, type Grads, type Like, type NormalizedShape,
+  type RowNormArgs, type RowNormBackwardArgs, type Tensor,
 } from "../core/index.js";
-import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
-import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
-import { OP_BACKWARD, OP_FORWARD, type Share } from "./protocol.js";
+import type { AddNormBackwardOptions, AddNormGrads, AddNormOptions } from "../ops/addNorm.js";
+import { batchNormBackwardWithStats, batchNormForwardWithStats, batchNormStats64 } from "../ops/batchNorm.js";
+import type { AnyGrads } from "../ops/layerNorm.js";
+import { isPlain, rowBackward, rowForward } from "../ops/rows.js";
+import {
+  channelsBackward, channelsForward, channelsStats, checkRowWidth, rowsBackward, rowsForward, stillThere, type CallContext, type PoolContext,
+} from "./jobs.js";
+import { OP_BACKWARD, OP_FORWARD, encodeJob, type JobBody, type Share } from "./protocol.js";
 import { importNode } from "./node-builtin.js";
+import { runJob } from "./run-job.js";
 import { ISOLATION_HELP, NOT_ISOLATED } from "./spawn.js";
+import { Staging } from "./staging.js";
 import { Threads } from "./threads.js";
 
 export interface PoolOptions {
@@ -47,15 +60,27 @@ export interface PoolOptions {
 }
 
 export interface Pool {
+  /** Threads that compute, the calling thread included; 1 where the pool runs on the calling thread alone (no SharedArrayBuffer, see createPool). */
   readonly threads: number;
-  /** With resident x (and `out`), every thread reads and writes them in place. */
-  layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
-  layerNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; mean: Tensor; rstd: Tensor }>;
+  /** With resident x (and `out`), every thread reads and writes them in place. Any storage dtype, as layerNorm. */
+  layerNorm<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Promise<Like<T>>;
+  layerNormForward<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Promise<{ y: Like<T>; mean: Tensor; rstd: Tensor }>;
   /** With `options.mean`/`rstd` the threads skip recomputing the statistics; a resident `options.out` gets dx in place. */
-  layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
-  rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
-  rmsNormForward(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<{ y: Tensor; rstd: Tensor }>;
-  rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions): Promise<Grads>;
+  layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: NormalizedShape, options?: BackwardOptions): Promise<Grads>;
+  layerNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): Promise<AnyGrads>;
+  rmsNorm<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Promise<Like<T>>;
+  rmsNormForward<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Promise<{ y: Like<T>; rstd: Tensor }>;
+  rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: NormalizedShape, options?: BackwardOptions): Promise<Grads>;
+  rmsNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): Promise<AnyGrads>;
+  /** addLayerNorm on the threads; a resident `residualOut` (residual itself included) is written by them in place. */
+  addLayerNorm<T extends AnyTensor>(x: T, residual: AnyTensor, normalizedShape: NormalizedShape, options?: AddNormOptions): Promise<{ y: Like<T>; h: Like<T>; mean: Tensor; rstd: Tensor }>;
+  addRmsNorm<T extends AnyTensor>(x: T, residual: AnyTensor, normalizedShape: NormalizedShape, options?: AddNormOptions): Promise<{ y: Like<T>; h: Like<T>; rstd: Tensor }>;
+  addLayerNormBackward(dy: AnyTensor, h: AnyTensor, normalizedShape: NormalizedShape, options?: AddNormBackwardOptions): Promise<AddNormGrads>;
+  addRmsNormBackward(dy: AnyTensor, h: AnyTensor, normalizedShape: NormalizedShape, options?: AddNormBackwardOptions): Promise<AddNormGrads>;
+  /** batchNorm with the channels split over the threads (the running statistics updated as the synchronous op does). */
+  batchNorm<T extends AnyTensor>(x: T, options?: BatchNormOptions<AnyTensor>): Promise<Like<T>>;
+  batchNormBackward(dy: Tensor, x: Tensor, options?: BatchNormOptions): Promise<Grads>;
+  batchNormBackward(dy: AnyTensor, x: AnyTensor, options?: BatchNormOptions<AnyTensor>): Promise<AnyGrads>;
   /** Waits for the calls in flight, then terminates the workers. */
   close(): Promise<void>;
 }
@@ -92,89 +117,6 @@ export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>)
   const t = { shape: dims, data: sharedZeros(n) };
   if (values !== null) t.data.set(values);
   return t;
-}
-
-/** A row the wasm kernels cannot hold (4 arrays of D float32 at least) is a NormError before any copy. */
-function checkRowWidth(D: number): void {
-  if (16 * D > WASM_MAX_BYTES) {
-    throw new NormError("LIMIT_EXCEEDED", "normalizedShape", `a row of ${D} values needs more than the ${WASM_MAX_BYTES / 2 ** 30} GiB of WebAssembly memory the pool's kernels can address (at most ${WASM_MAX_BYTES / 16} values); use the synchronous js backend`);
-  }
-}
-
-/** Each [name, array, length] must still have its memory (an await may have let the caller transfer it). */
-function stillThere(arrays: ReadonlyArray<readonly [string, Float32Array | null, number]>): void {
-  for (const [name, a, n] of arrays) {
-    if (a !== null && lostMemory(a, n)) {
-      throw new NormError("DETACHED_BUFFER", name, "expected its memory to stay until the call resolved, but its buffer was detached (transferred) during the call; nothing was written");
-    }
-  }
-}
-
-/**
- * The arrays of one pool call as byte offsets in the shared memory: resident ones in place (their
- * blocks pinned, so a free() during the call waits), others copied into blocks of their own.
- */
-class Staging {
-  private readonly temps: number[] = [];
-  private readonly pinned: number[] = [];
-  private readonly outs: Array<[Float32Array, number, number]> = [];
-
-  constructor(private readonly heap: WasmHeap, private readonly rt: WasmRuntime) {}
-
-  private temp(n: number): number {
-    const p = this.heap.alloc(4 * n, "scratch", "pool");
-    this.temps.push(p);
-    return p;
-  }
-
-  private resident(a: Float32Array): number {
-    const p = this.rt.residentOffset(a);
-    if (p < 0) return -1;
-    const b = this.heap.tensorBlockAt(p, 4 * a.length);
-    if (b !== undefined) {
-      this.heap.pin(b.start);
-      this.pinned.push(b.start);
-    }
-    return p;
-  }
-
-  /** An input's offset: in place, or a copy (or `fill` values when a is null; 0 when null and no fill). */
-  input(a: Float32Array | null, n: number, fill?: number): number {
-    if (a === null) {
-      if (fill === undefined) return 0;
-      const p = this.temp(n);
-      this.heap.f32.fill(fill, p >> 2, (p >> 2) + n);
-      return p;
-    }
-    const r = this.resident(a);
-    if (r >= 0) return r;
-    const p = this.temp(n);
-    this.heap.f32.set(a, p >> 2);
-    return p;
-  }
-
-  /** An output's offset: in place, or a block copied into `a` by `finish` (a null: scratch only). */
-  output(a: Float32Array | null, n: number): number {
-    if (a !== null) {
-      const r = this.resident(a);
-      if (r >= 0) return r;
-    }
-    const p = this.temp(n);
-    if (a !== null) this.outs.push([a, p, n]);
-    return p;
-  }
-
-  /** Copies the staged outputs out (their arrays checked still there first). */
-  finish(names: ReadonlyMap<Float32Array, string>): void {
-    stillThere(this.outs.map(([a, , n]) => [names.get(a) ?? "out", a, n] as const));
-    const f = this.heap.f32;
-    for (const [a, p, n] of this.outs) a.set(f.subarray(p >> 2, (p >> 2) + n));
-  }
-
-  release(): void {
-    for (const p of this.temps) this.heap.free(p);
-    for (const p of this.pinned) this.heap.unpin(p);
-  }
 }
 
 /**
@@ -232,6 +174,28 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     }
   }
 
+  /** One call: its arrays staged in the shared memory (./staging.ts), outputs copied out when f resolves, the staging freed when it settles. */
+  function call<R>(f: (c: CallContext) => Promise<R>): Promise<R> {
+    return exclusive(async () => {
+      const stage = new Staging(heap);
+      try {
+        const r = await f({ stage, dispatch });
+        stage.finish();
+        return r;
+      } finally {
+        stage.release();
+      }
+    });
+  }
+  /** Issue #12's jobs: jobs[0] on the calling thread, the others encoded into the workers' slots. */
+  async function dispatch(jobs: JobBody[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const texts = jobs.slice(1).map((j) => encodeJob(j, (b) => heap.owns(b)));
+    await threads!.runJobs(texts, () => runJob(rt, jobs[0]!));
+  }
+  const ctx: PoolContext = { threads: T, flush, call };
+  const big = (n: number) => n >= minElements && n > 0 && threads !== null;
+
   /** The pool's own scratch, kept between calls: per thread the backward's sums (AC, DW64, DB64). */
   let scratch = 0, scratchD = -1;
   const perThread = (D: number) => 64 * flush + 16 * D + 64;
@@ -253,99 +217,132 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
       return { ...base, r0, r1, AC: s, DW64: s === 0 ? 0 : dw, DB64: s === 0 ? 0 : dw + 8 * base.D };
     });
 
-  /** `stats`: the caller returns mean/rstd (else they stay in the pool's scratch). */
-  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown, stats: boolean) {
-    usable();
-    const a = rowNormArgs(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, true);
+  /** Plain float32 LayerNorm/RMSNorm forward on the threads: the float32 kernels on byte offsets. `stats`: the caller returns mean/rstd (else they stay in scratch). */
+  function plainForward(rms: boolean, a: RowNormArgs, stats: boolean) {
+    checkRowWidth(a.D);
     const n = a.rows * a.D;
     const s = statShape(a.x.shape, a.normalizedShape);
-    if (n < minElements || n === 0 || threads === null) {
-      const r = rms ? { ...rmsNormForwardWithStats(a, local), mean: null } : layerNormForwardWithStats(a, local);
-      return { y: r.y, mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
-    }
-    checkRowWidth(a.D);
-    return exclusive(async () => {
-      stillThere([["x", a.x.data, n], ["weight", a.weight, a.D], ["bias", a.bias, a.D]]);
-      const y = a.out ?? sharedZeros(n);
+    return call(async ({ stage: st }) => {
+      stillThere([["x", f32(a.x.data), n], ["weight", f32(a.weight), a.D], ["bias", f32(a.bias), a.D]]);
+      const y = a.out ?? alloc(n, "y", true);
       const mean = rms || !stats ? null : alloc(a.rows, "mean"), rstd = stats ? alloc(a.rows, "rstd") : null;
-      const st = new Staging(heap, rt);
-      try {
-        const base = {
-          op: OP_FORWARD, D: a.D, eps: a.eps, recompute: false, DX: 0, DY: 0,
-          X: st.input(a.x.data, n), W: st.input(a.weight, a.D, 1),
-          // the kernel adds LayerNorm's bias unconditionally (zeros when absent); RMSNorm's only if given
-          B: st.input(a.bias, a.D, rms ? undefined : 0),
-          Y: st.output(y, n), M: rms ? 0 : st.output(mean, a.rows), R: st.output(rstd, a.rows),
-        };
-        await threads!.run(shares(base, a.rows, null));
-        st.finish(new Map([[y, "out"]]));
-      } finally {
-        st.release();
-      }
+      const base = {
+        op: OP_FORWARD, D: a.D, eps: a.eps, recompute: false, DX: 0, DY: 0,
+        X: st.inputAt(a.x.data, n), W: st.inputAt(a.weight, a.D, 1),
+        // the kernel adds LayerNorm's bias unconditionally (zeros when absent); RMSNorm's only if given
+        B: st.inputAt(a.bias, a.D, rms ? undefined : 0),
+        Y: st.outputAt(y, n, "out"), M: rms ? 0 : st.outputAt(mean, a.rows, "mean"), R: st.outputAt(rstd, a.rows, "rstd"),
+      };
+      await threads!.run(shares(base, a.rows, null));
       return { y: out(y, a.x.shape), mean: mean && out(mean, s), rstd: rstd && out(rstd, s) };
     });
   }
 
-  async function backward(rms: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown): Promise<Grads> {
+  async function forward(rms: boolean, x: unknown, ns: unknown, opts: unknown, stats: boolean) {
     usable();
-    const a = rowNormBackwardArgs(dy, x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms);
-    const n = a.rows * a.D;
-    if (n < minElements || n === 0 || threads === null) return (rms ? rmsNormBackwardOf : layerNormBackwardOf)(a, local);
+    const a = rowNormSpec(x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+    const s = statShape(a.x.shape, a.normalizedShape);
+    if (big(a.rows * a.D) && isPlain(a)) return plainForward(rms, plainArgs(a), stats);
+    const r = big(a.rows * a.D) ? await rowsForward(ctx, rms, a, null) : rowForward(a, rms, local);
+    return { y: tensorOf(r.y, a.x.shape), mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
+  }
+
+  /** Plain float32 LayerNorm/RMSNorm backward on the threads. */
+  function plainBackward(rms: boolean, a: RowNormBackwardArgs): Promise<Grads> {
     checkRowWidth(a.D);
-    return exclusive(async () => {
-      stillThere([["x", a.x.data, n], ["dy", a.dy, n], ["weight", a.weight, a.D], ["mean", a.stats?.mean ?? null, a.rows], ["rstd", a.stats?.rstd ?? null, a.rows]]);
+    const n = a.rows * a.D;
+    return call(async ({ stage: st }) => {
+      stillThere([["x", f32(a.x.data), n], ["dy", f32(a.dy), n], ["weight", f32(a.weight), a.D], ["mean", f32(a.stats?.mean ?? null), a.rows], ["rstd", f32(a.stats?.rstd ?? null), a.rows]]);
       const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
-      const dx = a.out ?? sharedZeros(n);
-      const st = new Staging(heap, rt);
+      const dx = a.out ?? alloc(n, "dx", true);
       const sums = threadScratch(a.D);
-      try {
-        // saved statistics are read by every thread; without them each recomputes its rows'
-        const saved = a.stats;
-        const base = {
-          op: OP_BACKWARD, D: a.D, eps: a.eps, recompute: saved === null, Y: 0, B: 0,
-          X: st.input(a.x.data, n), DY: st.input(a.dy, n), W: st.input(a.weight, a.D, 1),
-          M: rms ? 0 : saved !== null ? st.input(saved.mean, a.rows) : st.output(null, a.rows),
-          R: saved !== null ? st.input(saved.rstd, a.rows) : st.output(null, a.rows),
-          DX: st.output(dx, n),
-        };
-        const jobs = shares(base, a.rows, sums);
-        const f64 = new Float64Array(heap.f32.buffer);
-        for (const j of jobs) f64.fill(0, j.DW64 >> 3, (j.DB64 >> 3) + a.D);
-        await threads!.run(jobs);
-        // the caller's out and into may have lost their memory (transferred) while the workers ran
-        stillThere([["into.dweight", a.into.dweight, a.D], ["into.dbias", a.into.dbias, a.D]]);
-        st.finish(new Map([[dx, "out"]]));
-        // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
-        const g = new Float64Array(heap.f32.buffer);
-        for (const [into, key] of [[grads.dweight, "DW64"], [grads.dbias, "DB64"]] as const) {
-          if (into === null) continue;
-          for (let i = 0; i < a.D; i++) {
-            let s = 0;
-            for (const j of jobs) s += g[(j[key] >> 3) + i]!;
-            into[i] += s;
-          }
+      // saved statistics are read by every thread; without them each recomputes its rows'
+      const saved = a.stats;
+      const base = {
+        op: OP_BACKWARD, D: a.D, eps: a.eps, recompute: saved === null, Y: 0, B: 0,
+        X: st.inputAt(a.x.data, n), DY: st.inputAt(a.dy, n), W: st.inputAt(a.weight, a.D, 1),
+        M: rms ? 0 : saved !== null ? st.inputAt(saved.mean, a.rows) : st.outputAt(null, a.rows, "mean"),
+        R: saved !== null ? st.inputAt(saved.rstd, a.rows) : st.outputAt(null, a.rows, "rstd"),
+        DX: st.outputAt(dx, n, "out"),
+      };
+      const jobs = shares(base, a.rows, sums);
+      const f64 = new Float64Array(heap.memory.buffer);
+      for (const j of jobs) f64.fill(0, j.DW64 >> 3, (j.DB64 >> 3) + a.D);
+      await threads!.run(jobs);
+      // the caller's into may have lost its memory (transferred) while the workers ran
+      stillThere([["into.dweight", f32(a.into.dweight), a.D], ["into.dbias", f32(a.into.dbias), a.D]]);
+      // per-thread float64 partials, reduced in thread order, added to the float32 gradients once
+      const g = new Float64Array(heap.memory.buffer);
+      for (const [into, key] of [[grads.dweight, "DW64"], [grads.dbias, "DB64"]] as const) {
+        if (into === null) continue;
+        for (let i = 0; i < a.D; i++) {
+          let t = 0;
+          for (const j of jobs) t += g[(j[key] >> 3) + i]!;
+          into[i] += t;
         }
-      } finally {
-        st.release();
       }
       return grads.wrap(dx, a.x.shape);
     });
   }
 
-  return {
+  async function backward(rms: boolean, add: boolean, dy: unknown, x: unknown, ns: unknown, opts: unknown) {
+    usable();
+    const a = rowNormBackwardSpec(dy, x, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, rms, add);
+    const n = a.rows * a.D;
+    if (big(n) && isPlain(a) && a.dh === null && a.inputBias === null) return { ...(await plainBackward(rms, plainBackwardArgs(a))), dinputBias: null };
+    return big(n) ? rowsBackward(ctx, rms, a) : rowBackward(a, rms, local);
+  }
+
+  async function addForward(rms: boolean, x: unknown, residual: unknown, ns: unknown, opts: unknown) {
+    usable();
+    const a = addNormSpec(x, residual, ns, opts, rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
+    const r = big(a.rows * a.D) ? await rowsForward(ctx, rms, a, a) : rowForward(a, rms, local, a);
+    const s = statShape(a.x.shape, a.normalizedShape);
+    return { y: tensorOf(r.y, a.x.shape), h: tensorOf(r.h!, a.x.shape), mean: r.mean && out(r.mean, s), rstd: out(r.rstd, s) };
+  }
+
+  async function batchForward(x: unknown, opts: unknown) {
+    usable();
+    const a = batchNormArgs(x, opts);
+    return (big(a.N * a.C * a.S) ? await channelsForward(ctx, a) : batchNormForwardWithStats(a, true, local)).y;
+  }
+
+  async function batchBackward(dy: unknown, x: unknown, opts: unknown): Promise<AnyGrads> {
+    usable();
+    const a = batchNormArgs(x, opts);
+    const g = checkLikeX(dy, a.x, "dy");
+    if (!big(a.N * a.C * a.S)) {
+      const { mean, rstd } = batchNormStats64(a, false, local);
+      return batchNormBackwardWithStats(a, g, mean, rstd, undefined, local);
+    }
+    const { mean, rstd } = await channelsStats(ctx, a, false);
+    return channelsBackward(ctx, a, g, mean, rstd);
+  }
+
+  const grads = (g: { dx: AnyTensor; dweight: AnyTensor | null; dbias: AnyTensor | null }) => ({ dx: g.dx, dweight: g.dweight, dbias: g.dbias });
+  const pool = {
     threads: T,
-    layerNorm: async (x, ns, o) => (await forward(false, x, ns, o, false)).y,
-    rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o, false)).y,
-    layerNormForward: async (x, ns, o) => {
+    layerNorm: async (x: unknown, ns: unknown, o: unknown) => (await forward(false, x, ns, o, false)).y,
+    rmsNorm: async (x: unknown, ns: unknown, o: unknown) => (await forward(true, x, ns, o, false)).y,
+    layerNormForward: async (x: unknown, ns: unknown, o: unknown) => {
       const r = await forward(false, x, ns, o, true);
       return { y: r.y, mean: r.mean!, rstd: r.rstd! };
     },
-    rmsNormForward: async (x, ns, o) => {
+    rmsNormForward: async (x: unknown, ns: unknown, o: unknown) => {
       const r = await forward(true, x, ns, o, true);
       return { y: r.y, rstd: r.rstd! };
     },
-    layerNormBackward: (dy, x, ns, o) => backward(false, dy, x, ns, o),
-    rmsNormBackward: (dy, x, ns, o) => backward(true, dy, x, ns, o),
+    layerNormBackward: async (dy: unknown, x: unknown, ns: unknown, o: unknown) => grads(await backward(false, false, dy, x, ns, o)),
+    rmsNormBackward: async (dy: unknown, x: unknown, ns: unknown, o: unknown) => grads(await backward(true, false, dy, x, ns, o)),
+    addLayerNorm: (x: unknown, r: unknown, ns: unknown, o: unknown) => addForward(false, x, r, ns, o),
+    addRmsNorm: async (x: unknown, r: unknown, ns: unknown, o: unknown) => {
+      const { y, h, rstd } = await addForward(true, x, r, ns, o);
+      return { y, h, rstd };
+    },
+    addLayerNormBackward: (dy: unknown, h: unknown, ns: unknown, o: unknown) => backward(false, true, dy, h, ns, o),
+    addRmsNormBackward: (dy: unknown, h: unknown, ns: unknown, o: unknown) => backward(true, true, dy, h, ns, o),
+    batchNorm: (x: unknown, o: unknown) => batchForward(x, o),
+    batchNormBackward: (dy: unknown, x: unknown, o: unknown) => batchBackward(dy, x, o),
     async close() {
       if (closed) return;
       closed = true;
@@ -355,4 +352,9 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
       scratchD = -1;
     },
   };
+  // the methods validate every argument at run time (the core's specs): their types are Pool's
+  return pool as unknown as Pool;
 }
+
+/** A float32 array as stored data (for stillThere), or null. */
+const f32 = (a: Float32Array | null) => (a === null ? null : { data: a, dtype: "float32" as const });

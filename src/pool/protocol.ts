@@ -4,8 +4,14 @@
  * call, no messages: the pool writes a job into each worker's slot of the control block and wakes
  * it with Atomics.notify; the worker runs the kernels on byte offsets of the shared memory, stores
  * the job's number in `done` and notifies back.
+ *
+ * Two kinds of job. Plain float32 LayerNorm/RMSNorm (OP_FORWARD, OP_BACKWARD): byte offsets and
+ * sizes in the slot's float64 fields (a Share). Issue #12's jobs (OP_JOB: half storage, fused add,
+ * casting modes, BatchNorm; see JobBody): the job object as JSON text in the slot's text area, its
+ * arrays written as references to views of the shared memory (encodeJob/decodeJob).
  */
 import type { WasmBuild } from "../backends/wasm/module.js";
+import type { ChannelBackwardJob, ChannelJob, RowBackwardJob, RowJob, Stored } from "../backends/types.js";
 
 /** The start message: the memory every thread's kernels run on, the control block, this worker's slot. */
 export interface Init {
@@ -31,6 +37,7 @@ export const FAILED = 3; // 1 when the job threw; the message follows at MESSAGE
 export const OP_FORWARD = 1;
 export const OP_BACKWARD = 2;
 export const OP_QUIT = 3;
+export const OP_JOB = 4;
 
 /** Float64 fields of a slot, from byte 16: byte offsets into the memory, row range, sizes. */
 export const ARGS_AT = 2; // in float64 units
@@ -68,4 +75,81 @@ export function shareOf(op: number, a: Float64Array): Share {
     DX: a[A.DX]!, DY: a[A.DY]!, DW64: a[A.DW64]!, DB64: a[A.DB64]!, AC: a[A.AC]!,
     r0: a[A.r0]!, r1: a[A.r1]!, D: a[A.D]!, eps: a[A.eps]!, recompute: a[A.recompute] === 1,
   };
+}
+
+/**
+ * Issue #12's row jobs (any dtype, weightOffset, castingMode, fused add) on rows [r0, r1): the
+ * Kernels job, its arrays in the shared memory. A backward without saved statistics carries
+ * `stats`: the statistics-only forward to run on the same rows first. Column sums go into the
+ * job's dweight/dbias/dsum: zeros in the shared memory, one set per thread.
+ */
+export interface RowsJob {
+  kind: "rows";
+  r0: number;
+  r1: number;
+  job: RowJob;
+}
+export interface RowsBackwardJob {
+  kind: "rowsBackward";
+  r0: number;
+  r1: number;
+  stats: RowJob | null;
+  job: RowBackwardJob;
+}
+
+/** BatchNorm on channels [c0, c1) (the pool splits channels, so every channel's sums are one thread's); mean/variance: float64 outputs, C values. */
+export interface ChannelStatsJob {
+  kind: "channelStats";
+  c0: number;
+  c1: number;
+  x: Stored;
+  N: number;
+  C: number;
+  S: number;
+  mean: Float64Array;
+  variance: Float64Array;
+}
+export interface ChannelApplyJob {
+  kind: "channelApply";
+  c0: number;
+  c1: number;
+  job: ChannelJob;
+}
+export interface ChannelBackwardJobMsg {
+  kind: "channelBackward";
+  c0: number;
+  c1: number;
+  job: ChannelBackwardJob;
+}
+
+/** One thread's part of an issue #12 call. */
+export type JobBody = RowsJob | RowsBackwardJob | ChannelStatsJob | ChannelApplyJob | ChannelBackwardJobMsg;
+
+/** Bytes of a slot's text area (after all slots): an encoded JobBody is well under 2 KiB. */
+export const TEXT_BYTES = 16384;
+
+type View = Float32Array | Uint16Array | Float64Array;
+const VIEWS = { f32: Float32Array, u16: Uint16Array, f64: Float64Array } as const;
+
+/**
+ * A job as JSON, each typed array written as { $: kind, at: byte offset, n: length } — a
+ * reference into the shared memory, which `owns` must confirm (an array elsewhere is a bug of the
+ * pool: it stages every array into the memory first).
+ */
+export function encodeJob(j: JobBody, owns: (b: ArrayBufferLike) => boolean): string {
+  return JSON.stringify(j, (_k, v: unknown) => {
+    if (!ArrayBuffer.isView(v)) return typeof v === "number" && !Number.isFinite(v) ? { $: "num", v: String(v) } : v;
+    if (!owns(v.buffer)) throw new Error("normkit pool: a job array is not in the shared memory");
+    const $ = v instanceof Float32Array ? "f32" : v instanceof Uint16Array ? "u16" : "f64";
+    return { $, at: v.byteOffset, n: (v as View).length };
+  });
+}
+
+/** The job encodeJob wrote, its arrays views of `buffer` (the shared memory as the worker sees it now). */
+export function decodeJob(text: string, buffer: ArrayBufferLike): JobBody {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (v === null || typeof v !== "object" || !("$" in v)) return v;
+    const r = v as { $: keyof typeof VIEWS | "num"; at: number; n: number; v: string };
+    return r.$ === "num" ? Number(r.v) : new VIEWS[r.$](buffer as ArrayBuffer, r.at, r.n);
+  }) as JobBody;
 }

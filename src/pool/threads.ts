@@ -7,7 +7,7 @@ import { NormError } from "../errors.js";
 import type { KernelInstance } from "../backends/wasm/runtime.js";
 import type { WasmBuild } from "../backends/wasm/module.js";
 import {
-  ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_FORWARD, OP_QUIT, SEQ, SLOT_BYTES, writeShare,
+  ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_FORWARD, OP_JOB, OP_QUIT, SEQ, SLOT_BYTES, TEXT_BYTES, writeShare,
   type Share,
 } from "./protocol.js";
 import { startThreads, type Thread } from "./spawn.js";
@@ -60,7 +60,8 @@ export class Threads {
    * are ready (src/pool/spawn.ts: a worker that fails to start rejects, and none is left running).
    */
   static async start(n: number, memory: WebAssembly.Memory, build: WasmBuild, local: KernelInstance): Promise<Threads> {
-    const control = new SharedArrayBuffer(Math.max(1, n) * SLOT_BYTES);
+    // the slots, then each slot's text area (issue #12's jobs, as JSON)
+    const control = new SharedArrayBuffer(Math.max(1, n) * (SLOT_BYTES + TEXT_BYTES));
     // a worker that dies or throws later fails the pool: the call waiting on it rejects with it
     const fail: { error: Error | null } = { error: null };
     const workers = await startThreads(n, (slot) => ({ memory, control, slot, build }), (e) => void (fail.error ??= e));
@@ -82,12 +83,24 @@ export class Threads {
    * Runs shares[0] on the calling thread and shares[1…] on the workers (one each, in slot order);
    * resolves when all are done. The caller serializes calls (one job at a time).
    */
-  async run(shares: readonly Share[]): Promise<void> {
-    const n = this.workers.length;
+  run(shares: readonly Share[]): Promise<void> {
+    return this.#run(shares.length - 1, (s) => this.post(s, shares[s + 1]!), () => runShare(this.local, shares[0]!));
+  }
+
+  /**
+   * Issue #12's jobs: texts[s] (an encoded JobBody) on worker s, and `local` (the first job) on
+   * the calling thread; fewer texts than workers leave the others idle.
+   */
+  runJobs(texts: readonly string[], local: () => void): Promise<void> {
+    return this.#run(texts.length, (s) => this.postText(s, texts[s]!), local);
+  }
+
+  async #run(posted: number, post: (slot: number) => void, local: () => void): Promise<void> {
+    const n = Math.min(posted, this.workers.length);
     for (const w of this.workers) w.ref(true);
     try {
-      for (let s = 0; s < n; s++) this.post(s, shares[s + 1]!);
-      runShare(this.local, shares[0]!);
+      for (let s = 0; s < n; s++) post(s);
+      local();
       for (let s = 0; s < n; s++) await this.finished(s);
       for (let s = 0; s < n; s++) this.check(s);
     } finally {
@@ -95,10 +108,23 @@ export class Threads {
     }
   }
 
+  private postText(s: number, text: string): void {
+    if (2 * (text.length + 1) > TEXT_BYTES) throw new Error(`normkit pool: a job of ${text.length} characters does not fit a slot`);
+    const at = this.workers.length * SLOT_BYTES + s * TEXT_BYTES;
+    const u16 = new Uint16Array(this.i32.buffer, at, text.length);
+    for (let i = 0; i < text.length; i++) u16[i] = text.charCodeAt(i);
+    this.args[s]![0] = text.length;
+    this.publish(s, OP_JOB);
+  }
+
   private post(s: number, j: Share): void {
     writeShare(this.args[s]!, j);
+    this.publish(s, j.op);
+  }
+
+  private publish(s: number, op: number): void {
     const base = (s * SLOT_BYTES) >> 2;
-    Atomics.store(this.i32, base + OP, j.op);
+    Atomics.store(this.i32, base + OP, op);
     // the release of the job number publishes the fields above to the worker that acquires it
     Atomics.store(this.i32, base + SEQ, ++this.seq[s]!);
     Atomics.notify(this.i32, base + SEQ);

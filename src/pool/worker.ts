@@ -7,8 +7,12 @@
  * by the package's entry point.
  */
 import { kernelsModule } from "../backends/wasm/module.js";
-import { KernelInstance } from "../backends/wasm/runtime.js";
-import { ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_QUIT, SEQ, SLOT_BYTES, shareOf, type Init, type Ready } from "./protocol.js";
+import { KernelInstance, WasmRuntime } from "../backends/wasm/runtime.js";
+import {
+  ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_JOB, OP_QUIT, SEQ, SLOT_BYTES, TEXT_BYTES, decodeJob, shareOf,
+  type Init, type Ready,
+} from "./protocol.js";
+import { runJob } from "./run-job.js";
 import { runShare } from "./threads.js";
 import { importNode } from "./node-builtin.js";
 
@@ -16,8 +20,18 @@ interface Port {
   postMessage(m: Ready): void;
 }
 
+/**
+ * Issue #12's jobs (OP_JOB) stream their arrays through scratch as the synchronous backend does:
+ * this worker's own runtime on a private memory (made at the first such job), as only the thread
+ * that made the shared memory allocates in it. The job's arrays are views of the shared memory.
+ */
+let jobRuntime: WasmRuntime | null = null;
+
 /** The job loop: wait for a new job number, run it, publish `done`; until OP_QUIT. */
-function serve(k: KernelInstance, control: SharedArrayBuffer, slot: number): void {
+function serve(k: KernelInstance, init: Init): void {
+  const { control, slot, memory } = init;
+  const slots = control.byteLength / (SLOT_BYTES + TEXT_BYTES);
+  const text = new Uint16Array(control, slots * SLOT_BYTES + slot * TEXT_BYTES, TEXT_BYTES / 2);
   const i32 = new Int32Array(control, slot * SLOT_BYTES, SLOT_BYTES / 4);
   const args = new Float64Array(control, slot * SLOT_BYTES + 8 * ARGS_AT, ARG_COUNT);
   const msg = new Uint16Array(control, slot * SLOT_BYTES + MESSAGE_AT, MESSAGE_CHARS);
@@ -31,7 +45,10 @@ function serve(k: KernelInstance, control: SharedArrayBuffer, slot: number): voi
     const op = Atomics.load(i32, OP);
     if (op === OP_QUIT) break;
     try {
-      runShare(k, shareOf(op, args));
+      if (op === OP_JOB) {
+        jobRuntime ??= new WasmRuntime(k.module);
+        runJob(jobRuntime, decodeJob(String.fromCharCode(...text.subarray(0, args[0]!)), memory.buffer));
+      } else runShare(k, shareOf(op, args));
       i32[FAILED] = 0;
     } catch (e) {
       const text = (e instanceof Error ? e.message : String(e)).slice(0, MESSAGE_CHARS - 1);
@@ -70,7 +87,7 @@ async function start(): Promise<void> {
       return;
     }
     port.postMessage({ ready: true });
-    serve(k, init.control, init.slot);
+    serve(k, init);
     // Node: let the thread end (the pool terminates it too)
     (globalThis as { close?: () => void }).close?.();
   });

@@ -6,9 +6,13 @@
  */
 import { registerBackend } from "../registry.js";
 import type { Kernels } from "../types.js";
+import { channelApplyJob, channelBackwardJob, channelStatsJob } from "./jobs-channels.js";
+import { groupsBackwardJob, groupsJob } from "./jobs-groups.js";
+import { rowsBackwardJob, rowsJob } from "./jobs-rows.js";
 import { WasmHeap } from "./memory.js";
 import { kernelsModule, wasmBuildOf, type WasmBuild } from "./module.js";
 import { WasmRuntime } from "./runtime.js";
+import { steady } from "./steady.js";
 
 function addInto(into: Float32Array | null, sums: Float64Array): void {
   // float64 sums added to the float32 gradient once, as the js backend does
@@ -58,6 +62,15 @@ export function wasmKernelsOn(rt: WasmRuntime): Kernels {
         }
       }
     },
+    // issue #12's jobs: any dtype, fused add, casting modes, channels-last, SiLU, BatchNorm
+    // (resident arrays are read and written through the same chunks as any other: see steady.ts)
+    normRows: (j) => steady(rt.heap, j, (s) => rowsJob(rt, s)),
+    normRowsBackward: (j) => steady(rt.heap, j, (s) => rowsBackwardJob(rt, s)),
+    normGroups: (j) => steady(rt.heap, j, (s) => groupsJob(rt, s)),
+    normGroupsBackward: (j) => steady(rt.heap, j, (s) => groupsBackwardJob(rt, s)),
+    channelStats: (x, N, C, S, mean, variance) => steady(rt.heap, { x }, (s) => channelStatsJob(rt, s.x, N, C, S, mean, variance)),
+    channelApply: (j) => steady(rt.heap, j, (s) => channelApplyJob(rt, s)),
+    channelBackward: (j) => steady(rt.heap, j, (s) => channelBackwardJob(rt, s)),
   });
 }
 

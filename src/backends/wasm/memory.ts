@@ -26,8 +26,11 @@ export const PAGE = 65536;
 export const WASM_MAX_BYTES = 65536 * PAGE;
 /** Block alignment and granularity: a cache line. */
 const ALIGN = 64;
-/** Offsets below this are never handed out: the kernels read offset 0 as "absent" (no weight, no bias, no mean). */
-const FIRST = 1024;
+/**
+ * Offsets below this are never handed out: the kernels read offset 0 as "absent" (no weight, no
+ * bias, no mean), and their static data (1280 bytes since issue #12's conversion tables) sit below.
+ */
+export const FIRST = 4096;
 
 export type BlockKind = "tensor" | "scratch";
 

@@ -24,7 +24,7 @@
  * (L1-sized) measured slower (more calls), and 256 or 512 KiB no faster (earlier measurement).
  */
 import { NormError } from "../../errors.js";
-import { WASM_MAX_BYTES, WasmHeap } from "./memory.js";
+import { FIRST, WASM_MAX_BYTES, WasmHeap } from "./memory.js";
 
 export { WASM_MAX_BYTES };
 export { kernelsModule } from "./module.js";
@@ -41,7 +41,7 @@ const KEEP_BYTES = 16 << 20;
 /** Floats per streamed array chunk (16 Ki floats = 64 KiB). */
 const CHUNK_FLOATS = 16384;
 
-interface KernelExports {
+export interface KernelExports {
   FLUSH: WebAssembly.Global;
   memory?: WebAssembly.Memory;
   heapBase(): number;
@@ -49,6 +49,20 @@ interface KernelExports {
   forward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
   /** LayerNorm backward, or RMSNorm where mean = 0; ac: scratch of 64·FLUSH bytes. */
   backward(dx: number, dw64: number, db64: number, ac: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
+  // issue #12 (assembly/convert.ts, elementwise.ts, columns.ts; the loops that call them: jobs-*.ts)
+  widenF16(dst: number, src: number, n: number): void;
+  widenBf16(dst: number, src: number, n: number): void;
+  narrowF16(dst: number, src: number, n: number): void;
+  narrowBf16(dst: number, src: number, n: number): void;
+  addRows(h: number, x: number, r: number, ib: number, rows: number, D: number): void;
+  addTo(dst: number, src: number, n: number): void;
+  silu(y: number, n: number): void;
+  siluGateRows(g: number, dy: number, x: number, mean: number, rstd: number, w: number, b: number, rows: number, D: number): void;
+  colSum(acc: number, x: number, rows: number, W: number): void;
+  colSumSq(acc: number, x: number, mu: number, rows: number, W: number): void;
+  colApply(y: number, x: number, m: number, mlo: number, s: number, b: number, rows: number, W: number, silu: boolean): void;
+  colGradSums(sg: number, sgx: number, dy: number, x: number, m: number, mlo: number, rs: number, w: number, b: number, rows: number, W: number, silu: boolean): void;
+  colBackward(dx: number, dy: number, x: number, m: number, mlo: number, rs: number, w: number, b: number, a: number, c: number, rows: number, W: number, silu: boolean): void;
 }
 
 /**
@@ -83,7 +97,7 @@ export class KernelInstance {
   readonly ex: KernelExports;
 
   /** `memory`: the memory a module that imports one runs on (ignored by a module that exports its own). */
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory | null) {
+  constructor(readonly module: WebAssembly.Module, memory: WebAssembly.Memory | null) {
     const imports: WebAssembly.Imports = memory === null ? {} : { env: { memory } };
     this.ex = new WebAssembly.Instance(module, imports).exports as unknown as KernelExports;
     this.flush = this.ex.FLUSH.value as number;
@@ -145,8 +159,8 @@ export class WasmRuntime {
       this.kernels = new KernelInstance(module, null);
       this.heap = new WasmHeap({ memory: this.kernels.ex.memory!, shared: false, maxBytes: WASM_MAX_BYTES });
     }
-    // the heap hands out offsets from 1 KiB: the kernels' own static data must end below
-    if (this.kernels.ex.heapBase() > 1024) throw new Error("normkit: the kernels' static data overlap the heap");
+    // the heap hands out offsets from FIRST: the kernels' own static data must end below
+    if (this.kernels.ex.heapBase() > FIRST) throw new Error("normkit: the kernels' static data overlap the heap");
     this.flush = this.kernels.flush;
   }
 
@@ -175,7 +189,7 @@ export class WasmRuntime {
    */
   private spill(bytes: number, resident: boolean): WasmRuntime | null {
     if (bytes <= KEEP_BYTES || resident || !this.#importsMemory || !this.heap.shared || this.#throwaway) return null;
-    const r = new WasmRuntime(this.#module, new WasmHeap(undefined, 0));
+    const r = new WasmRuntime(this.#module, new WasmHeap(undefined, 1));
     r.#throwaway = true;
     return r;
   }
@@ -187,8 +201,17 @@ export class WasmRuntime {
     }
   }
 
-  /** Byte offsets (64-byte aligned) of consecutive scratch buffers of the given byte sizes. */
-  private layout(bytes: number[]): number[] {
+  /** The kernels' exports (issue #12's job loops, src/backends/wasm/jobs-*.ts, call them on offsets from `layout`). */
+  get ex(): KernelExports {
+    return this.kernels.ex;
+  }
+
+  /**
+   * Byte offsets (64-byte aligned) of consecutive scratch buffers of the given byte sizes, in this
+   * runtime's scratch block (grown, so possibly moved, when too small; views of a plain memory
+   * made before a call to layout may be detached by it).
+   */
+  layout(bytes: number[]): number[] {
     let total = 0;
     const offs = bytes.map((b) => {
       const o = total;
