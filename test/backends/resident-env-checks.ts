@@ -32,6 +32,21 @@ export async function residentChecks(nk: typeof Normkit) {
   nk.layerNorm(x, D, { weight: w, out: y });
   const dxPlain = nk.rmsNormBackward(plain, plain, D, { weight: w });
   nk.rmsNormBackward(x, x, D, { weight: w, out: dx });
+  // issue #12's job loops on resident arrays (on a plain memory: run on copies, written back; steady.ts):
+  // the fused add with h over a resident residual in place, and a float16 x viewing resident memory
+  const res = nk.wasmTensor([rows, D], values.map((v) => v * 0.5)), yAdd = nk.wasmTensor([rows, D]);
+  const addPlain = nk.addRmsNorm(plain, nk.tensor(values.map((v) => v * 0.5), [rows, D]), D, { weight: w });
+  nk.addRmsNorm(x, res, D, { weight: w, out: yAdd, residualOut: res });
+  const addBitwise = same(yAdd.data, addPlain.y.data) && same(res.data, addPlain.h.data);
+  const half = nk.cast(plain, "float16");
+  const x16 = nk.wasmTensor([rows * D / 2]);
+  const bits16 = new Uint16Array(x16.data.buffer, x16.data.byteOffset, rows * D);
+  bits16.set(half.data as Uint16Array);
+  const halfBitwise = same(
+    new Float32Array(Uint16Array.from(nk.layerNorm({ shape: [rows, D], data: bits16, dtype: "float16" }, D).data as Uint16Array).buffer),
+    new Float32Array(Uint16Array.from(nk.layerNorm(half, D).data as Uint16Array).buffer),
+  );
+  for (const t of [res, yAdd, x16]) t.free();
   // the float64 reference, within float32 noise
   let refError = 0;
   const ref = nk.reference.rowNormRef(false, values, rows, D, w.data, null, 1e-5);
@@ -61,6 +76,8 @@ export async function residentChecks(nk: typeof Normkit) {
     keptError,
     dataReads: same(x.data, values),
     afterGrowthBitwise: same(yAgain, yPlain.data),
+    addBitwise,
+    halfBitwise,
   };
   for (const t of [x, y, dx]) t.free();
   return result;

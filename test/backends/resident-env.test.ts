@@ -34,6 +34,8 @@ function assertCommon(r: Record<string, unknown>, where: string): void {
   assert.equal(r.grew, true, `${where}: the memory grew`);
   assert.equal(r.dataReads, true, `${where}: data reads the values after growth`);
   assert.equal(r.afterGrowthBitwise, true, `${where}: same bits after growth`);
+  assert.equal(r.addBitwise, true, `${where}: addRmsNorm on resident x, residual, out and residualOut = residual = plain`);
+  assert.equal(r.halfBitwise, true, `${where}: float16 bits in resident memory = the same bits in a plain array`);
 }
 
 function assertPlain(r: Record<string, unknown>, where: string): void {

@@ -100,3 +100,41 @@ test("no leak over 10,000 calls of resident work (sync, modules, pool, alloc/fre
   assert.equal(m.finalized.tensors, m.warm.wasm.tensors, "tensors never freed were collected and their memory given back");
   assert.equal(m.finalized.bytesInUse, m.warm.wasm.bytesInUse);
 });
+
+test("pool and sync on resident tensors for issue #12's calls: fused add (h over the residual in place), its backward with resident into, weightOffset, BatchNorm = plain, bitwise", async () => {
+  const pools = await Promise.all([1, 2].map((threads) => nk.createPool({ threads, minElements: 0 })));
+  try {
+    const r = rng(31);
+    const [rows, D] = [130, 257];
+    const x = r.tensor([rows, D], 2, 1), res = r.tensor([rows, D]), dy = r.tensor([rows, D]), w = r.tensor([D], 0.5, 1), ib = r.tensor([D]);
+    const o = { weight: w, inputBias: ib, weightOffset: 1 };
+    const f = sync(() => nk.addLayerNorm(x, res, [D], o));
+    const g = sync(() => nk.addLayerNormBackward(dy, f.h, [D], { ...o, mean: f.mean, rstd: f.rstd }));
+    const bx = r.tensor([8, 6, 40], 2, 1), bw = r.tensor([6], 0.5, 1);
+    const bn = sync(() => nk.batchNorm(bx, { weight: bw, training: true }));
+    const runs: Array<[string, (c: () => unknown) => Promise<unknown>, typeof nk | nk.Pool]> = [
+      ["sync", async (c) => sync(c as () => unknown), nk],
+      ...pools.map((p) => [`pool threads=${p.threads}`, (c: () => unknown) => c() as Promise<unknown>, p] as [string, (c: () => unknown) => Promise<unknown>, nk.Pool]),
+    ];
+    for (const [what, call, api] of runs) {
+      const rx = resident(x), rres = resident(res), out = nk.wasmTensor([rows, D]), rw = resident(w);
+      await call(() => api.addLayerNorm(rx, rres, [D], { ...o, weight: rw, out, residualOut: rres }));
+      assertBitwise(out.data, f.y.data as Float32Array, `${what} y`);
+      assertBitwise(rres.data, f.h.data as Float32Array, `${what} h in place over the residual`);
+      const rdy = resident(dy), dx = nk.wasmTensor([rows, D]), dwInto = nk.wasmTensor([D]), dibInto = nk.wasmTensor([D]);
+      const pg = (await call(() => api.addLayerNormBackward(rdy, rres, [D], {
+        ...o, weight: rw, mean: resident(f.mean), rstd: resident(f.rstd), out: dx, into: { dweight: dwInto, dinputBias: dibInto },
+      }))) as nk.AddNormGrads;
+      assertBitwise(dx.data, g.dx.data as Float32Array, `${what} dx`);
+      assert.equal(pg.dweight!.data, dwInto.data, `${what}: dweight accumulated into the resident tensor`);
+      assertClose(dwInto.data, g.dweight!.data as Float32Array, 1e-6 * rows, `${what} dweight`);
+      assertClose(dibInto.data, g.dinputBias!.data as Float32Array, 1e-6 * rows, `${what} dinputBias`);
+      const rbx = resident(bx), rbw = resident(bw);
+      const by = (await call(() => api.batchNorm(rbx, { weight: rbw, training: true }))) as nk.Tensor;
+      assertBitwise(by.data, bn.data as Float32Array, `${what} batchNorm`);
+      for (const t of [rx, rres, out, rw, rdy, dx, dwInto, dibInto, rbx, rbw]) t.free();
+    }
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+});
