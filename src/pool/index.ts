@@ -27,7 +27,7 @@
  */
 import { NormError, describe } from "../errors.js";
 import { splitRows } from "../backends/wasm/runtime.js";
-import { wasmBuildInUse, wasmHeap, wasmKernels, wasmRuntime } from "../backends/wasm/index.js";
+import { currentWasm, wasmHeap } from "../backends/wasm/index.js";
 import type { Kernels } from "../backends/types.js";
 import {
   LAYER_NORM_EPS, POOL_KEYS, RMS_NORM_EPS, addNormSpec, alloc, batchNormArgs, checkCount, checkLikeX, checkShape, float32Values, numel, out,
@@ -138,18 +138,21 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
     throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0 (Infinity: always the calling thread), got ${describe(minGiven)}`);
   }
   const minElements = minGiven;
-  if (wasmKernels === null || wasmRuntime === null || wasmHeap === null || wasmBuildInUse === null) {
+  // the build the wasm backend runs now (setBackend("wasm", { build })): this pool's for its life,
+  // on every thread, so its results equal the synchronous calls' bitwise
+  const wasm = currentWasm();
+  if (wasm === null || wasmHeap === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
   // without SharedArrayBuffer (a page that is not cross-origin isolated) the workers cannot share
   // the memory: warn, and run every call on the calling thread
   const isolated = typeof SharedArrayBuffer === "function" && wasmHeap.shared;
-  const local: Kernels = wasmKernels;
-  const rt = wasmRuntime, heap = wasmHeap;
+  const local: Kernels = wasm.kernels;
+  const rt = wasm.runtime, heap = wasmHeap;
   const flush = rt.flush;
   let threads: Threads | null = null;
   if (!isolated) console.warn(NOT_ISOLATED);
-  else threads = await Threads.start(nThreads - 1, heap.memory, wasmBuildInUse, rt.kernels);
+  else threads = await Threads.start(nThreads - 1, heap.memory, wasm.build, rt.kernels);
   const T = threads?.count ?? 1;
 
   let closed = false;

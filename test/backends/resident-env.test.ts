@@ -8,14 +8,17 @@
  * - Chromium without COOP/COEP: shared WebAssembly memory all the same (measured in Chromium 156),
  *   so views never go stale, and the relaxed-SIMD (FMA) build, which Chromium validates;
  * - Node with --experimental-wasm-relaxed-simd: the FMA build passes the golden cases and the
- *   batch-invariance suite, and the pool equals the synchronous call bitwise on it.
+ *   batch-invariance suite, and the pool equals the synchronous call bitwise on it; the baseline
+ *   selected there (`setBackend("wasm", { build: "simd" })`) gives this process's bits.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import * as nk from "../../src/index.js";
 import { CHROMIUM, withPage } from "../webgpu/chromium.js";
+import { bitsDigest, buildProbe } from "./build-probe.js";
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 // NODE_TEST_CONTEXT removed: a `node --test` inside a test would report to this runner, not to stdout
@@ -53,11 +56,20 @@ test("plain (non-shared) wasm memory, in Node: data re-views, kept views are emp
   assert.deepEqual(r.poolResult.map((v: number) => Math.round(v * 1e5) / 1e5), [1, 1]);
 });
 
-test("relaxed SIMD (FMA) build in Node with --experimental-wasm-relaxed-simd: golden cases, batch invariance, pool = sync", async () => {
+test("relaxed SIMD (FMA) build in Node with --experimental-wasm-relaxed-simd: golden cases, batch invariance, pool = sync; the baseline selectable there", async (t) => {
   const files = ["../core/golden.test.js", "../core/invariance.test.js", "./fma-child.js"].map(here);
   const out = await run(["--experimental-wasm-relaxed-simd", "--test", ...files]);
   assert.match(out, /# fail 0/);
   assert.match(out, /ok \d+ - the relaxed-SIMD \(FMA\) build runs/);
+  assert.match(out, /ok \d+ - setBackend\('wasm', \{ build: 'simd' \}\) where relaxed SIMD is the default/);
+  // the baseline selected on that engine gives this process's bits (Node 20's default build)
+  const before = nk.wasmBuild();
+  nk.setBackend("wasm", { build: "simd" });
+  const mine = buildProbe(nk);
+  nk.setBackend("wasm", { build: before! });
+  assert.equal(/# baseline-bits (\w+)/.exec(out)?.[1], bitsDigest(mine.y, mine.dx), "baseline selected under relaxed SIMD = baseline here, bitwise");
+  const differs = /# fma-differs (\w+)/.exec(out)?.[1];
+  t.diagnostic(`the FMA build ${differs === "true" ? "differs from" : "equals"} the baseline on the probe (${differs === "true" ? "this CPU fuses" : "no FMA on this CPU, or no difference on these inputs"})`);
 });
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found`;

@@ -4,13 +4,15 @@
  * WebAssembly module (with SIMD) can be compiled and instantiated; otherwise nothing is registered
  * and the ops stay on `js`, silently.
  */
+import { NormError, describe } from "../../errors.js";
+import { didYouMean } from "../../core/suggest.js";
 import { registerBackend } from "../registry.js";
 import type { Kernels } from "../types.js";
 import { channelApplyJob, channelBackwardJob, channelStatsJob } from "./jobs-channels.js";
 import { groupsBackwardJob, groupsJob } from "./jobs-groups.js";
 import { rowsBackwardJob, rowsJob } from "./jobs-rows.js";
 import { WasmHeap } from "./memory.js";
-import { kernelsModule, wasmBuildOf, type WasmBuild } from "./module.js";
+import { buildAvailable, kernelsModule, WASM_BUILDS, wasmBuildOf, type WasmBuild } from "./module.js";
 import { WasmRuntime } from "./runtime.js";
 import { steady } from "./steady.js";
 
@@ -109,24 +111,65 @@ export const wasmHeap: WasmHeap | null = (() => {
   }
 })();
 
-function instantiate(): WasmRuntime | null {
-  if (wasmHeap === null) return null;
-  const m = kernelsModule(wasmHeap.shared);
+/** One build of the kernels on wasmHeap: its runtime (row loops, scratch) and the Kernels over it. */
+export interface WasmBackendBuild {
+  readonly build: WasmBuild;
+  readonly runtime: WasmRuntime;
+  readonly kernels: Kernels;
+}
+
+const instances = new Map<WasmBuild, WasmBackendBuild>();
+
+/** The kernels of `build` on wasmHeap (instantiated once, on first use), or null where this engine cannot run them. */
+function instantiate(build: WasmBuild | null): WasmBackendBuild | null {
+  if (wasmHeap === null || build === null) return null;
+  const known = instances.get(build);
+  if (known !== undefined) return known;
+  const m = buildAvailable(build) ? kernelsModule(wasmHeap.shared, build) : null;
   if (m === null) return null;
+  let runtime: WasmRuntime;
   try {
-    return new WasmRuntime(m, wasmHeap);
+    runtime = new WasmRuntime(m, wasmHeap);
   } catch {
     return null;
   }
+  const b: WasmBackendBuild = { build, runtime, kernels: wasmKernelsOn(runtime) };
+  instances.set(build, b);
+  return b;
 }
 
-/** This thread's wasm runtime, on wasmHeap, or null where WebAssembly SIMD is unavailable. */
-export const wasmRuntime: WasmRuntime | null = instantiate();
+/** The default build (the best this engine validates; NORMKIT_WASM_BUILD in Node's environment), or null. */
+const defaultBuild = instantiate(wasmBuildOf());
+/** The build the wasm backend runs now: the default until `setBackend("wasm", { build })`. */
+let current = defaultBuild;
 
-/** The build of the kernels the wasm backend runs ("relaxed-simd": with FMA), or null where it is unavailable. */
-export const wasmBuildInUse: WasmBuild | null = wasmRuntime !== null ? wasmBuildOf() : null;
+/** The default build's runtime, on wasmHeap, or null where WebAssembly SIMD is unavailable. */
+export const wasmRuntime: WasmRuntime | null = defaultBuild?.runtime ?? null;
 
-/** The wasm backend's kernels, or null where unavailable. */
-export const wasmKernels: Kernels | null = wasmRuntime !== null ? wasmKernelsOn(wasmRuntime) : null;
+/** The default build's kernels, or null where unavailable (the wasm backend runs currentWasm()'s). */
+export const wasmKernels: Kernels | null = defaultBuild?.kernels ?? null;
 
-if (wasmKernels !== null) registerBackend(wasmKernels, true);
+/** The build the wasm backend runs now (the sync ops, and pools created from now on), or null where unavailable. */
+export function currentWasm(): WasmBackendBuild | null {
+  return current;
+}
+
+/**
+ * Makes `build` the one the wasm backend runs (setBackend("wasm", { build })) and returns its
+ * kernels: a NormError naming "build" for a name that is no build, or one this engine cannot run.
+ */
+function selectBuild(build: unknown): Kernels {
+  if (typeof build !== "string" || !(WASM_BUILDS as readonly string[]).includes(build)) {
+    throw new NormError("BAD_ARGUMENT", "build", `expected one of ${describe(WASM_BUILDS)}, got ${describe(build)}${typeof build === "string" ? didYouMean(build, WASM_BUILDS) : ""}`);
+  }
+  const b = instantiate(build as WasmBuild);
+  if (b === null) {
+    const here = WASM_BUILDS.filter((x) => buildAvailable(x));
+    const hint = build === "relaxed-simd" ? " (relaxed SIMD: Chromium ≥ 114, Node only with --experimental-wasm-relaxed-simd)" : "";
+    throw new NormError("BACKEND_UNAVAILABLE", "build", `expected a build this engine runs (${here.length > 0 ? describe(here) : "none"}), got ${describe(build)}${hint}`);
+  }
+  current = b;
+  return b.kernels;
+}
+
+if (defaultBuild !== null) registerBackend(defaultBuild.kernels, true, { names: WASM_BUILDS, select: selectBuild });

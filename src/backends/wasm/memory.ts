@@ -20,6 +20,9 @@
  */
 import { NormError } from "../../errors.js";
 import { registerResidentMemory } from "../../core/resident.js";
+import type { WasmMemoryStats } from "./api-types.js";
+
+export type { WasmMemoryStats };
 
 export const PAGE = 65536;
 /** wasm32 linear memory tops out at 65536 pages of 64 KiB. */
@@ -42,22 +45,6 @@ interface Block {
   pins: number;
   /** free() was called while pinned: released at the last unpin */
   freed: boolean;
-}
-
-/** What `wasmMemory()` reports. */
-export interface WasmMemoryStats {
-  /** bytes in blocks now: resident tensors (yours and the modules') and normkit's scratch */
-  bytesInUse: number;
-  /** bytes of those in resident tensors */
-  tensorBytes: number;
-  /** live resident tensors (not freed, not yet collected) */
-  tensors: number;
-  /** bytes of linear memory the engine holds for normkit: the high-water mark, never shrinks */
-  reserved: number;
-  /** the most the memory can grow to (the engine's limit for this memory) */
-  maximum: number;
-  /** whether the memory is shared (views never detach; the pool can use it) */
-  shared: boolean;
 }
 
 /** A shared memory with the largest maximum the engine will reserve, else a plain one. */

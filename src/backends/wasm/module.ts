@@ -3,10 +3,10 @@
  * validates it; the baseline f32x4 build otherwise), and the variant of it that imports a plain
  * (non-shared) memory where the engine has no shared memory (src/backends/wasm/memory.ts).
  */
+import type { WasmBuild } from "./api-types.js";
 import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from "./kernels.generated.js";
 
-/** "relaxed-simd": the kernels with fused multiply-add (relaxed SIMD); "simd": the f32x4 baseline. */
-export type WasmBuild = "simd" | "relaxed-simd";
+export type { WasmBuild };
 
 const SOURCES: Record<WasmBuild, string> = { simd: KERNELS_WASM_BASE64, "relaxed-simd": KERNELS_FMA_WASM_BASE64 };
 
@@ -18,28 +18,37 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** The builds, best first: the one the engine validates first is the default. */
+export const WASM_BUILDS: readonly WasmBuild[] = ["relaxed-simd", "simd"];
+
+const validates = new Map<WasmBuild, boolean>();
+
+/** Whether this engine validates `build` (relaxed SIMD: Chromium ≥ 114, Node with --experimental-wasm-relaxed-simd). */
+export function buildAvailable(build: WasmBuild): boolean {
+  let ok = validates.get(build);
+  if (ok === undefined) {
+    try {
+      ok = WebAssembly.validate(decode(SOURCES[build]));
+    } catch {
+      ok = false; // no WebAssembly at all
+    }
+    validates.set(build, ok);
+  }
+  return ok;
+}
+
 let chosen: WasmBuild | null | undefined;
 
 /**
- * The build this engine runs: "relaxed-simd" where it validates that module (Chromium ≥ 114, Node
- * with --experimental-wasm-relaxed-simd), else "simd" where it validates the baseline, else null.
- * `NORMKIT_WASM_BUILD=simd` in Node's environment forces the baseline (for measurements).
+ * The default build on this engine: "relaxed-simd" where it validates that module, else "simd"
+ * where it validates the baseline, else null. `NORMKIT_WASM_BUILD=simd` (or `relaxed-simd`) in
+ * Node's environment, read once at load, makes that build the default (for measurements); code
+ * selects a build with `setBackend("wasm", { build })`.
  */
 export function wasmBuildOf(): WasmBuild | null {
   if (chosen !== undefined) return chosen;
   const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.["NORMKIT_WASM_BUILD"];
-  chosen = null;
-  for (const b of ["relaxed-simd", "simd"] as const) {
-    if (forced !== undefined && forced !== b) continue;
-    try {
-      if (WebAssembly.validate(decode(SOURCES[b]))) {
-        chosen = b;
-        break;
-      }
-    } catch {
-      // no WebAssembly at all
-    }
-  }
+  chosen = WASM_BUILDS.find((b) => (forced === undefined || forced === b) && buildAvailable(b)) ?? null;
   return chosen;
 }
 

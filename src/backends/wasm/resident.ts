@@ -15,9 +15,9 @@
  */
 import { NormError, describe } from "../../errors.js";
 import { checkShape, float32Values, numel, shapeStr, type Tensor } from "../../core/tensor.js";
-import type { WasmHeap, WasmMemoryStats } from "./memory.js";
-import { wasmBuildInUse, wasmHeap } from "./index.js";
-import type { WasmBuild } from "./module.js";
+import type { WasmBuild, WasmMemoryStats } from "./api-types.js";
+import type { WasmHeap } from "./memory.js";
+import { currentWasm, wasmHeap } from "./index.js";
 
 let live = 0;
 /** each view handed out → its tensor: a view in use keeps the tensor (and its memory) alive */
@@ -29,16 +29,26 @@ const registry = typeof FinalizationRegistry === "function"
   })
   : null;
 
+/**
+ * `new WasmTensor` for this module: the constructor is private, so the published declarations
+ * name no WasmHeap (its WebAssembly.Memory would need lib "DOM" in consumers: api-types.ts).
+ */
+let make: (heap: WasmHeap, shape: readonly number[], what: string) => WasmTensor;
+
 /** A tensor in normkit's WebAssembly memory (see `wasmTensor`). */
 export class WasmTensor implements Tensor {
+  static {
+    make = (heap, shape, what) => new WasmTensor(heap, shape, what);
+  }
+
   readonly shape: readonly number[];
   readonly #heap: WasmHeap;
   readonly #n: number;
   #ptr: number;
   #view: Float32Array | null = null;
 
-  /** @internal use `wasmTensor(shape, data?)` */
-  constructor(heap: WasmHeap, shape: readonly number[], what: string) {
+  /** use `wasmTensor(shape, data?)` */
+  private constructor(heap: WasmHeap, shape: readonly number[], what: string) {
     this.shape = shape;
     this.#heap = heap;
     this.#n = numel(shape);
@@ -104,7 +114,7 @@ export function wasmTensor(shape: readonly number[], data?: ArrayLike<number>): 
     throw new NormError("SHAPE_MISMATCH", "data", `expected ${n} values for shape [${dims.join(", ")}], got ${describe(data)}`);
   }
   const heap = heapOrThrow("wasmTensor");
-  const t = new WasmTensor(heap, dims, "shape");
+  const t = make(heap, dims, "shape");
   if (values !== null) t.data.set(values);
   else if (!heap.lastAllocZeroed) t.data.fill(0); // reused memory: zero it (never-used memory is zero already)
   return t;
@@ -113,7 +123,7 @@ export function wasmTensor(shape: readonly number[], data?: ArrayLike<number>): 
 /** @internal a resident buffer for normkit's own use (modules); null where memory is not shared (views could detach). */
 export function residentBuffer(shape: readonly number[], what: string): WasmTensor | null {
   if (wasmHeap === null || !wasmHeap.shared) return null;
-  return new WasmTensor(wasmHeap, Object.freeze([...shape]), what);
+  return make(wasmHeap, Object.freeze([...shape]), what);
 }
 
 /** Whether `a` is a view of normkit's WebAssembly memory (a resident tensor's data, or part of it). */
@@ -132,9 +142,11 @@ export function wasmMemory(): WasmMemoryStats {
 }
 
 /**
- * The build of the wasm kernels in use: "relaxed-simd" (fused multiply-add, where the engine has
- * relaxed SIMD), "simd" (the f32x4 baseline), or null when the wasm backend is unavailable.
+ * The build of the wasm kernels the wasm backend runs now (and a pool created now would run):
+ * "relaxed-simd" (fused multiply-add: the default where the engine has relaxed SIMD), "simd" (the
+ * f32x4 baseline), or null when the wasm backend is unavailable. `setBackend("wasm", { build })`
+ * selects one.
  */
 export function wasmBuild(): WasmBuild | null {
-  return wasmBuildInUse;
+  return currentWasm()?.build ?? null;
 }
