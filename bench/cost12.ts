@@ -13,7 +13,8 @@
  *   npm run build && node build/bench/cost12.js [rows] [D] [reps]
  */
 import { addRmsNorm, rmsNorm } from "../src/index.js";
-import { chunkRows, kernelsModule, type KernelExports } from "../src/backends/wasm/runtime.js";
+import { chunkRows, KernelInstance, kernelsModule } from "../src/backends/wasm/runtime.js";
+import { WasmHeap } from "../src/backends/wasm/memory.js";
 import { f32ToBf16BitsArray, f32ToF16BitsArray } from "../src/dtype.js";
 import { median } from "./lib.js";
 import { race } from "./race.js";
@@ -41,16 +42,14 @@ const calls = {
   })),
 };
 
-// the stages on a raw instance: X (float32 chunk), Y (float32 chunk), U (u16 scratch of a chunk)
-const ex = new WebAssembly.Instance(kernelsModule()!, {}).exports as unknown as KernelExports;
+// the stages on a raw instance on a heap of its own: X (float32 chunk), Y (float32 chunk), U (u16 scratch of a chunk)
+const heap = new WasmHeap();
+const ex = new KernelInstance(kernelsModule()!, heap.memory).ex;
 const cr = chunkRows(D, ex.FLUSH.value as number);
 const cn = cr * D;
-let p = ex.heapBase();
-const at = (bytes: number) => ((p += (bytes + 15) & ~15), p - ((bytes + 15) & ~15));
-const [W, X, Y, RS, U] = [4 * D, 4 * cn, 4 * cn, 4 * cr, 2 * cn].map(at) as [number, number, number, number, number];
-ex.memory.grow(Math.ceil(p / 65536) + 1);
-const f = new Float32Array(ex.memory.buffer);
-const u = new Uint16Array(ex.memory.buffer);
+const [W, X, Y, RS, U] = [4 * D, 4 * cn, 4 * cn, 4 * cr, 2 * cn].map((b, i) => heap.alloc(b, "scratch", `cost12 ${i}`)) as [number, number, number, number, number];
+const f = new Float32Array(heap.memory.buffer);
+const u = new Uint16Array(heap.memory.buffer);
 f.set(w, W >> 2);
 f.set(x.subarray(0, cn), X >> 2);
 const xb = f32ToBf16BitsArray(x), yb = new Uint16Array(n);

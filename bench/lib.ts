@@ -300,12 +300,14 @@ export interface TargetCheck {
 export interface TargetVariants {
   /** normkit variants that run on the calling thread */
   normkit1: string[];
-  /** normkit's multi-threaded variant and the single-threaded one it is compared with */
+  /** normkit's 2-thread variant (the pool on resident tensors), compared with the best of normkit1 */
   normkitPool: string;
-  normkitPoolBase: string;
+  /** the floor of the copy-speed target: the copy with a cold source, as bench/quick-wasm.ts measures it */
   copy: string;
   torch1: string[];
-  ort1: string[];
+  torch2: string[];
+  /** "today" for the latency target: normkit's best 1-thread median per case key in an earlier full run */
+  before?: { file: string; ms: Record<string, number> };
 }
 
 export function check(target: string, c: Case, value: number | undefined, bound: number, sense: "le" | "ge", note?: string): TargetCheck {
@@ -325,40 +327,53 @@ export function bestOf(ms: readonly Measurement[], c: Case, ids: readonly string
 }
 
 /** Evaluates the issue's targets on one run's medians; a target whose inputs are missing has pass = null. */
+/** The shapes of issue #11's copy-speed and PyTorch targets, and of its threads targets. */
+const TARGET_SHAPES: readonly (readonly [number, number])[] = [[4096, 768], [1024, 4096]];
+const THREAD_TARGET_SHAPES: readonly (readonly [number, number])[] = [[4096, 768], [1024, 4096], THREADS_SHAPE];
+
+/** Evaluates issue #11's targets on one run's medians; a target whose inputs are missing has pass = null. */
 export function evaluateTargets(ms: Measurement[], tv: TargetVariants): TargetCheck[] {
   const t = (c: Case, ids: string[]) => bestOf(ms, c, ids);
+  const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
   const out: TargetCheck[] = [];
   for (const op of ["layerNorm", "rmsNorm"] as const) {
-    for (const [rows, D] of [[4096, 768], [1024, 4096]] as const) {
+    for (const [rows, D] of TARGET_SHAPES) {
       const f: Case = { op, dir: "forward", rows, D };
-      const nk = t(f, tv.normkit1);
-      const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
-      out.push(check("forward ≤ 1.15× copy floor", f, div(nk, t(f, [tv.copy])), 1.15, "le"));
-      out.push(check("forward ≤ 0.8× PyTorch (1 thread)", f, div(nk, t(f, tv.torch1)), 0.8, "le"));
-      out.push(check("forward ≤ 0.5× onnxruntime (1 thread)", f, div(nk, t(f, tv.ort1)), 0.5, "le"));
-      const b: Case = { op, dir: "backward", rows, D };
-      const nb = t(b, tv.normkit1);
-      out.push(check("backward ≤ 0.7× PyTorch (1 thread)", b, div(nb, t(b, tv.torch1)), 0.7, "le"));
-      out.push(check("backward ≤ 1.3× copy floor", b, div(nb, t(b, [tv.copy])), 1.3, "le"));
+      out.push(check("forward ≤ 1.15× copy floor (cold source; 1 thread)", f, div(t(f, tv.normkit1), t(f, [tv.copy])), 1.15, "le"));
     }
+  }
+  for (const [rows, D] of TARGET_SHAPES) {
+    const f: Case = { op: "layerNorm", dir: "forward", rows, D };
+    out.push(check("LayerNorm forward ≤ 0.6× PyTorch (1 thread)", f, div(t(f, tv.normkit1), t(f, tv.torch1)), 0.6, "le"));
+    const b: Case = { op: "layerNorm", dir: "backward", rows, D };
+    out.push(check("LayerNorm backward ≤ 0.8× PyTorch (1 thread)", b, div(t(b, tv.normkit1), t(b, tv.torch1)), 0.8, "le"));
+  }
+  for (const op of ["layerNorm", "rmsNorm"] as const) {
     for (const dir of ["forward", "backward"] as const) {
-      const l: Case = { op, dir, rows: LATENCY_SHAPE[0], D: LATENCY_SHAPE[1] };
-      const nl = t(l, tv.normkit1);
-      const ol = t(l, tv.ort1);
-      out.push(check("[64, 768] latency ≤ onnxruntime (1 thread)", l, nl === undefined || ol === undefined ? undefined : nl / ol, 1, "le",
-        ol === undefined ? "no onnxruntime time for this case" : undefined));
-      for (const [rows, D] of SHAPES) {
-        if (rows === LATENCY_SHAPE[0] && D === LATENCY_SHAPE[1]) continue; // small inputs stay on the calling thread
+      for (const [rows, D] of THREAD_TARGET_SHAPES) {
         const c: Case = { op, dir, rows, D };
-        const one = t(c, [tv.normkitPoolBase]);
         const two = t(c, [tv.normkitPool]);
-        const speedup = one === undefined || two === undefined ? undefined : one / two;
-        const big = rows === THREADS_SHAPE[0] && D === THREADS_SHAPE[1];
-        out.push(check(big ? "pool: 2 threads ≥ 1.4× 1 thread" : "pool: 2 threads faster than 1", c, speedup, big ? 1.4 : 1, "ge"));
+        out.push(check("2 threads ≥ 1.8× 1 thread", c, div(t(c, tv.normkit1), two), 1.8, "ge"));
+        out.push(check("2 threads ≤ 0.8× PyTorch (2 threads)", c, div(two, t(c, tv.torch2)), 0.8, "le"));
       }
+      const l: Case = { op, dir, rows: LATENCY_SHAPE[0], D: LATENCY_SHAPE[1] };
+      const then = tv.before?.ms[caseKey(l)];
+      out.push(check("[64, 768] latency no worse than before (1 thread)", l, div(t(l, tv.normkit1), then), 1, "le",
+        then === undefined ? "no earlier full run to compare with" : `before: ${tv.before!.file}`));
     }
   }
   return out;
+}
+
+/** normkit's best 1-thread median per case in a results file (the latency target's "before"). */
+export function bestNormkit1(r: Results, normkit1: readonly string[]): Record<string, number> {
+  const best: Record<string, number> = {};
+  for (const m of r.measurements) {
+    if (!normkit1.includes(m.variant) || m.medianMs === undefined) continue;
+    const k = caseKey(m.case);
+    best[k] = Math.min(best[k] ?? Infinity, m.medianMs);
+  }
+  return best;
 }
 
 // ---- table ----

@@ -6,7 +6,10 @@
  * those saved statistics (dx written, dγ/dβ accumulated). The plain pool variants time the
  * public signatures as they come (backward recomputes the statistics); the `out` variants reuse
  * outputs, and their backward passes the statistics saved by forward (`mean`/`rstd`), writes dx
- * into `out` and adds dγ/dβ `into` reused tensors: the fastest way to call each.
+ * into `out` and adds dγ/dβ `into` reused tensors. The `resident` variants (issue #11) hold every
+ * tensor in normkit's WebAssembly memory (`wasmTensor`): x, dy, out, the saved statistics, the
+ * weights and the gradients `into`, on one thread and on the pool with 2 threads, so the kernels
+ * run in place: the fastest way to call each.
  */
 import type { Peer, Runner } from "./child.js";
 import { EPS } from "./lib.js";
@@ -21,6 +24,8 @@ interface Pool {
   close(): unknown;
 }
 const createPool = (nk as Record<string, unknown>)["createPool"] as ((o: { threads: number }) => Promise<Pool> | Pool) | undefined;
+/** normkit's resident tensors (issue #11), where this build has them */
+const wasmTensor = (nk as Record<string, unknown>)["wasmTensor"] as ((shape: number[], data?: Float32Array) => Tensor & { free(): void }) | undefined;
 
 const pools = new Map<number, Pool>();
 const poolErrors = new Map<number, string>();
@@ -58,6 +63,7 @@ export const peer: Peer = {
       backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, …): the public signature, which recomputes the statistics",
     };
     const wasmSkip = backendSkip("wasm");
+    const residentSkip = wasmTensor === undefined ? "wasmTensor is not exported by this normkit build" : undefined;
     return {
       peer: "normkit",
       versions: { normkit: "working tree", backends: nk.listBackends().join(",") },
@@ -73,9 +79,25 @@ export const peer: Peer = {
           ...(wasmSkip ? { skip: wasmSkip } : {}),
         },
         {
+          id: "normkit-wasm-resident", peer: "normkit", label: "normkit wasm, resident tensors", threads: 1,
+          timed: {
+            forward: "layerNorm/rmsNorm(x, D, { weight, bias, out }) with every tensor a wasmTensor (in wasm memory): the kernel in place",
+            backward: "layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }), every tensor a wasmTensor",
+          },
+          ...(wasmSkip || residentSkip ? { skip: wasmSkip ?? residentSkip! } : {}),
+        },
+        {
+          id: "normkit-wasm-2t-resident", peer: "normkit", label: "normkit wasm pool, 2 threads, resident tensors", threads: 2,
+          timed: {
+            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }), every tensor a wasmTensor: both threads in place",
+            backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }), every tensor a wasmTensor",
+          },
+          ...(poolErrors.has(2) || residentSkip ? { skip: poolErrors.get(2) ?? residentSkip! } : {}),
+        },
+        {
           id: "normkit-wasm-2t-shared", peer: "normkit", label: "normkit wasm pool, 2 threads, shared x and out", threads: 2,
           timed: {
-            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }) with x and out in SharedArrayBuffers (sharedTensor), out reused",
+            forward: "await pool.layerNorm/rmsNorm(x, D, { weight, bias, out }) with x and out in SharedArrayBuffers (sharedTensor), out reused: the pool copies them into its wasm memory and back",
             backward: "await pool.layerNormBackward/rmsNormBackward(dy, x, D, { weight, bias, mean, rstd, out, into }): x, dy, statistics and out shared, out and into reused",
           },
           ...(poolErrors.has(2) ? { skip: poolErrors.get(2)! } : {}),
@@ -95,17 +117,31 @@ export const peer: Peer = {
     const paramOpts = () => c.op === "layerNorm"
       ? { weight: nk.tensor(d.weight, [c.D]), bias: nk.tensor(d.bias, [c.D]), eps: EPS }
       : { weight: nk.tensor(d.weight, [c.D]), eps: EPS };
-    if (variant === "normkit-wasm-out" || variant === "normkit-wasm-2t-shared") {
+    if (variant === "normkit-wasm-out" || variant === "normkit-wasm-2t-shared" || variant.endsWith("resident")) {
       const shared = variant === "normkit-wasm-2t-shared";
-      const p = shared ? pools.get(2) : undefined;
-      if (shared && p === undefined) return { skip: poolErrors.get(2) ?? "no pool" };
-      if (!shared && backendSkip("wasm")) return { skip: backendSkip("wasm")! };
+      const resident = variant.endsWith("resident");
+      const pooled = shared || variant === "normkit-wasm-2t-resident";
+      const p = pooled ? pools.get(2) : undefined;
+      if (pooled && p === undefined) return { skip: poolErrors.get(2) ?? "no pool" };
+      if (resident && wasmTensor === undefined) return { skip: "wasmTensor is not exported by this normkit build" };
+      const made: Array<{ free(): void }> = [];
+      if (!pooled && backendSkip("wasm")) return { skip: backendSkip("wasm")! };
       if (c.dir === "backward" && (nk as Record<string, unknown>)["layerNormForward"] === undefined) return { skip: "this normkit build has no saved-statistics backward" };
-      const ten = (data: Float32Array, shape: number[]) => (shared ? nk.sharedTensor(shape, data) : nk.tensor(data, shape));
+      const ten = (data: Float32Array, shape: number[]): Tensor => {
+        if (!resident) return shared ? nk.sharedTensor(shape, data) : nk.tensor(data, shape);
+        const t = wasmTensor!(shape, data);
+        made.push(t);
+        return t;
+      };
+      const params = () => (resident
+        ? c.op === "layerNorm"
+          ? { weight: ten(d.weight, [c.D]), bias: ten(d.bias, [c.D]), eps: EPS }
+          : { weight: ten(d.weight, [c.D]), eps: EPS }
+        : paramOpts());
       const xs = ten(d.x, [c.rows, c.D]);
       const out = ten(new Float32Array(c.rows * c.D), [c.rows, c.D]);
       const ln = c.op === "layerNorm";
-      let opts: Record<string, unknown> = { ...paramOpts(), out };
+      let opts: Record<string, unknown> = { ...params(), out };
       let args: unknown[] = [xs, c.D, opts];
       if (c.dir === "backward") {
         // the statistics forward saved (computed by the same code the timed call would use)
@@ -113,8 +149,10 @@ export const peer: Peer = {
         const stats = ln
           ? (({ mean, rstd }) => ({ mean: ten(mean.data, [c.rows]), rstd: ten(rstd.data, [c.rows]) }))(nk.layerNormForward(xs, c.D, paramOpts()))
           : { rstd: ten(nk.rmsNormForward(xs, c.D, paramOpts()).rstd.data, [c.rows]) };
-        const into = { dweight: nk.tensor(new Float32Array(c.D), [c.D]), dbias: ln ? nk.tensor(new Float32Array(c.D), [c.D]) : null };
-        opts = { ...paramOpts(), ...stats, out, into };
+        const into = resident
+          ? { dweight: ten(new Float32Array(c.D), [c.D]), dbias: ln ? ten(new Float32Array(c.D), [c.D]) : null }
+          : { dweight: nk.tensor(new Float32Array(c.D), [c.D]), dbias: ln ? nk.tensor(new Float32Array(c.D), [c.D]) : null };
+        opts = { ...params(), ...stats, out, into };
         args = [ten(d.dy, [c.rows, c.D]), xs, c.D, opts];
       }
       type Op = (...a: unknown[]) => unknown;
@@ -123,7 +161,8 @@ export const peer: Peer = {
       return {
         select: () => nk.setBackend("wasm"),
         run: fn === null ? () => void sync(...args) : async () => void (await fn.apply(p, args)),
-        output: () => out.data,
+        output: () => out.data.slice(),
+        dispose: () => made.forEach((t) => t.free()),
       } satisfies Runner;
     }
     const poolThreads = /^normkit-wasm-(\d+)t$/.exec(variant)?.[1];

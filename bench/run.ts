@@ -8,12 +8,12 @@
  * the reason.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { createInterface } from "node:readline";
 import { REPO } from "./deps.js";
 import {
-  allCases, caseKey, evaluateTargets, summarize, textTable, resultRows, targetRows, RESULT_HEADER, TARGET_HEADER,
+  allCases, bestNormkit1, caseKey, evaluateTargets, summarize, textTable, resultRows, targetRows, RESULT_HEADER, TARGET_HEADER,
   checkIndices, crossCheckLine, loadText, matchesFilter, timedLines, variantCovers, BIG_SHAPE, LATENCY_SHAPE, THREADS_SHAPE,
   type Case, type Hello, type Measurement, type Reply, type Request, type Results, type VariantInfo,
 } from "./lib.js";
@@ -269,13 +269,14 @@ export async function main(argv: string[]): Promise<Results> {
   summarize(measurements, isNormkit);
   crossCheck(measurements);
   for (const m of measurements) delete m.times; // the file keeps runs and quartiles
+  const normkit1 = ["normkit-js", "normkit-wasm", "normkit-wasm-out", "normkit-wasm-resident"];
   const allTargets = evaluateTargets(measurements, {
-    normkit1: ["normkit-js", "normkit-wasm", "normkit-wasm-out"],
-    normkitPool: "normkit-wasm-2t",
-    normkitPoolBase: "normkit-wasm-1t",
-    copy: "copy",
+    normkit1,
+    normkitPool: "normkit-wasm-2t-resident",
+    copy: "copy-cold",
     torch1: ["torch-1t"],
-    ort1: ["ort-1t"],
+    torch2: ["torch-2t"],
+    before: previousRun(normkit1),
   });
   allTargets.push(...evaluateTargets12(measurements, {
     normkit1: ["normkit-js", "normkit-wasm", "normkit-wasm-out", "normkit-fn-js", "normkit-fn-wasm", "normkit-fn-wasm-out", "normkit-fn-wasm-inplace"],
@@ -311,6 +312,22 @@ export async function main(argv: string[]): Promise<Results> {
   writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
   process.stdout.write(`${printable(results)}\nwrote ${file}\n`);
   return results;
+}
+
+/** The newest earlier full run in bench/results (the latency target's "before"), or undefined. */
+function previousRun(normkit1: readonly string[]): { file: string; ms: Record<string, number> } | undefined {
+  const dir = `${REPO}bench/results`;
+  if (!existsSync(dir)) return undefined;
+  for (const f of readdirSync(dir).filter((n) => /^\d{4}-\d\d-\d\d-.*\.json$/.test(n) && !n.startsWith("gpu")).sort().reverse()) {
+    try {
+      const r = JSON.parse(readFileSync(`${dir}/${f}`, "utf8")) as Results;
+      if (r.quick || r.filters) continue;
+      return { file: `bench/results/${f}`, ms: bestNormkit1(r, normkit1) };
+    } catch {
+      // not a results file
+    }
+  }
+  return undefined;
 }
 
 /**

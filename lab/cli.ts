@@ -71,7 +71,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   stdout.write(
     `normkit lab: ${opts.full ? "full" : "quick"} suite, seed ${opts.seed}, ${selected.length} experiment${selected.length === 1 ? "" : "s"}, corpus ${corpus.name}\n`,
   );
-  const { claims, runs, durations, failures } = await runExperiments(selected, {
+  const { claims, runs, durations, failures, wasmBuild } = await runExperiments(selected, {
     full: opts.full,
     seed: opts.seed,
     corpus,
@@ -92,6 +92,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     corpusName: corpus.name,
     corpusChars: corpus.text.length,
     experiments: selected.map((e) => e.id),
+    wasmBuild,
     durations,
     totalSeconds: (performance.now() - t0) / 1000,
   });

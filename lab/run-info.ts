@@ -12,6 +12,8 @@ export interface RunInfo {
   corpusName: string;
   corpusChars: number;
   experiments: string[];
+  /** the build of normkit's wasm kernels the experiments ran on (SuiteResult.wasmBuild), null without wasm */
+  wasmBuild: string | null;
   /** seconds per experiment id, and the total */
   durations: Record<string, number>;
   totalSeconds: number;
@@ -26,6 +28,8 @@ export function runEnvironment(info: RunInfo): Record<string, string | number | 
     corpus: info.corpusName,
     corpusChars: info.corpusChars,
     experiments: info.experiments.join(", "),
+    // "simd": the baseline the lab pins on every engine (lab/wasm-build.ts), so runs compare bitwise
+    wasmBuild: info.wasmBuild ?? "none (no WebAssembly SIMD)",
     totalSeconds: Math.round(info.totalSeconds * 100) / 100,
   };
   for (const [id, s] of Object.entries(info.durations)) env[`seconds.${id}`] = Math.round(s * 100) / 100;

@@ -6,6 +6,7 @@
 import { formatDuration } from "./progress.js";
 import { VERDICTS } from "./report/format.js";
 import type { ClaimResult, Experiment, ExperimentContext, LabEnvironment, Progress, RunRecord } from "./types.js";
+import { pinLabWasmBuild } from "./wasm-build.js";
 
 /** An experiment that threw still gets a claim, so the report shows what happened instead of losing it. */
 export function failedClaim(e: Experiment, err: unknown): ClaimResult {
@@ -61,6 +62,8 @@ export interface SuiteResult {
   /** seconds per experiment id */
   durations: Record<string, number>;
   failures: number;
+  /** the build of normkit's wasm kernels the experiments ran on (lab/wasm-build.ts), null without wasm */
+  wasmBuild: string | null;
 }
 
 export async function runExperiments(selected: readonly Experiment[], o: SuiteOptions): Promise<SuiteResult> {
@@ -69,36 +72,42 @@ export async function runExperiments(selected: readonly Experiment[], o: SuiteOp
   const claims: ClaimResult[] = [];
   const durations: Record<string, number> = {};
   let failures = 0;
-  for (const [index, exp] of selected.entries()) {
-    progress.log(`\n== ${exp.title} (${exp.id})`);
-    o.onStart?.(exp, index);
-    const ctx: ExperimentContext = {
-      full: o.full,
-      seed: o.seed,
-      corpus: o.corpus.text,
-      corpusName: o.corpus.name,
-      progress,
-      record: (run) => {
-        runs.push(run);
-        o.onRecord?.(run);
-      },
-      env: o.env,
-    };
-    const te = performance.now();
-    let claim: ClaimResult;
-    let failure: { error: unknown } | undefined;
-    try {
-      claim = await exp.run(ctx);
-      checkClaim(claim);
-    } catch (e) {
-      failures++;
-      failure = { error: e };
-      claim = failedClaim(exp, e);
+  // the baseline build on every engine, so a browser's results.json equals a Node run's bitwise
+  const pinned = pinLabWasmBuild();
+  try {
+    for (const [index, exp] of selected.entries()) {
+      progress.log(`\n== ${exp.title} (${exp.id})`);
+      o.onStart?.(exp, index);
+      const ctx: ExperimentContext = {
+        full: o.full,
+        seed: o.seed,
+        corpus: o.corpus.text,
+        corpusName: o.corpus.name,
+        progress,
+        record: (run) => {
+          runs.push(run);
+          o.onRecord?.(run);
+        },
+        env: o.env,
+      };
+      const te = performance.now();
+      let claim: ClaimResult;
+      let failure: { error: unknown } | undefined;
+      try {
+        claim = await exp.run(ctx);
+        checkClaim(claim);
+      } catch (e) {
+        failures++;
+        failure = { error: e };
+        claim = failedClaim(exp, e);
+      }
+      claims.push(claim);
+      durations[exp.id] = (performance.now() - te) / 1000;
+      o.onClaim?.(claim, exp, durations[exp.id], failure);
+      progress.log(`   ${exp.id} took ${formatDuration(durations[exp.id])}`);
     }
-    claims.push(claim);
-    durations[exp.id] = (performance.now() - te) / 1000;
-    o.onClaim?.(claim, exp, durations[exp.id], failure);
-    progress.log(`   ${exp.id} took ${formatDuration(durations[exp.id])}`);
+  } finally {
+    pinned.restore();
   }
-  return { claims, runs, durations, failures };
+  return { claims, runs, durations, failures, wasmBuild: pinned.build };
 }

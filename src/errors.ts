@@ -19,7 +19,8 @@ export type NormErrorCode =
   | "BACKEND_UNAVAILABLE" // no such backend, no WebGPU, no adapter
   | "DEVICE_LOST" // the GPU device was lost or destroyed
   | "LIMIT_EXCEEDED" // more than the runtime allows: GPU buffer size, wasm memory, pool threads, allocation
-  | "DESTROYED_TENSOR"; // a GPU tensor used after destroy()
+  | "DESTROYED_TENSOR" // a GPU tensor used after destroy()
+  | "FREED_TENSOR"; // a wasm-resident tensor (wasmTensor) used after free(), or a view of freed wasm memory
 
 /**
  * The one error normkit throws for bad input. The message names the argument, what was expected

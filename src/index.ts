@@ -20,11 +20,13 @@ export { instanceNorm, instanceNormBackward, INSTANCE_NORM_EPS, INSTANCE_NORM_MO
 // registers the WebAssembly backend as the default where it can be instantiated (falls back to js)
 import "./backends/wasm/index.js";
 
-export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
+export { setBackend, getBackend, listBackends, type BackendName, type BackendOptions } from "./backends/registry.js";
 export type {
   Kernels, Stored, RowJob, RowBackwardJob, GroupJob, GroupBackwardJob, ChannelJob, ChannelBackwardJob,
 } from "./backends/types.js";
 export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/index.js";
+export { wasmTensor, wasmMemory, wasmBuild, WasmTensor } from "./backends/wasm/resident.js";
+export type { WasmBuild, WasmMemoryStats } from "./backends/wasm/api-types.js";
 // The WebGPU backend is the entry "normkit/webgpu" (src/webgpu.ts): its types need @webgpu/types.
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, InstanceNorm, NormModule,

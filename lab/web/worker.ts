@@ -1,6 +1,7 @@
 /**
  * The web lab's Web Worker: runs the lab's experiments (the same code and runner as `npm start`,
- * lab/suite.ts) on normkit's default backend in this worker, and streams progress, training runs and
+ * lab/suite.ts) on normkit's default backend in this worker (wasm: the baseline build, pinned by the
+ * suite as in Node: lab/wasm-build.ts), and streams progress, training runs and
  * claims to the page; at the end it posts results.json exactly as `npm start` writes it (lab/report/
  * format.ts toJson), its environment describing the browser. One suite per worker: the lab caches
  * its char-GPT runs per process (lab/experiments/common.ts), so the page starts a fresh worker for
@@ -88,6 +89,7 @@ async function run(req: RunRequest): Promise<void> {
       corpusName: corpus.name,
       corpusChars: corpus.text.length,
       experiments: selected.map((e) => e.id),
+      wasmBuild: suite.wasmBuild,
       durations: suite.durations,
       totalSeconds: (performance.now() - t0) / 1000,
     },

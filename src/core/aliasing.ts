@@ -5,11 +5,13 @@
  * within one buffer, so two halves of one ArrayBuffer are fine; ranges come from the intrinsic
  * getters. The one allowed alias of a written array: addLayerNorm/addRmsNorm's `residualOut` may
  * be `residual` itself, exactly (h over the residual stream in place, as FlashInfer's
- * fused_add_rmsnorm does); the kernels read each row before writing it.
+ * fused_add_rmsnorm does); the kernels read each row before writing it. All the buffers of
+ * normkit's WebAssembly memory count as one (src/core/resident.ts).
  */
 import { NormError } from "../errors.js";
 import { typedBuffer, typedByteOffset, typedLength, typedTag } from "./intrinsics.js";
 import { ELEMENT_BYTES } from "./tensor.js";
+import { sameBuffer } from "./resident.js";
 
 type Typed = Float32Array | Uint16Array;
 export type Named = readonly [string, Typed | null];
@@ -21,14 +23,14 @@ function span(a: Typed): [number, number] {
 }
 
 export function overlaps(a: Typed, b: Typed): boolean {
-  if (typedBuffer(a) !== typedBuffer(b)) return false;
+  if (!sameBuffer(typedBuffer(a), typedBuffer(b))) return false;
   const [a0, a1] = span(a), [b0, b1] = span(b);
   return a0 < b1 && b0 < a1;
 }
 
 /** Whether two arrays view exactly the same bytes (same buffer, offset and length). */
 export function sameMemory(a: Typed, b: Typed): boolean {
-  if (typedBuffer(a) !== typedBuffer(b)) return false;
+  if (!sameBuffer(typedBuffer(a), typedBuffer(b))) return false;
   const [a0, a1] = span(a), [b0, b1] = span(b);
   return a0 === b0 && a1 === b1;
 }

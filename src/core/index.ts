@@ -7,6 +7,7 @@
  * - aliasing.ts: written arrays never overlap read ones
  * - grads.ts: saved statistics, `into` gradients, result tensors
  * - rowArgs.ts, channelArgs.ts: the arguments of LayerNorm/RMSNorm and BatchNorm/GroupNorm
+ * - resident.ts: views of normkit's WebAssembly memory (resident tensors): identity, liveness
  * - modules.ts: module constructors and state dicts; defaults.ts: PyTorch's defaults, option keys
  */
 export * from "./defaults.js";
@@ -18,4 +19,5 @@ export * from "./grads.js";
 export * from "./rowArgs.js";
 export * from "./channelArgs.js";
 export * from "./modules.js";
+export * from "./resident.js";
 export { closest, didYouMean } from "./suggest.js";

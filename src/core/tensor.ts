@@ -18,6 +18,7 @@
 import { NormError, describe } from "../errors.js";
 import { f64ToBf16Bits, f64ToF16Bits, isDType, type DType, type HalfDType, type Stored } from "../dtype.js";
 import { isDetached, typedBuffer, typedByteOffset, typedLength, typedTag } from "./intrinsics.js";
+import { checkResidentView } from "./resident.js";
 
 export type { DType, HalfDType, Stored } from "../dtype.js";
 
@@ -130,6 +131,7 @@ function typedData(v: unknown, name: string, accepted: readonly string[], expect
   const a = v as Float32Array | Uint16Array;
   const buffer = typedBuffer(a);
   if (isDetached(buffer)) throw detached(name, tag);
+  checkResidentView(buffer, typedByteOffset(a), (ELEMENT_BYTES[tag] ?? 4) * typedLength(a), name);
   if (tag === "Float32Array") {
     if (Object.getPrototypeOf(a) === Float32Array.prototype && !OVERRIDABLE.some((k) => Object.hasOwn(a, k))) return { tag, a };
     return { tag, a: new Float32Array(buffer, typedByteOffset(a), typedLength(a)) };
@@ -156,6 +158,16 @@ export function detached(name: string, tag = "Float32Array"): NormError {
 /** Whether a validated array lost its memory (detached or shrunk) since it was checked. */
 export function lostMemory(a: Float32Array | Uint16Array, length: number): boolean {
   return typedLength(a) !== length || isDetached(typedBuffer(a));
+}
+
+/** `t.data`, read once; a NormError its getter throws (a freed wasmTensor) is renamed to `<name>.data`. */
+function dataOf(t: object, name: string): unknown {
+  try {
+    return field(t, "data");
+  } catch (e) {
+    if (e instanceof NormError && e.argument === "data") throw new NormError(e.code, `${name}.data`, e.message.slice("data: ".length));
+    throw e;
+  }
 }
 
 /** The dtype of a (validated or GPU) tensor-like: its `dtype`, "float32" when absent. */
@@ -191,7 +203,7 @@ export function checkAnyTensor(t: unknown, name: string): CheckedTensor {
       dtype = d;
       dtypeArg = `${name}.dtype`;
     }
-    c = storedOf(field(t, "data"), `${name}.data`, dtype, dtypeArg);
+    c = storedOf(dataOf(t, name), `${name}.data`, dtype, dtypeArg);
   } catch (e) {
     if (e instanceof NormError) throw e;
     throw new NormError("BAD_ARGUMENT", name, `expected a tensor, but reading it threw: ${describe(e instanceof Error ? e.message : e)}`);

@@ -5,6 +5,7 @@
  */
 import { NormError, describe } from "../errors.js";
 import { alloc, allocStored, encodeValue, readStateDict, type CheckedTensor, type StateDict, type Stored, type Tensor } from "../core/index.js";
+import { residentBuffer, type WasmTensor } from "../backends/wasm/resident.js";
 
 export type { StateDict, StateValue } from "../core/index.js";
 
@@ -90,18 +91,47 @@ export function noForward(name: string): never {
 }
 
 /**
+ * An array a module reuses across calls, of the size the last call needed: in normkit's
+ * WebAssembly memory where it is shared (the wasm kernels then read and write it in place; a view
+ * of a shared memory never goes stale), else a plain Float32Array. Freed when the module is
+ * collected (the resident tensor's FinalizationRegistry) or when the size changes.
+ */
+export class Reused {
+  #t: WasmTensor | null = null;
+  #a: Float32Array | null = null;
+
+  constructor(private readonly what: string) {}
+
+  get(n: number): Float32Array {
+    if (this.#a === null || this.#a.length !== n) {
+      this.#t?.free();
+      this.#t = residentBuffer([n], this.what);
+      this.#a = this.#t?.data ?? alloc(n, this.what);
+    }
+    return this.#a;
+  }
+}
+
+/**
  * The forward's x, kept for backward as a copy (in a buffer reused across calls of one size), so
  * changing x between forward and backward cannot change the gradient: backward differentiates
  * what forward computed. PyTorch raises "modified by an inplace operation" instead, from a version
- * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward.
+ * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward. The copy is
+ * resident where wasm memory is shared, so the kernels read it in place (forward and backward).
  */
 export class SavedInput {
-  #buf: Stored | null = null;
+  readonly #f32 = new Reused("x");
+  #half: Stored | null = null;
 
   keep(x: CheckedTensor): CheckedTensor {
     const n = x.data.length;
-    if (this.#buf === null || this.#buf.data.length !== n || this.#buf.dtype !== x.dtype) this.#buf = allocStored(x.dtype, n, "x");
-    (this.#buf.data as Float32Array).set(x.data as Float32Array);
-    return { shape: x.shape, ...this.#buf } as CheckedTensor;
+    if (x.dtype === "float32") {
+      const data = this.#f32.get(n);
+      data.set(x.data as Float32Array);
+      return { shape: x.shape, data, dtype: "float32" } as CheckedTensor;
+    }
+    if (this.#half === null || this.#half.data.length !== n || this.#half.dtype !== x.dtype) this.#half = allocStored(x.dtype, n, "x");
+    (this.#half.data as Uint16Array).set(x.data as Uint16Array);
+    return { shape: x.shape, ...this.#half } as CheckedTensor;
   }
 }

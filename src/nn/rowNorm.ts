@@ -1,12 +1,26 @@
-/** torch.nn.LayerNorm and torch.nn.RMSNorm: statistics per row over the trailing normalizedShape. */
+/**
+ * torch.nn.LayerNorm and torch.nn.RMSNorm: statistics per row over the trailing normalizedShape.
+ *
+ * Resident by default where wasm memory is shared (Node; browsers with shared WebAssembly memory):
+ * the saved copy of x and the statistics live in wasm memory, so the kernels run on them in place,
+ * and for a resident input (a `wasmTensor`) forward returns y, and backward dx for a resident dy,
+ * in a buffer the module owns and reuses: the next call overwrites it (pass `out` to keep a
+ * result). A training loop of modules on resident tensors then allocates nothing per step. Plain
+ * inputs get fresh plain outputs, as before.
+ */
 import { kernels } from "../backends/registry.js";
 import {
   LAYER_NORM_EPS, MODULE_CALL_KEYS, RMS_NORM_EPS, ROW_MODULE_KEYS, checkCastingMode, checkEps, checkWeightOffset, moduleShape, optBool, readOptions,
-  rowNormBackwardSpec, rowNormSpec, tensorOf,
-  type AnyTensor, type CastingMode, type Like, type RowNormSpec, type Tensor,
+  overlaps, rowNormBackwardSpec, rowNormSpec, tensorOf,
+  type AnyTensor, type Stored, type CastingMode, type Like, type RowNormSpec, type Tensor,
 } from "../core/index.js";
 import { rowBackward, rowForward } from "../ops/rows.js";
-import { NormModule, SavedInput, noForward, param, type Parameter } from "./module.js";
+import { isResident } from "../backends/wasm/resident.js";
+import { NormModule, Reused, SavedInput, noForward, param, type Parameter } from "./module.js";
+
+/** Whether validated storage is float32 data in normkit's WebAssembly memory. */
+const residentF32 = (s: Stored) => s.dtype === "float32" && isResident(s.data as Float32Array);
+const f32 = (data: Float32Array): Stored => ({ data, dtype: "float32" });
 
 /** Per-call options of the LayerNorm/RMSNorm modules. */
 export interface ModuleCallOptions {
@@ -38,6 +52,8 @@ abstract class RowNormModule extends NormModule {
   readonly bias: Parameter | null;
   protected saved: { a: RowNormSpec; mean: Float32Array | null; rstd: Float32Array } | null = null;
   readonly #x = new SavedInput();
+  /** forward's statistics, and the outputs returned for resident inputs (see the file's comment) */
+  protected readonly buf = { mean: new Reused("mean"), rstd: new Reused("rstd"), y: new Reused("y"), dx: new Reused("dx") };
 
   constructor(normalizedShape: unknown, options: unknown, defaultEps: number, defaultBias: boolean) {
     super();
@@ -64,8 +80,10 @@ abstract class RowNormModule extends NormModule {
   protected run<T extends AnyTensor>(rms: boolean, x: T, options?: ModuleCallOptions): Like<T> {
     const o = readOptions(options, "options", MODULE_CALL_KEYS);
     const v = rowNormSpec(x, this.normalizedShape, { ...this.common(), out: o.out }, this.eps);
-    const a = { ...v, x: this.#x.keep(v.x) };
-    const r = rowForward(a, rms, kernels());
+    // y into the module's buffer for a resident x (before x is replaced by the kept copy)
+    const out = v.out ?? (residentF32(v.x) ? f32(this.buf.y.get(v.rows * v.D)) : null);
+    const a = { ...v, out, x: this.#x.keep(v.x) };
+    const r = rowForward(a, rms, kernels(), null, { mean: rms ? null : this.buf.mean.get(a.rows), rstd: this.buf.rstd.get(a.rows) });
     this.saved = { a, mean: r.mean, rstd: r.rstd };
     return tensorOf(r.y, a.x.shape) as Like<T>;
   }
@@ -80,7 +98,13 @@ abstract class RowNormModule extends NormModule {
     const a = rowNormBackwardSpec(dy, s.a.x, this.normalizedShape, {
       ...this.common(), out: o.out, into: { dweight: this.weight?.grad, dbias: this.bias?.grad },
     }, this.eps, rms);
-    return rowBackward({ ...a, stats: { mean: s.mean, rstd: s.rstd } }, rms, kernels()).dx as Like<T>;
+    // dx into the module's buffer for a resident dy, unless dy is that buffer (a previous dx)
+    let out = a.out;
+    if (out === null && residentF32(a.dy)) {
+      const dx = this.buf.dx.get(a.rows * a.D);
+      if (!overlaps(dx, a.dy.data)) out = f32(dx);
+    }
+    return rowBackward({ ...a, out, stats: { mean: s.mean, rstd: s.rstd } }, rms, kernels()).dx as Like<T>;
   }
 
   /** Statistics of the last forward call (one per row): mean (LayerNorm only) and rstd; copies. */

@@ -31,12 +31,17 @@ export interface RowForwardResult {
   h: Stored | null;
 }
 
-/** LayerNorm (rms false) or RMSNorm forward, optionally with the fused residual add. */
-export function rowForward(a: RowNormSpec, rms: boolean, k: Kernels, add: AddInputs | null = null): RowForwardResult {
+/**
+ * LayerNorm (rms false) or RMSNorm forward, optionally with the fused residual add. `stats`: where
+ * the statistics go (buffers a module reuses, a.rows values each; else new arrays).
+ */
+export function rowForward(
+  a: RowNormSpec, rms: boolean, k: Kernels, add: AddInputs | null = null, stats?: { mean: Float32Array | null; rstd: Float32Array },
+): RowForwardResult {
   const n = a.rows * a.D;
   const y = a.out ?? allocStored(a.x.dtype, n, "y");
-  const mean = rms ? null : alloc(a.rows, "mean");
-  const rstd = alloc(a.rows, "rstd");
+  const mean = rms ? null : (stats?.mean ?? alloc(a.rows, "mean"));
+  const rstd = stats?.rstd ?? alloc(a.rows, "rstd");
   const h = add === null ? null : (add.residualOut ?? allocStored(a.x.dtype, n, "h"));
   // empty rows (D = 0): PyTorch's mean 0 and rstd NaN (0/0 variance), no kernel call
   if (a.D === 0) rstd.fill(NaN);

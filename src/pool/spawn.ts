@@ -1,6 +1,7 @@
 /**
  * The pool's workers: starting them (a Web Worker where the runtime has one: browsers, Deno, Bun;
- * else a Node worker_threads Worker), waiting for their wasm kernels, and turning every way they can
+ * else a Node worker_threads Worker), handing each its start message (the shared memory, the
+ * control block: src/pool/protocol.ts), waiting for its wasm kernels, and turning every way they can
  * fail into an Error: a DOM `Event` has no message (a worker script answered by a 404 rejected with
  * `undefined: undefined` before), and a worker that dies while a job is out must not leave the job's
  * promise pending forever.
@@ -12,21 +13,18 @@
  */
 import { NormError } from "../errors.js";
 import { importNode } from "./node-builtin.js";
-import type { Job, Reply } from "./protocol.js";
+import type { Init, Ready } from "./protocol.js";
 
 /** One started worker, over Web Workers and worker_threads alike. */
 export interface Thread {
-  post(j: Job): void;
+  post(m: Init): void;
   /** Node only: whether an idle pool keeps the process alive. */
   ref(on: boolean): void;
   terminate(): Promise<void>;
 }
 
-/** A reply to a job (not the worker's ready message). */
-export type JobReply = Extract<Reply, { id: number }>;
-
 interface Events {
-  message(r: Reply): void;
+  message(r: Ready): void;
   /** the worker failed to load, threw (anything: a worker may throw a non-Error), or exited */
   failure(e: unknown): void;
 }
@@ -51,7 +49,7 @@ function webWorker(on: Events): { thread: Thread; where: string } {
   } catch (e) {
     throw loadError(where, (e as Error).message);
   }
-  w.onmessage = (e: MessageEvent<Reply>) => on.message(e.data);
+  w.onmessage = (e: MessageEvent<Ready>) => on.message(e.data);
   // an ErrorEvent (an exception in the worker) has a message; a script that failed to load
   // (404, wrong MIME type) gives a bare Event
   w.onerror = (e: Event) => {
@@ -86,18 +84,18 @@ async function nodeWorker(on: Events): Promise<{ thread: Thread; where: string }
 }
 
 /**
- * Starts one worker; resolves once its wasm kernels are ready. Before that, every failure rejects
- * (a NormError BACKEND_UNAVAILABLE when the script cannot load or has no WebAssembly SIMD) and the
- * worker is terminated; after it, replies go to `onReply` and failures to `onFailure`.
+ * Starts one worker with its start message; resolves once its wasm kernels are ready. Before that,
+ * every failure rejects (a NormError BACKEND_UNAVAILABLE when the script cannot load or has no
+ * WebAssembly SIMD) and the worker is terminated; after it, failures go to `onFailure`.
  */
-export async function startThread(onReply: (r: JobReply) => void, onFailure: (e: Error) => void): Promise<Thread> {
+export async function startThread(init: Init, onFailure: (e: Error) => void): Promise<Thread> {
   let ready = false;
   let where = WORKER;
   let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
   const started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   const on: Events = {
     message(r) {
-      if (!("ready" in r)) return onReply(r);
+      if (ready || !(r !== null && typeof r === "object" && "ready" in r)) return;
       if (r.ready) {
         ready = true;
         settle!.resolve();
@@ -114,6 +112,7 @@ export async function startThread(onReply: (r: JobReply) => void, onFailure: (e:
   const t = spawned.thread;
   where = spawned.where;
   try {
+    t.post(init);
     await started;
   } catch (e) {
     await t.terminate();
@@ -123,11 +122,11 @@ export async function startThread(onReply: (r: JobReply) => void, onFailure: (e:
 }
 
 /**
- * Starts `n` workers. If any fails, terminates those that started and rejects with the first
- * failure (no worker is left running).
+ * Starts `n` workers, worker i with init(i). If any fails, terminates those that started and
+ * rejects with the first failure (no worker is left running).
  */
-export async function startThreads(n: number, onReply: (r: JobReply) => void, onFailure: (e: Error) => void): Promise<Thread[]> {
-  const started = await Promise.allSettled(Array.from({ length: n }, () => startThread(onReply, onFailure)));
+export async function startThreads(n: number, init: (i: number) => Init, onFailure: (e: Error) => void): Promise<Thread[]> {
+  const started = await Promise.allSettled(Array.from({ length: n }, (_, i) => startThread(init(i), onFailure)));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   const threads = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   if (failed === undefined) return threads;

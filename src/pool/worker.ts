@@ -1,99 +1,96 @@
 /**
- * A pool worker: its own instance of the wasm kernels (src/backends/wasm/runtime.ts), running the
- * rows it is given on shared arrays. Loaded by src/pool/index.ts as a Web Worker (module type) or
- * a Node worker_threads Worker; never imported by the package's entry point.
+ * A pool worker: the kernels instantiated on the pool's shared WebAssembly memory
+ * (src/backends/wasm/runtime.ts, KernelInstance), running the jobs the pool writes into its slot of
+ * the control block (src/pool/protocol.ts). It blocks in Atomics.wait between jobs: no message
+ * per call, and a wake-up costs a futex, not a trip through the event loop. Loaded by
+ * src/pool/index.ts as a Web Worker (module type) or a Node worker_threads Worker; never imported
+ * by the package's entry point.
  */
-import { NormError } from "../errors.js";
-import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
-import { channelApplyJob, channelBackwardJob, channelStatsJob } from "../backends/wasm/jobs-channels.js";
-import { rowsBackwardJob, rowsJob } from "../backends/wasm/jobs-rows.js";
+import { kernelsModule } from "../backends/wasm/module.js";
+import { KernelInstance, WasmRuntime } from "../backends/wasm/runtime.js";
+import {
+  ARGS_AT, ARG_COUNT, DONE, FAILED, MESSAGE_AT, MESSAGE_CHARS, OP, OP_JOB, OP_QUIT, SEQ, SLOT_BYTES, TEXT_BYTES, decodeJob, shareOf,
+  type Init, type Ready,
+} from "./protocol.js";
+import { runJob } from "./run-job.js";
+import { runShare } from "./threads.js";
 import { importNode } from "./node-builtin.js";
-import type { Job, PlainJob, Reply } from "./protocol.js";
 
 interface Port {
-  postMessage(m: Reply, transfer?: ArrayBuffer[]): void;
+  postMessage(m: Ready): void;
 }
 
-/** Issue #12's jobs: the same wasm job loops as the synchronous backend, on this worker's rows or channels. */
-function run(rt: WasmRuntime, j: Job): Reply {
-  switch (j.kind) {
-    case undefined:
-      return runPlain(rt, j);
-    case "rows":
-      rowsJob(rt, j.job, j.r0, j.r1);
-      return { id: j.id };
-    case "rowsBackward":
-      if (j.stats !== null) rowsJob(rt, j.stats, j.r0, j.r1);
-      rowsBackwardJob(rt, j.job, j.r0, j.r1);
-      return { id: j.id, dw: j.job.dweight ?? undefined, db: j.job.dbias ?? undefined, ds: j.job.dsum ?? undefined };
-    case "channelStats": {
-      const mean = new Float64Array(j.C), variance = new Float64Array(j.C);
-      channelStatsJob(rt, j.x, j.N, j.C, j.S, mean, variance, j.c0, j.c1);
-      return { id: j.id, mean, variance };
+/**
+ * Issue #12's jobs (OP_JOB) stream their arrays through scratch as the synchronous backend does:
+ * this worker's own runtime on a private memory (made at the first such job), as only the thread
+ * that made the shared memory allocates in it. The job's arrays are views of the shared memory.
+ */
+let jobRuntime: WasmRuntime | null = null;
+
+/** The job loop: wait for a new job number, run it, publish `done`; until OP_QUIT. */
+function serve(k: KernelInstance, init: Init): void {
+  const { control, slot, memory } = init;
+  const slots = control.byteLength / (SLOT_BYTES + TEXT_BYTES);
+  const text = new Uint16Array(control, slots * SLOT_BYTES + slot * TEXT_BYTES, TEXT_BYTES / 2);
+  const i32 = new Int32Array(control, slot * SLOT_BYTES, SLOT_BYTES / 4);
+  const args = new Float64Array(control, slot * SLOT_BYTES + 8 * ARGS_AT, ARG_COUNT);
+  const msg = new Uint16Array(control, slot * SLOT_BYTES + MESSAGE_AT, MESSAGE_CHARS);
+  // job numbers start at 1: a job posted before this loop starts (right after "ready") is not missed
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(i32, SEQ, seen);
+    const seq = Atomics.load(i32, SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    const op = Atomics.load(i32, OP);
+    if (op === OP_QUIT) break;
+    try {
+      if (op === OP_JOB) {
+        jobRuntime ??= new WasmRuntime(k.module);
+        runJob(jobRuntime, decodeJob(String.fromCharCode(...text.subarray(0, args[0]!)), memory.buffer));
+      } else runShare(k, shareOf(op, args));
+      i32[FAILED] = 0;
+    } catch (e) {
+      const text = (e instanceof Error ? e.message : String(e)).slice(0, MESSAGE_CHARS - 1);
+      for (let i = 0; i < text.length; i++) msg[i] = text.charCodeAt(i);
+      msg[text.length] = 0;
+      i32[FAILED] = 1;
     }
-    case "channelApply":
-      channelApplyJob(rt, j.job, j.c0, j.c1);
-      return { id: j.id };
-    case "channelBackward":
-      channelBackwardJob(rt, j.job, j.c0, j.c1);
-      return { id: j.id, dw: j.job.dweight ?? undefined, db: j.job.dbias ?? undefined };
+    Atomics.store(i32, DONE, seq);
+    Atomics.notify(i32, DONE);
   }
-}
-
-function runPlain(rt: WasmRuntime, j: PlainJob): Reply {
-  if (!j.backward) {
-    rt.forward(j.y!, j.rms ? null : j.mean!, j.rstd!, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
-    return { id: j.id };
-  }
-  // without saved statistics, backward recomputes this range's, as the synchronous *Backward ops
-  // do: rows are independent, so they (and dx) are bitwise those of the synchronous path
-  let mean = j.rms ? null : (j.mean ?? null);
-  let rstd = j.rstd;
-  if (rstd === undefined) {
-    mean = j.rms ? null : new Float32Array(j.r1);
-    rstd = new Float32Array(j.r1);
-    rt.forward(null, mean, rstd, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
-  }
-  const g = rt.backward(j.dx!, j.dy!, j.x, mean, rstd, j.weight, j.r0, j.r1, j.D);
-  return { id: j.id, dw: g.dw.slice(), db: g.db.slice() };
+  Atomics.store(i32, DONE, seen);
+  Atomics.notify(i32, DONE);
 }
 
 async function start(): Promise<void> {
   let port: Port;
-  let listen: (f: (j: Job) => void) => void;
+  let listen: (f: (m: Init) => void) => void;
   if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
-    const self = globalThis as unknown as Port & { onmessage: ((e: MessageEvent<Job>) => void) | null };
+    const self = globalThis as unknown as Port & { onmessage: ((e: MessageEvent<Init>) => void) | null };
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
     const { parentPort } = await importNode<typeof import("node:worker_threads")>("worker_threads");
     if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
     port = parentPort;
-    listen = (f) => parentPort.on("message", f);
+    listen = (f) => parentPort.once("message", f);
   }
-  const module = kernelsModule();
-  if (module === null) {
-    port.postMessage({ ready: false, error: "WebAssembly SIMD is unavailable in this worker" });
-    return;
-  }
-  const rt = new WasmRuntime(module);
-  listen((j) => {
-    let r: Reply;
+  listen((init) => {
+    let k: KernelInstance;
     try {
-      r = run(rt, j);
+      const module = kernelsModule(true, init.build);
+      if (module === null) throw new Error(`the ${init.build} build of the kernels does not compile in this worker`);
+      k = new KernelInstance(module, init.memory);
     } catch (e) {
-      // a NormError (e.g. a row too wide for wasm memory) keeps its code and argument across the thread
-      r = e instanceof NormError
-        ? { id: j.id, error: e.message.slice(e.argument.length + 2), code: e.code, argument: e.argument }
-        : { id: j.id, error: e instanceof Error ? e.message : String(e) };
-    } finally {
-      rt.trim(); // after a one-off very wide row, give its memory back
+      port.postMessage({ ready: false, error: e instanceof Error ? e.message : String(e) });
+      return;
     }
-    // the float64 sums are this worker's own arrays: transferred, not copied
-    const own = "id" in r ? [r.dw, r.db, r.ds, r.mean, r.variance].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : [])) : [];
-    port.postMessage(r, [...new Set(own)]);
+    port.postMessage({ ready: true });
+    serve(k, init);
+    // Node: let the thread end (the pool terminates it too)
+    (globalThis as { close?: () => void }).close?.();
   });
-  port.postMessage({ ready: true });
 }
 
 void start();

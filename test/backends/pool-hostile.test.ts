@@ -8,8 +8,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nk from "../../src/index.js";
-import { wasmRuntime } from "../../src/backends/wasm/index.js";
-import { kernelsModule, WasmRuntime } from "../../src/backends/wasm/runtime.js";
 import { assertBitwise, onBackend } from "../helpers.js";
 import { BACKWARD_BUFFERS, WRITTEN, aliasedBackward, blamed, normErrorOf, t, throwsNorm, unchanged, wave, withPolluted } from "../core/hostile.js";
 
@@ -115,21 +113,21 @@ test("pool: calls during close() finish; calls after it are NormErrors", async (
   await pool.close(); // twice is fine
 });
 
-test("wasm memory: a one-off very wide row does not stay pinned (sync backend and a worker's runtime)", () => {
-  assert.ok(wasmRuntime !== null);
-  const D = 1 << 21; // 8 MiB rows: forward needs ~32 MiB, backward ~64 MiB of wasm memory
+test("wasm memory: a one-off very wide row runs on a throwaway memory: normkit's memory does not grow; resident, it runs in place", () => {
+  const D = 1 << 21; // 8 MiB rows: streaming them needs ~32 MiB (forward), ~64 MiB (backward) of scratch
   const x = t([1, D], wave);
+  const before = nk.wasmMemory();
   const y = sync(() => nk.layerNorm(x, D));
-  assert.ok(wasmRuntime!.memoryBytes <= 16 << 20, `memory after the call: ${wasmRuntime!.memoryBytes} bytes`);
-  sync(() => nk.rmsNormBackward(x, x, D));
-  assert.ok(wasmRuntime!.memoryBytes <= 16 << 20, `memory after backward: ${wasmRuntime!.memoryBytes} bytes`);
-  // the runtime works after its reset, with the same bits
-  assertBitwise(sync(() => nk.layerNorm(x, D)).data, y.data, "after trim");
-  // a worker runs the same class and trims after each job (src/pool/worker.ts)
-  const rt = new WasmRuntime(kernelsModule()!);
-  const mean = new Float32Array(1), rstd = new Float32Array(1);
-  rt.forward(new Float32Array(D), mean, rstd, x.data, null, null, 0, 1, D, 1e-5);
-  assert.ok(rt.memoryBytes > 16 << 20);
-  rt.trim();
-  assert.ok(rt.memoryBytes <= 16 << 20);
+  const g = sync(() => nk.rmsNormBackward(x, x, D));
+  const after = nk.wasmMemory();
+  assert.equal(after.reserved, before.reserved, "reserved memory");
+  assert.equal(after.bytesInUse, before.bytesInUse, "bytes in use");
+  // the same row resident: in place, the same bits, and its memory back after free()
+  const xr = nk.wasmTensor([1, D], x.data), yr = nk.wasmTensor([1, D]), dxr = nk.wasmTensor([1, D]);
+  sync(() => nk.layerNorm(xr, D, { out: yr }));
+  sync(() => nk.rmsNormBackward(xr, xr, D, { out: dxr }));
+  assertBitwise(yr.data, y.data, "resident y");
+  assertBitwise(dxr.data, g.dx.data, "resident dx");
+  for (const r of [xr, yr, dxr]) r.free();
+  assert.ok(nk.wasmMemory().bytesInUse <= before.bytesInUse + (1 << 20), "the tensors' memory is back");
 });

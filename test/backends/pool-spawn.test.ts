@@ -62,12 +62,13 @@ test("a worker that throws during a call: the call rejects with that Error", asy
 
 test("a worker that throws a non-Error: the call still rejects with an Error", async () => {
   const nk = await libWith(`${READY}parentPort.on("message", () => { throw "a bare string"; });\nparentPort.postMessage({ ready: true });\n`).load();
-  const pool = await nk.createPool({ threads: 1, minElements: 0 });
+  const pool = await nk.createPool({ threads: 2, minElements: 0 }); // the calling thread and one worker
   await assert.rejects(pool.layerNorm(x(nk), [8]), (e: unknown) => e instanceof Error && /a bare string/.test(e.message));
   await pool.close();
 });
 
 test("one of four workers fails to start: createPool rejects and terminates the three that started", async () => {
+  // threads: 5 is the calling thread and four workers
   // one of any four consecutive thread ids is a multiple of 4: that worker refuses, after the
   // others (which stay ref'd until createPool succeeds) have said ready
   const { dir } = libWith(
@@ -79,7 +80,7 @@ test("one of four workers fails to start: createPool rejects and terminates the 
   writeFileSync(
     child,
     `import { createPool } from "./index.js";\n` +
-      `try { await createPool({ threads: 4 }); console.log("created"); } catch (e) { console.log(e.name + ": " + e.message); }\n`,
+      `try { await createPool({ threads: 5 }); console.log("created"); } catch (e) { console.log(e.name + ": " + e.message); }\n`,
   );
   // the child must exit by itself: a worker left running (ref'd) would keep it alive until the timeout
   const out = await new Promise<string>((resolve, reject) =>

@@ -17,10 +17,10 @@ function run(kind: "widenF16" | "widenBf16" | "narrowF16" | "narrowBf16", input:
   const n = input.length;
   const widen = kind.startsWith("widen");
   const [SRC, DST] = rt.layout([(widen ? 2 : 4) * n + 16, (widen ? 4 : 2) * n + 16]);
-  const buf = rt.kernels.memory.buffer;
+  const buf = rt.heap.memory.buffer;
   if (widen) new Uint16Array(buf, SRC, n).set(input);
   else new Uint32Array(buf, SRC, n).set(input);
-  rt.kernels[kind](DST, SRC, n);
+  rt.ex[kind](DST, SRC, n);
   const out = widen ? new Uint32Array(buf, DST, n).slice() : new Uint16Array(buf, DST, n).slice();
   rt.trim();
   return out;

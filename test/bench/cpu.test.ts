@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  allCases, caseBytes, copyElements, evaluateTargets, isIssue12, fmtMs, gbps, markdownTable, median, quantile, resultRows,
+  allCases, caseBytes, caseKey, copyElements, evaluateTargets, isIssue12, fmtMs, gbps, markdownTable, median, quantile, resultRows,
   summarize, textTable, type Case, type Hello, type Measurement, type Results,
 } from "../../bench/lib.js";
 import { chartSpec, markdownReport } from "../../bench/report.js";
@@ -71,26 +71,36 @@ test("summarize: medians, GB/s and ratios to the best normkit variant of the sam
   assert.equal(ms[5]!.ratio, undefined);
 });
 
-test("targets: pass, miss, and n/a when a peer is missing", () => {
+test("targets (issue #11): pass, miss, and n/a when a peer or an earlier run is missing", () => {
   const f = ln("forward", 4096, 768);
   const b = ln("backward", 4096, 768);
   const big = ln("forward", 16384, 1024);
+  const small = ln("forward", 64, 768);
   const m = (c: Case, variant: string, ms: number): Measurement => ({ case: c, variant, times: [ms] });
   const ms = [
-    m(f, "nk", 1.1), m(f, "copy", 1), m(f, "torch", 2), m(f, "ort", 2),
-    m(b, "nk", 2), m(b, "copy", 1), m(b, "torch", 4),
-    m(big, "nk", 10), m(big, "nk2", 8),
+    m(f, "nk", 1.1), m(f, "copy", 0.5), m(f, "cold", 1), m(f, "torch", 2), m(f, "nk2", 0.6), m(f, "torch2", 1),
+    m(b, "nk", 2), m(b, "torch", 4),
+    m(big, "nk", 10), m(big, "nk2", 8), m(big, "torch2", 9),
+    m(small, "nk", 0.05),
   ];
   summarize(ms, (v) => v.startsWith("nk"));
-  const ts = evaluateTargets(ms, { normkit1: ["nk"], normkitPool: "nk2", normkitPoolBase: "nk", copy: "copy", torch1: ["torch"], ort1: ["ort"] });
+  const ts = evaluateTargets(ms, {
+    normkit1: ["nk"], normkitPool: "nk2", copy: "cold", torch1: ["torch"], torch2: ["torch2"],
+    before: { file: "earlier.json", ms: { [caseKey(small)]: 0.04 } },
+  });
   const get = (target: string, c: string) => ts.find((t) => t.target.startsWith(target) && t.case === c)!;
-  assert.equal(get("forward ≤ 1.15× copy", "layerNorm forward [4096, 768]").pass, true);
-  assert.ok(Math.abs(get("forward ≤ 1.15× copy", "layerNorm forward [4096, 768]").value! - 1.1) < 1e-12);
-  assert.equal(get("forward ≤ 0.8× PyTorch", "layerNorm forward [4096, 768]").pass, true); // 0.55
-  assert.equal(get("forward ≤ 0.5× onnxruntime", "layerNorm forward [4096, 768]").pass, false); // 0.55
-  assert.equal(get("backward ≤ 0.7× PyTorch", "layerNorm backward [4096, 768]").pass, true); // 0.5
-  assert.equal(get("backward ≤ 1.3× copy", "layerNorm backward [4096, 768]").pass, false); // 2
-  assert.equal(get("pool: 2 threads ≥ 1.4×", "layerNorm forward [16384, 1024]").pass, false); // 1.25
+  const fk = "layerNorm forward [4096, 768]";
+  assert.equal(get("forward ≤ 1.15× copy", fk).pass, true, "against the cold floor, not the warm one");
+  assert.ok(Math.abs(get("forward ≤ 1.15× copy", fk).value! - 1.1) < 1e-12);
+  assert.equal(get("LayerNorm forward ≤ 0.6× PyTorch", fk).pass, true); // 0.55
+  assert.equal(get("LayerNorm backward ≤ 0.8× PyTorch", "layerNorm backward [4096, 768]").pass, true); // 0.5
+  assert.equal(get("2 threads ≥ 1.8×", fk).pass, true); // 1.83
+  assert.equal(get("2 threads ≤ 0.8× PyTorch", fk).pass, true); // 0.6
+  assert.equal(get("2 threads ≥ 1.8×", "layerNorm forward [16384, 1024]").pass, false); // 1.25
+  assert.equal(get("2 threads ≤ 0.8× PyTorch", "layerNorm forward [16384, 1024]").pass, false); // 0.89
+  assert.equal(get("[64, 768] latency", "layerNorm forward [64, 768]").pass, false); // 1.25× the earlier run
+  assert.match(get("[64, 768] latency", "layerNorm forward [64, 768]").note!, /earlier\.json/);
+  assert.equal(get("[64, 768] latency", "rmsNorm forward [64, 768]").pass, null);
   assert.equal(get("forward ≤ 1.15× copy", "layerNorm forward [1024, 4096]").pass, null);
   assert.equal(get("forward ≤ 1.15× copy", "layerNorm forward [1024, 4096]").value, null);
 });

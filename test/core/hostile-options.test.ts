@@ -155,3 +155,37 @@ test("setBackend: a name, suggested when misspelled", async () => {
   await throwsNorm(() => nk.setBackend(1 as never), "BAD_ARGUMENT", "name");
   await throwsNorm(() => nk.setBackend("toString"), "BACKEND_UNAVAILABLE", "name");
 });
+
+test("setBackend's build option: checked, kept across setBackend calls without it, wasm only", async () => {
+  const [backend, build] = [nk.getBackend(), nk.wasmBuild()];
+  assert.ok(build !== null, "Node 20 has WebAssembly SIMD");
+  try {
+    await throwsNorm(() => nk.setBackend("wasm", { buid: "simd" } as never), "UNKNOWN_OPTION", "buid", ['did you mean "build"']);
+    await throwsNorm(() => nk.setBackend("wasm", { build: "SIMD" } as never), "BAD_ARGUMENT", "build", ['did you mean "simd"']);
+    await throwsNorm(() => nk.setBackend("wasm", { build: 1 } as never), "BAD_ARGUMENT", "build");
+    await throwsNorm(() => nk.setBackend("wasm", { build: "toString" } as never), "BAD_ARGUMENT", "build");
+    await throwsNorm(() => nk.setBackend("wasm", null as never), "BAD_ARGUMENT", "options");
+    await throwsNorm(() => nk.setBackend("wasm", "simd" as never), "BAD_ARGUMENT", "options");
+    await throwsNorm(() => nk.setBackend("js", { build: "simd" }), "BAD_ARGUMENT", "build", ["wasm"]);
+    await throwsNorm(() => nk.setBackend("jss", { build: "simd" }), "BACKEND_UNAVAILABLE", "name");
+    if (build !== "relaxed-simd") {
+      // Node without --experimental-wasm-relaxed-simd (test/backends/fma-child.ts runs with it)
+      await throwsNorm(() => nk.setBackend("wasm", { build: "relaxed-simd" }), "BACKEND_UNAVAILABLE", "build", ["--experimental-wasm-relaxed-simd"]);
+    }
+    assert.deepEqual([nk.getBackend(), nk.wasmBuild()], [backend, build], "a refused call changes nothing");
+    // an inherited key is not an option
+    await withPolluted({ build: "nonsense" }, () => nk.setBackend("wasm", {}));
+    assert.equal(nk.wasmBuild(), build);
+    nk.setBackend("wasm", { build: "simd" });
+    assert.equal(nk.wasmBuild(), "simd");
+    nk.setBackend("js");
+    assert.equal(nk.wasmBuild(), "simd", "the wasm backend's build, also while js is active");
+    nk.setBackend("wasm");
+    assert.deepEqual([nk.getBackend(), nk.wasmBuild()], ["wasm", "simd"], "setBackend without build keeps it");
+    nk.setBackend("wasm", { build: undefined });
+    assert.equal(nk.wasmBuild(), "simd", "build: undefined is not given");
+  } finally {
+    nk.setBackend("wasm", { build });
+    nk.setBackend(backend);
+  }
+});

@@ -151,7 +151,8 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
     assert.equal(results.runs.length, 7);
     assert.ok(results.runs.some((r) => r.diverged));
     const env = results.environment;
-    for (const k of ["node", "platform", "cpu", "cores", "backend", "seed", "mode", "date", "totalSeconds", "seconds.fake-scale"]) assert.ok(k in env, k);
+    for (const k of ["node", "platform", "cpu", "cores", "backend", "wasmBuild", "seed", "mode", "date", "totalSeconds", "seconds.fake-scale"]) assert.ok(k in env, k);
+    assert.equal(env.wasmBuild, "simd", "the lab's wasm build: the baseline (lab/wasm-build.ts)");
     assert.equal(env.seed, 3);
     assert.equal(env.mode, "quick");
     assert.equal(env.command, "npm start -- --seed 3");

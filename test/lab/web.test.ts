@@ -9,7 +9,8 @@
  *   LayerNorm/RMSNorm outputs (bitwise), and all values match the reference.
  * - The live lab: one experiment run in the page's worker gives the verdict, the claim and the training
  *   losses (bitwise) of a Node run of the same experiment and seed (`npm start` through lab/cli.ts),
- *   read from the page's "Download results.json" button.
+ *   read from the page's "Download results.json" button; both name the wasm build that ran, the
+ *   baseline the lab selects (Chromium's default would be the FMA build).
  * - Without the headers, or without WebGPU, the page says what changes and still runs.
  * LAB_WEB_SCREENSHOT=path.png saves screenshots for the docs: the live lab after its run (path.png) and
  * the batch comparison after the edit (path-batch.png); docs/lab-web.png and docs/lab-web-batch.png.
@@ -213,9 +214,11 @@ test("web lab in headless Chromium: explainer against the reference, one experim
         if (!TIMED.has(c.id)) assert.deepEqual(c, node.claims[i], `claim ${c.id}`);
       });
       t.diagnostic(`${web.claims.length} claim(s), ${web.runs.length} training runs with bitwise equal losses; page ${web.environment.totalSeconds} s, Node ${node.environment.totalSeconds} s`);
-      for (const k of ["seed", "mode", "command", "corpus", "corpusChars", "experiments", "normkit", "backend"]) {
+      for (const k of ["seed", "mode", "command", "corpus", "corpusChars", "experiments", "normkit", "backend", "wasmBuild"]) {
         assert.equal(web.environment[k], node.environment[k], `environment.${k}`);
       }
+      // Chromium's default is the FMA build; the lab runs the baseline on both (lab/wasm-build.ts)
+      assert.equal(web.environment.wasmBuild, "simd", "results.json names the wasm build that ran");
       assert.equal(web.environment.crossOriginIsolated, true);
       assert.deepEqual(problems, []);
       if (process.env.LAB_WEB_SCREENSHOT) await page.locator("#lab").screenshot({ path: process.env.LAB_WEB_SCREENSHOT });

@@ -3,6 +3,7 @@
  * and what changes without it, then mounts the explainer, the batch comparison and the live suite.
  */
 import { getBackend, listBackends } from "../../../src/index.js";
+import { pinLabWasmBuild } from "../../wasm-build.js";
 import { CSS as REPORT_CSS } from "../../report/html.js";
 import { escapeHtml as h } from "../../report/format.js";
 import { describeWebGpu } from "../environment.js";
@@ -17,7 +18,7 @@ async function capabilities(): Promise<{ ok: boolean; text: string }[]> {
   const webgpu = await describeWebGpu();
   return [
     backend === "wasm"
-      ? { ok: true, text: "WebAssembly SIMD: normkit runs its wasm kernels, the backend npm start uses in Node, so training losses match a Node run bit for bit." }
+      ? { ok: true, text: "WebAssembly SIMD: normkit runs its wasm kernels, the backend npm start uses in Node, in their baseline build (the lab selects it on every engine; normkit's default in this browser may be the FMA build), so training losses match a Node run bit for bit." }
       : { ok: false, text: `No WebAssembly SIMD: normkit falls back to its ${backend} backend (available: ${listBackends().join(", ")}). Everything works, but losses match a Node run only to rounding, not bitwise.` },
     isolated
       ? { ok: true, text: "Cross-origin isolated: SharedArrayBuffer is available (normkit's worker pool can use worker threads) and timers have full precision." }
@@ -29,6 +30,8 @@ async function capabilities(): Promise<{ ok: boolean; text: string }[]> {
 }
 
 function start(): void {
+  // the explainer's and the batch's numbers on the build the suite and `npm start` use (lab/wasm-build.ts)
+  pinLabWasmBuild();
   // the report's stylesheet first, so the claims look as in lab-report/index.html; style.css refines it
   const style = document.createElement("style");
   style.textContent = REPORT_CSS;

@@ -4,12 +4,17 @@
  * WebAssembly module (with SIMD) can be compiled and instantiated; otherwise nothing is registered
  * and the ops stay on `js`, silently.
  */
+import { NormError, describe } from "../../errors.js";
+import { didYouMean } from "../../core/suggest.js";
 import { registerBackend } from "../registry.js";
 import type { Kernels } from "../types.js";
 import { channelApplyJob, channelBackwardJob, channelStatsJob } from "./jobs-channels.js";
 import { groupsBackwardJob, groupsJob } from "./jobs-groups.js";
 import { rowsBackwardJob, rowsJob } from "./jobs-rows.js";
-import { kernelsModule, WasmRuntime } from "./runtime.js";
+import { WasmHeap } from "./memory.js";
+import { buildAvailable, kernelsModule, WASM_BUILDS, wasmBuildOf, type WasmBuild } from "./module.js";
+import { WasmRuntime } from "./runtime.js";
+import { steady } from "./steady.js";
 
 function addInto(into: Float32Array | null, sums: Float64Array): void {
   // float64 sums added to the float32 gradient once, as the js backend does
@@ -60,13 +65,14 @@ export function wasmKernelsOn(rt: WasmRuntime): Kernels {
       }
     },
     // issue #12's jobs: any dtype, fused add, casting modes, channels-last, SiLU, BatchNorm
-    normRows: (j) => rowsJob(rt, j),
-    normRowsBackward: (j) => rowsBackwardJob(rt, j),
-    normGroups: (j) => groupsJob(rt, j),
-    normGroupsBackward: (j) => groupsBackwardJob(rt, j),
-    channelStats: (x, N, C, S, mean, variance) => channelStatsJob(rt, x, N, C, S, mean, variance),
-    channelApply: (j) => channelApplyJob(rt, j),
-    channelBackward: (j) => channelBackwardJob(rt, j),
+    // (resident arrays are read and written through the same chunks as any other: see steady.ts)
+    normRows: (j) => steady(rt.heap, j, (s) => rowsJob(rt, s)),
+    normRowsBackward: (j) => steady(rt.heap, j, (s) => rowsBackwardJob(rt, s)),
+    normGroups: (j) => steady(rt.heap, j, (s) => groupsJob(rt, s)),
+    normGroupsBackward: (j) => steady(rt.heap, j, (s) => groupsBackwardJob(rt, s)),
+    channelStats: (x, N, C, S, mean, variance) => steady(rt.heap, { x }, (s) => channelStatsJob(rt, s.x, N, C, S, mean, variance)),
+    channelApply: (j) => steady(rt.heap, j, (s) => channelApplyJob(rt, s)),
+    channelBackward: (j) => steady(rt.heap, j, (s) => channelBackwardJob(rt, s)),
   });
 }
 
@@ -94,20 +100,76 @@ function spread(p: Float32Array | null, c0: number, Cg: number, S: number): Floa
   return out;
 }
 
-function instantiate(): WasmRuntime | null {
-  const m = kernelsModule();
-  if (m === null) return null;
+/** This realm's WebAssembly memory (resident tensors, the kernels' scratch), or null without WebAssembly. */
+export const wasmHeap: WasmHeap | null = (() => {
   try {
-    return new WasmRuntime(m);
+    const h = new WasmHeap();
+    h.registerAsResident();
+    return h;
   } catch {
     return null;
   }
+})();
+
+/** One build of the kernels on wasmHeap: its runtime (row loops, scratch) and the Kernels over it. */
+export interface WasmBackendBuild {
+  readonly build: WasmBuild;
+  readonly runtime: WasmRuntime;
+  readonly kernels: Kernels;
 }
 
-/** This thread's wasm runtime, or null where WebAssembly SIMD is unavailable. */
-export const wasmRuntime: WasmRuntime | null = instantiate();
+const instances = new Map<WasmBuild, WasmBackendBuild>();
 
-/** The wasm backend's kernels, or null where unavailable. */
-export const wasmKernels: Kernels | null = wasmRuntime !== null ? wasmKernelsOn(wasmRuntime) : null;
+/** The kernels of `build` on wasmHeap (instantiated once, on first use), or null where this engine cannot run them. */
+function instantiate(build: WasmBuild | null): WasmBackendBuild | null {
+  if (wasmHeap === null || build === null) return null;
+  const known = instances.get(build);
+  if (known !== undefined) return known;
+  const m = buildAvailable(build) ? kernelsModule(wasmHeap.shared, build) : null;
+  if (m === null) return null;
+  let runtime: WasmRuntime;
+  try {
+    runtime = new WasmRuntime(m, wasmHeap);
+  } catch {
+    return null;
+  }
+  const b: WasmBackendBuild = { build, runtime, kernels: wasmKernelsOn(runtime) };
+  instances.set(build, b);
+  return b;
+}
 
-if (wasmKernels !== null) registerBackend(wasmKernels, true);
+/** The default build (the best this engine validates; NORMKIT_WASM_BUILD in Node's environment), or null. */
+const defaultBuild = instantiate(wasmBuildOf());
+/** The build the wasm backend runs now: the default until `setBackend("wasm", { build })`. */
+let current = defaultBuild;
+
+/** The default build's runtime, on wasmHeap, or null where WebAssembly SIMD is unavailable. */
+export const wasmRuntime: WasmRuntime | null = defaultBuild?.runtime ?? null;
+
+/** The default build's kernels, or null where unavailable (the wasm backend runs currentWasm()'s). */
+export const wasmKernels: Kernels | null = defaultBuild?.kernels ?? null;
+
+/** The build the wasm backend runs now (the sync ops, and pools created from now on), or null where unavailable. */
+export function currentWasm(): WasmBackendBuild | null {
+  return current;
+}
+
+/**
+ * Makes `build` the one the wasm backend runs (setBackend("wasm", { build })) and returns its
+ * kernels: a NormError naming "build" for a name that is no build, or one this engine cannot run.
+ */
+function selectBuild(build: unknown): Kernels {
+  if (typeof build !== "string" || !(WASM_BUILDS as readonly string[]).includes(build)) {
+    throw new NormError("BAD_ARGUMENT", "build", `expected one of ${describe(WASM_BUILDS)}, got ${describe(build)}${typeof build === "string" ? didYouMean(build, WASM_BUILDS) : ""}`);
+  }
+  const b = instantiate(build as WasmBuild);
+  if (b === null) {
+    const here = WASM_BUILDS.filter((x) => buildAvailable(x));
+    const hint = build === "relaxed-simd" ? " (relaxed SIMD: Chromium ≥ 114, Node only with --experimental-wasm-relaxed-simd)" : "";
+    throw new NormError("BACKEND_UNAVAILABLE", "build", `expected a build this engine runs (${here.length > 0 ? describe(here) : "none"}), got ${describe(build)}${hint}`);
+  }
+  current = b;
+  return b.kernels;
+}
+
+if (defaultBuild !== null) registerBackend(defaultBuild.kernels, true, { names: WASM_BUILDS, select: selectBuild });

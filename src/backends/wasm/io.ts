@@ -14,7 +14,7 @@ export class Io {
 
   /** Views of the runtime's memory as it is now (make one after `layout`, which may grow it); U: a u16 scratch of ≥ 2 bytes per value moved at once. */
   constructor(private readonly rt: WasmRuntime, private readonly U: number) {
-    const buf = rt.kernels.memory.buffer;
+    const buf = rt.heap.memory.buffer;
     this.f = new Float32Array(buf);
     this.u = new Uint16Array(buf);
     this.d = new Float64Array(buf);
@@ -27,8 +27,8 @@ export class Io {
       return;
     }
     this.u.set(s.data.subarray(at, at + n), this.U >> 1);
-    if (s.dtype === "float16") this.rt.kernels.widenF16(X, this.U, n);
-    else this.rt.kernels.widenBf16(X, this.U, n);
+    if (s.dtype === "float16") this.rt.ex.widenF16(X, this.U, n);
+    else this.rt.ex.widenBf16(X, this.U, n);
   }
 
   /** The n float32 values at byte offset X into s[at …], rounded once to s's dtype. */
@@ -37,8 +37,8 @@ export class Io {
       s.data.set(this.f.subarray(X >> 2, (X >> 2) + n), at);
       return;
     }
-    if (s.dtype === "float16") this.rt.kernels.narrowF16(this.U, X, n);
-    else this.rt.kernels.narrowBf16(this.U, X, n);
+    if (s.dtype === "float16") this.rt.ex.narrowF16(this.U, X, n);
+    else this.rt.ex.narrowBf16(this.U, X, n);
     s.data.set(this.u.subarray(this.U >> 1, (this.U >> 1) + n), at);
   }
 

@@ -38,7 +38,7 @@ export function channelStatsJob(rt: WasmRuntime, x: Stored, N: number, C: number
   if (g.W === 0 || N === 0) return;
   const n = g.cr * g.W;
   const [ACC, MU, X, U] = rt.layout([8 * g.W, 8 * g.W, 4 * n, 2 * n]);
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const acc = io.f64(ACC, g.W).fill(0);
   eachChunk(g, (r, k) => {
     loadRows(io, x, g, r, k, X);
@@ -62,7 +62,7 @@ export function channelApplyJob(rt: WasmRuntime, j: ChannelJob, c0 = 0, c1 = j.C
   if (g.W === 0 || N === 0) return;
   const n = g.cr * g.W;
   const [M, ML, SV, BV, X, Y, U] = rt.layout([4 * g.W, 4 * g.W, 4 * g.W, 4 * g.W, 4 * n, 4 * n, 2 * n]);
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight), b = widenAll(j.bias);
   spread(io.f, M >> 2, c0, c1, S, (c) => Math.fround(j.mean[c]!));
   spread(io.f, ML >> 2, c0, c1, S, (c) => j.mean[c]! - Math.fround(j.mean[c]!));
@@ -84,7 +84,7 @@ export function channelBackwardJob(rt: WasmRuntime, j: ChannelBackwardJob, c0 = 
   const [SG, SGX, M, ML, RS, WV, A, CV, X, DY, DX, U] = rt.layout(
     [8 * g.W, 8 * g.W, 4 * g.W, 4 * g.W, 4 * g.W, 4 * g.W, 4 * g.W, 4 * g.W, 4 * n, 4 * n, 4 * n, 2 * n],
   );
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight);
   spread(io.f, M >> 2, c0, c1, S, (c) => Math.fround(j.mean[c]!));
   spread(io.f, ML >> 2, c0, c1, S, (c) => j.mean[c]! - Math.fround(j.mean[c]!));

@@ -25,7 +25,7 @@ export function groupsJob(rt: WasmRuntime, j: GroupJob): void {
   const Cg = C / G, D = Cg * S;
   const cr = chunkRows(D, rt.flush), n = cr * D;
   const [W, B, X, Y, M, RS, U] = rt.layout([4 * D, 4 * D, 4 * n, 4 * n, 4 * cr, 4 * cr, 2 * n]);
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight), b = widenAll(j.bias);
   for (let g = 0; g < G; g++) {
     spreadRow(io.f, W >> 2, w, g * Cg, Cg, S, 1);
@@ -54,7 +54,7 @@ export function groupsBackwardJob(rt: WasmRuntime, j: GroupBackwardJob): void {
   const [W, B, AC, DW, DB, X, DY, GQ, DX, M, RS, U] = rt.layout(
     [4 * D, 4 * D, 64 * rt.flush, 8 * D, 8 * D, 4 * n, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr, 2 * n],
   );
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight), b = widenAll(j.bias);
   const silu = j.activation === "silu";
   const dw = io.f64(DW, D), db = io.f64(DB, D);
@@ -97,7 +97,7 @@ function groupsLastJob(rt: WasmRuntime, j: GroupJob): void {
   const Cg = C / G, L = Cg * S;
   const cr = chunkOf(C), n = cr * C;
   const [ACC, MU, M, ML, SV, BV, X, Y, U] = rt.layout([8 * C, 8 * C, 4 * C, 4 * C, 4 * C, 4 * C, 4 * n, 4 * n, 2 * n]);
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight), b = widenAll(j.bias);
   const acc = io.f64(ACC, C), mu = io.f64(MU, C);
   const groupSum = (g: number) => {
@@ -148,7 +148,7 @@ function groupsLastBackwardJob(rt: WasmRuntime, j: GroupBackwardJob): void {
   const [SG, SGX, M, ML, RS, WV, BV, A, CV, X, DY, DX, U] = rt.layout(
     [8 * C, 8 * C, 4 * C, 4 * C, 4 * C, 4 * C, 4 * C, 4 * C, 4 * C, 4 * n, 4 * n, 4 * n, 2 * n],
   );
-  const io = new Io(rt, U), ex = rt.kernels;
+  const io = new Io(rt, U), ex = rt.ex;
   const w = widenAll(j.weight);
   io.param(w, C, WV, 1);
   io.param(widenAll(j.bias), C, BV, 0);

@@ -21,7 +21,7 @@ function effectiveWeight(w: Float32Array | null, offset: number): Float32Array |
 export function rowsJob(rt: WasmRuntime, j: RowJob, r0 = 0, r1 = j.rows): void {
   const { D, rms } = j;
   if (r1 <= r0 || D === 0) return;
-  const ex = rt.kernels;
+  const ex = rt.ex;
   const cr = chunkRows(D, rt.flush);
   const n = cr * D;
   const [W, B, IB, X, R, Y, M, RS, U] = rt.layout([4 * D, 4 * D, 4 * D, 4 * n, 4 * n, 4 * n, 4 * cr, 4 * cr, 2 * n]);
@@ -69,7 +69,7 @@ export function rowsJob(rt: WasmRuntime, j: RowJob, r0 = 0, r1 = j.rows): void {
 export function rowsBackwardJob(rt: WasmRuntime, j: RowBackwardJob, r0 = 0, r1 = j.rows): void {
   const { D, rms } = j;
   if (r1 <= r0 || D === 0) return;
-  const ex = rt.kernels;
+  const ex = rt.ex;
   const cr = chunkRows(D, rt.flush);
   const n = cr * D;
   const [W, AC, DW, DB, DS, X, DY, DX, DH, M, RS, U] = rt.layout(

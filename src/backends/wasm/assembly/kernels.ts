@@ -1,5 +1,8 @@
-// normkit row kernels in AssemblyScript, f32x4 SIMD (compiled by scripts/build-wasm.mjs with
-// --enable simd -O3; no relaxed SIMD, so no FMA: every lane rounds like the scalar tail does).
+// normkit row kernels in AssemblyScript, f32x4 SIMD, compiled twice by scripts/build-wasm.mjs:
+// with --enable simd (every product rounded before it is added, as in the scalar tails), and with
+// relaxed-simd too, where `madd` below is a fused multiply-add (one rounding) on CPUs that have
+// one. Each build is deterministic on a given machine, so a row's bits never depend on the batch
+// or the thread; the two builds (and the js backend) may differ in the last bits.
 //
 // Every pointer is a byte offset into linear memory, 16-byte aligned by the caller (src/backends/
 // wasm/runtime.ts), which lays out the buffers; nothing here allocates. Rows are contiguous, width D.
@@ -30,6 +33,18 @@
 // Folding costs ~8 operations per BLOCK values (≤ 3% of a kernel's time); the float64 mean
 // ≈12–20% of the LayerNorm forward's (docs/accuracy.md, bench/accuracy-cost.ts).
 const BLOCK: i32 = 256;
+
+// a·b + c: fused (relaxed SIMD, one rounding where the CPU has FMA) or a product then a sum.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// c − a·b, fused or not as madd.
+@inline function nmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(a, b, c);
+  return f32x4.sub(c, f32x4.mul(a, b));
+}
 
 // Fixed-order horizontal sum: (l0 + l1) + (l2 + l3).
 @inline function hsum(v: v128): f32 {
@@ -97,10 +112,10 @@ function sum64(x: usize, D: i32): f64 {
         v128.store(o, d2, 32);
         v128.store(o, d3, 48);
       }
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-      a2 = f32x4.add(a2, f32x4.mul(d2, d2));
-      a3 = f32x4.add(a3, f32x4.mul(d3, d3));
+      a0 = madd(d0, d0, a0);
+      a1 = madd(d1, d1, a1);
+      a2 = madd(d2, d2, a2);
+      a3 = madd(d3, d3, a3);
     }
     q = fold(q, f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   }
@@ -147,8 +162,8 @@ function sum64(x: usize, D: i32): f64 {
 
 // One f32x4 of normalizeRow: v·rs·w + b[bo + k], or v·rs·w.
 @inline function affine(v: v128, rv: v128, wv: v128, bo: usize, k: usize, bias: bool): v128 {
-  const h = f32x4.mul(f32x4.mul(v, rv), wv);
-  return bias ? f32x4.add(h, v128.load(bo + k)) : h;
+  const h = f32x4.mul(v, rv);
+  return bias ? madd(h, wv, v128.load(bo + k)) : f32x4.mul(h, wv);
 }
 
 // y[i] += b[i] over `rows` rows (RMSNorm with a bias).
@@ -247,8 +262,8 @@ export const FLUSH: i32 = 32;
       v128.store(dxr + p, h1, 16);
       s0 = f32x4.add(s0, g0);
       s1 = f32x4.add(s1, g1);
-      t0 = f32x4.add(t0, f32x4.mul(g0, h0));
-      t1 = f32x4.add(t1, f32x4.mul(g1, h1));
+      t0 = madd(g0, h0, t0);
+      t1 = madd(g1, h1, t1);
     }
     S = fold(S, f32x4.add(s0, s1));
     T = fold(T, f32x4.add(t0, t1));
@@ -304,7 +319,8 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
       if (!isFinite<f64>(f64x2.extract_lane(st, 0) + f64x2.extract_lane(st, 1))) st = rowSums64(dxr, dyr, xr, w, D, m, rs);
       const k = ac + (<usize>r << 6);
       v128.store(k, f32x4.splat(rs), 16);
-      v128.store(k, f32x4.splat(ln ? <f32>(f64x2.extract_lane(st, 0) / D) : 0), 32);
+      // −mean(g): d·w − a is d·w + (−a) exactly, and the relaxed build fuses it
+      v128.store(k, f32x4.splat(ln ? -<f32>(f64x2.extract_lane(st, 0) / D) : 0), 32);
       v128.store(k, f32x4.splat(<f32>(f64x2.extract_lane(st, 1) / D)), 48);
     }
     // pass 2: dx and the block's dweight/dbias sums, 8 columns at a time down the rows
@@ -316,13 +332,14 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
       let sw0 = f32x4.splat(0), sw1 = sw0, sb0 = sw0, sb1 = sw0;
       let q = base + p;
       for (let k = ac; k < ac + (<usize>nb << 6); k += 64) {
-        const rv = v128.load(k, 16), av = v128.load(k, 32), cv = v128.load(k, 48);
+        const rv = v128.load(k, 16), nav = v128.load(k, 32), cv = v128.load(k, 48);
         const d0 = v128.load(dy + q), d1 = v128.load(dy + q, 16);
         const h0 = v128.load(dx + q), h1 = v128.load(dx + q, 16);
-        v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d0, w0), av), f32x4.mul(h0, cv)), rv));
-        v128.store(dx + q, f32x4.mul(f32x4.sub(f32x4.sub(f32x4.mul(d1, w1), av), f32x4.mul(h1, cv)), rv), 16);
-        sw0 = f32x4.add(sw0, f32x4.mul(d0, h0));
-        sw1 = f32x4.add(sw1, f32x4.mul(d1, h1));
+        // dx = ((d·w − a) − x̂·c)·rs
+        v128.store(dx + q, f32x4.mul(nmadd(h0, cv, madd(d0, w0, nav)), rv));
+        v128.store(dx + q, f32x4.mul(nmadd(h1, cv, madd(d1, w1, nav)), rv), 16);
+        sw0 = madd(d0, h0, sw0);
+        sw1 = madd(d1, h1, sw1);
         sb0 = f32x4.add(sb0, d0);
         sb1 = f32x4.add(sb1, d1);
         q += rowBytes;
@@ -341,7 +358,7 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
         const rs = load<f32>(k + 16);
         const d = load<f32>(dy + q);
         const xh = load<f32>(dx + q);
-        store<f32>(dx + q, ((d * wj - load<f32>(k + 32)) - xh * load<f32>(k + 48)) * rs);
+        store<f32>(dx + q, ((d * wj + load<f32>(k + 32)) - xh * load<f32>(k + 48)) * rs);
         sw += d * xh;
         sb += d;
         q += rowBytes;
