@@ -75,13 +75,14 @@ export function issue12Cases(): Case[] {
 export const caseKey = (c: Case) => `${c.op} ${c.dir} [${c.rows}, ${c.D}]${c.dtype ? ` ${c.dtype}` : ""}`;
 
 /**
- * `--cases='a|b'`: the cases whose key contains any of the `|`-separated texts (every case without
- * a filter). Not commas: the keys' shapes have them ("[4096, 768]").
+ * `--cases='a|b'`: the cases whose key contains any of the `|`-separated texts, or is one prefixed
+ * with `=` (every case without a filter). Not commas: the keys' shapes have them ("[4096, 768]").
  */
 export function matchesFilter(c: Case, filter: string | undefined): boolean {
   if (!filter) return true;
   const key = caseKey(c);
-  return filter.split("|").some((f) => f !== "" && key.includes(f));
+  // "=key" matches that case only ("=rmsNorm forward [4096, 768]" leaves out its bfloat16 twin)
+  return filter.split("|").some((f) => f !== "" && (f.startsWith("=") ? key === f.slice(1) : key.includes(f)));
 }
 
 /** LayerNorm has γ and β (and saves mean and rstd); RMSNorm has γ only (and saves rstd). */

@@ -38,6 +38,7 @@ test("#12 cases: fused float32 at every shape, half storage beside float32 at [4
     "rmsNorm forward [64, 768]", "layerNorm backward [4096, 4096] bfloat16", "rmsNorm backward [4096, 4096] bfloat16",
     "rmsNorm forward [64, 768] bfloat16", "rmsNorm forward [64, 768] float16", "addLayerNorm backward [4096, 4096] bfloat16", "addRmsNorm backward [4096, 4096] bfloat16",
   ]));
+  assert.deepEqual(f("=addRmsNorm forward [1024, 4096]|=rmsNorm forward [64, 768]"), ["rmsNorm forward [64, 768]", "addRmsNorm forward [1024, 4096]"], "=key: that case only");
   assert.equal(f("").length, allCases().length);
 });
 
