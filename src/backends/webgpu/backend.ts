@@ -10,14 +10,22 @@
  * wrap.ts (a caller's GPUBuffer as a tensor), row-steps.ts and group-steps.ts (the dispatches),
  * cpu.ts (`gpu.cpu`), device.ts (opening a device); kernels in wgsl.ts, variants in plan.ts.
  */
-import { checkTensor, type Tensor } from "../../core/index.js";
+import { checkTensor, field, type Tensor } from "../../core/index.js";
+import type { DType } from "../../dtype.js";
 import { GpuContext } from "./context.js";
 import { cpuOps, type GpuCpuOps } from "./cpu.js";
 import { openDevice } from "./device.js";
+import { checkAnyTensor, checkDType } from "./ext-args.js";
+import { ROW_EXT_KEYS, wantsExt } from "./ext-route.js";
+import { extBackwardSteps, extForwardSteps } from "./ext-row-steps.js";
+import { Work } from "./ext-steps.js";
 import { groupBackwardSteps, groupForwardSteps } from "./group-steps.js";
 import { backwardSteps, forwardSteps } from "./row-steps.js";
 import type { GpuTensor } from "./tensor.js";
-import type { GpuBackendOptions, GpuBackwardOptions, GpuGrads, GpuNormOptions, GpuWrapOptions } from "./types.js";
+import type {
+  AnyGpuTensor, GpuAddGrads, GpuAddNormBackwardOptions, GpuAddNormOptions, GpuBackendOptions, GpuBackwardOptions, GpuGrads, GpuNormOptions,
+  GpuRowBackwardOptions, GpuRowNormOptions, GpuWrapOptions, HalfTensor,
+} from "./types.js";
 import type { KernelPlan } from "./wgsl.js";
 import { wrapBuffer } from "./wrap.js";
 
@@ -65,15 +73,49 @@ export class GpuBackend {
     return this.#ctx.live.size;
   }
 
-  /** Copies a CPU tensor to the GPU (its shape is copied: later changes to the array do nothing). */
-  upload(t: Tensor, name = "tensor"): GpuTensor {
+  /**
+   * Copies a CPU tensor to the GPU (its shape is copied: later changes to the array do nothing).
+   * Half tensors: `{ shape, data: Uint16Array, dtype: "float16" | "bfloat16" }` (bit patterns) or a
+   * Float16Array `data` (float16); the GPU tensor keeps the dtype.
+   */
+  upload(t: Tensor, name?: string): GpuTensor;
+  upload(t: Tensor | HalfTensor, name?: string): AnyGpuTensor;
+  upload(t: Tensor | HalfTensor, name = "tensor"): AnyGpuTensor {
     return this.#ctx.call("upload", (c) => {
-      // one read of shape and data: a getter or Proxy cannot change them between check and use
-      const o = t as Partial<Tensor> | null;
-      const src = checkTensor(typeof o === "object" && o !== null ? { shape: Array.isArray(o.shape) ? [...o.shape] : o.shape, data: o.data } : o, name);
-      const g = c.empty(src.shape, name);
-      if (src.data.length > 0) this.#ctx.device.queue.writeBuffer(g.buffer, 0, src.data.buffer, src.data.byteOffset, src.data.byteLength);
+      // one read of shape, data and dtype (own or class properties, never Object.prototype's): a
+      // getter or Proxy cannot change them between check and use
+      const o = t as object | null;
+      const snap = typeof o === "object" && o !== null
+        ? (() => {
+            const shape = field(o, "shape");
+            return { shape: Array.isArray(shape) ? [...shape] : shape, data: field(o, "data"), dtype: field(o, "dtype") };
+          })()
+        : o;
+      const plain = snap !== null && typeof snap === "object" && (snap.dtype === undefined || snap.dtype === "float32") && snap.data instanceof Float32Array;
+      const src = plain ? { ...checkTensor(snap, name), dtype: "float32" as const } : checkAnyTensor(snap, name);
+      const g = c.empty(src.shape, name, src.dtype);
+      let data = src.data;
+      // writeBuffer moves whole 32-bit words: an odd number of halves gets a padding half
+      if (data instanceof Uint16Array && data.length % 2 === 1) {
+        const padded = new Uint16Array(data.length + 1);
+        padded.set(data);
+        data = padded;
+      }
+      if (data.length > 0) this.#ctx.device.queue.writeBuffer(g.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       return g;
+    });
+  }
+
+  /** A new tensor: `x` converted to `dtype` (round to nearest even; NaN stays NaN, overflow → ±Inf). */
+  cast<D extends DType>(x: AnyGpuTensor, dtype: D): GpuTensor<D> {
+    return this.#ctx.call("cast", (c) => {
+      const t = c.readAny(x, "x");
+      const dt = checkDType(dtype, "dtype");
+      const out = c.empty(t.shape, "y", dt);
+      const w = new Work(c);
+      w.cast(t, out, false);
+      this.#ctx.submit(w.steps, w.temps);
+      return out as GpuTensor<D>;
     });
   }
 
@@ -81,12 +123,14 @@ export class GpuBackend {
    * A caller's GPUBuffer as a GpuTensor, without a copy: `shape` floats from `byteOffset`. normkit
    * never destroys it (the tensor's destroy() only detaches it); see wrap.ts for the checks.
    */
-  wrap(buffer: GPUBuffer, shape: readonly number[], options?: GpuWrapOptions): GpuTensor {
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: GpuWrapOptions & { dtype?: "float32" }): GpuTensor;
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: GpuWrapOptions): AnyGpuTensor;
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: GpuWrapOptions): AnyGpuTensor {
     return this.#ctx.call("wrap", (c) => wrapBuffer(c, buffer, shape, options));
   }
 
   /** Reads a GPU tensor back (GpuTensor.read calls it). */
-  read(t: GpuTensor): Promise<Tensor> {
+  read(t: AnyGpuTensor): Promise<Tensor | HalfTensor> {
     return this.#ctx.read(t);
   }
 
@@ -110,27 +154,80 @@ export class GpuBackend {
     });
   }
 
-  /** LayerNorm forward with its statistics (x's leading dims; keep them for layerNormBackward). */
-  layerNormForward(x: GpuTensor, ns: NS, options?: GpuNormOptions) {
-    const o = this.#forward("layerNormForward", false, x, ns, options, true);
-    return { y: o.y, mean: o.mean!, rstd: o.rstd };
+  #ext(op: string, rms: boolean, x: unknown, residual: unknown, ns: unknown, options: unknown, add: boolean, keepStats: boolean) {
+    return this.#ctx.call(op, (c) => {
+      const f = extForwardSteps(c, rms, x, residual, ns, options, add);
+      this.#ctx.submit(f.steps, [...f.temps, ...(keepStats ? [] : [f.out.rstd, ...(f.out.mean ? [f.out.mean] : [])])]);
+      return f.out;
+    });
   }
-  layerNorm(x: GpuTensor, ns: NS, options?: GpuNormOptions): GpuTensor {
-    return this.#forward("layerNorm", false, x, ns, options, false).y;
+  #extBackward(op: string, rms: boolean, dy: unknown, x: unknown, ns: unknown, options: unknown, add: boolean) {
+    return this.#ctx.call(op, (c) => {
+      const b = extBackwardSteps(c, rms, dy, x, ns, options, add);
+      this.#ctx.submit(b.steps, b.temps);
+      return b.grads;
+    });
   }
-  layerNormBackward(dy: GpuTensor, x: GpuTensor, ns: NS, options?: GpuBackwardOptions): GpuGrads {
-    return this.#backward("layerNormBackward", false, dy, x, ns, options);
+  #rowForward(op: string, rms: boolean, x: unknown, ns: unknown, options: unknown, keepStats: boolean) {
+    return wantsExt([x], options, ROW_EXT_KEYS) ? this.#ext(op, rms, x, undefined, ns, options, false, keepStats) : this.#forward(op, rms, x, ns, options, keepStats);
   }
-  /** RMSNorm forward with its statistics (keep rstd for rmsNormBackward). */
-  rmsNormForward(x: GpuTensor, ns: NS, options?: GpuNormOptions) {
-    const o = this.#forward("rmsNormForward", true, x, ns, options, true);
-    return { y: o.y, rstd: o.rstd };
+  #rowBackward(op: string, rms: boolean, dy: unknown, x: unknown, ns: unknown, options: unknown) {
+    return wantsExt([dy, x], options, ROW_EXT_KEYS) ? this.#extBackward(op, rms, dy, x, ns, options, false) : this.#backward(op, rms, dy, x, ns, options);
   }
-  rmsNorm(x: GpuTensor, ns: NS, options?: GpuNormOptions): GpuTensor {
-    return this.#forward("rmsNorm", true, x, ns, options, false).y;
+
+  /**
+   * LayerNorm forward with its statistics (x's leading dims; keep them for layerNormBackward). Any
+   * dtype: y has x's dtype; weight and bias may each be float32 or half; statistics are float32.
+   */
+  layerNormForward<D extends DType = "float32">(x: GpuTensor<D>, ns: NS, options?: GpuNormOptions | GpuRowNormOptions) {
+    const o = this.#rowForward("layerNormForward", false, x, ns, options, true);
+    return { y: o.y as GpuTensor<D>, mean: o.mean!, rstd: o.rstd };
   }
-  rmsNormBackward(dy: GpuTensor, x: GpuTensor, ns: NS, options?: GpuBackwardOptions): GpuGrads {
-    return this.#backward("rmsNormBackward", true, dy, x, ns, options);
+  layerNorm<D extends DType = "float32">(x: GpuTensor<D>, ns: NS, options?: GpuNormOptions | GpuRowNormOptions): GpuTensor<D> {
+    return this.#rowForward("layerNorm", false, x, ns, options, false).y as GpuTensor<D>;
+  }
+  layerNormBackward(dy: GpuTensor, x: GpuTensor, ns: NS, options?: GpuBackwardOptions): GpuGrads;
+  layerNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, ns: NS, options?: GpuRowBackwardOptions): GpuGrads<DType>;
+  layerNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, ns: NS, options?: GpuBackwardOptions | GpuRowBackwardOptions): GpuGrads<DType> {
+    return this.#rowBackward("layerNormBackward", false, dy, x, ns, options);
+  }
+  /** RMSNorm forward with its statistics (keep rstd for rmsNormBackward); any dtype, as layerNormForward. */
+  rmsNormForward<D extends DType = "float32">(x: GpuTensor<D>, ns: NS, options?: GpuNormOptions | GpuRowNormOptions) {
+    const o = this.#rowForward("rmsNormForward", true, x, ns, options, true);
+    return { y: o.y as GpuTensor<D>, rstd: o.rstd };
+  }
+  rmsNorm<D extends DType = "float32">(x: GpuTensor<D>, ns: NS, options?: GpuNormOptions | GpuRowNormOptions): GpuTensor<D> {
+    return this.#rowForward("rmsNorm", true, x, ns, options, false).y as GpuTensor<D>;
+  }
+  rmsNormBackward(dy: GpuTensor, x: GpuTensor, ns: NS, options?: GpuBackwardOptions): GpuGrads;
+  rmsNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, ns: NS, options?: GpuRowBackwardOptions): GpuGrads<DType>;
+  rmsNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, ns: NS, options?: GpuBackwardOptions | GpuRowBackwardOptions): GpuGrads<DType> {
+    return this.#rowBackward("rmsNormBackward", true, dy, x, ns, options);
+  }
+
+  /**
+   * Fused residual add + LayerNorm (ONNX Runtime's SkipLayerNormalization): h = (x + residual) +
+   * inputBias rounded to x's dtype, y = LayerNorm(h). `residualOut: residual` writes h over the
+   * residual (in place); returns { y, h, mean, rstd } (statistics for addLayerNormBackward).
+   */
+  addLayerNorm<D extends DType = "float32">(x: GpuTensor<D>, residual: GpuTensor<D>, ns: NS, options?: GpuAddNormOptions) {
+    const o = this.#ext("addLayerNorm", false, x, residual, ns, options, true, true);
+    return { y: o.y as GpuTensor<D>, h: o.h as GpuTensor<D>, mean: o.mean!, rstd: o.rstd };
+  }
+  /** Fused residual add + RMSNorm (SkipSimplifiedLayerNormalization, Liger's fused add + RMSNorm): { y, h, rstd }. */
+  addRmsNorm<D extends DType = "float32">(x: GpuTensor<D>, residual: GpuTensor<D>, ns: NS, options?: GpuAddNormOptions) {
+    const o = this.#ext("addRmsNorm", true, x, residual, ns, options, true, true);
+    return { y: o.y as GpuTensor<D>, h: o.h as GpuTensor<D>, rstd: o.rstd };
+  }
+  /**
+   * Backward of addLayerNorm, given h: dx (the one gradient of x and residual) = ∂norm/∂h·dy + dh;
+   * dinputBias = Σ_rows dx when inputBias was given.
+   */
+  addLayerNormBackward(dy: AnyGpuTensor, h: AnyGpuTensor, ns: NS, options?: GpuAddNormBackwardOptions): GpuAddGrads {
+    return this.#extBackward("addLayerNormBackward", false, dy, h, ns, options, true);
+  }
+  addRmsNormBackward(dy: AnyGpuTensor, h: AnyGpuTensor, ns: NS, options?: GpuAddNormBackwardOptions): GpuAddGrads {
+    return this.#extBackward("addRmsNormBackward", true, dy, h, ns, options, true);
   }
 
   /** GroupNorm forward with its statistics ([N, G]; keep them for groupNormBackward). */
