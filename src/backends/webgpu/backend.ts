@@ -16,15 +16,18 @@ import { GpuContext } from "./context.js";
 import { cpuOps, type GpuCpuOps } from "./cpu.js";
 import { openDevice } from "./device.js";
 import { checkAnyTensor, checkDType } from "./ext-args.js";
-import { ROW_EXT_KEYS, wantsExt } from "./ext-route.js";
+import { batchBackwardSteps, batchForwardSteps } from "./ext-batch-steps.js";
+import { extGroupBackwardSteps, extGroupForwardSteps, instanceBackwardSteps, instanceForwardSteps } from "./ext-group-steps.js";
+import { GROUP_EXT_KEYS, ROW_EXT_KEYS, wantsExt } from "./ext-route.js";
 import { extBackwardSteps, extForwardSteps } from "./ext-row-steps.js";
 import { Work } from "./ext-steps.js";
 import { groupBackwardSteps, groupForwardSteps } from "./group-steps.js";
 import { backwardSteps, forwardSteps } from "./row-steps.js";
 import type { GpuTensor } from "./tensor.js";
 import type {
-  AnyGpuTensor, GpuAddGrads, GpuAddNormBackwardOptions, GpuAddNormOptions, GpuBackendOptions, GpuBackwardOptions, GpuGrads, GpuNormOptions,
-  GpuRowBackwardOptions, GpuRowNormOptions, GpuWrapOptions, HalfTensor,
+  AnyGpuTensor, GpuAddGrads, GpuAddNormBackwardOptions, GpuAddNormOptions, GpuBackendOptions, GpuBackwardOptions, GpuBatchNormBackwardOptions,
+  GpuBatchNormOptions, GpuGrads, GpuGroupNormBackwardOptions, GpuGroupNormOptions, GpuInstanceNormBackwardOptions, GpuInstanceNormOptions,
+  GpuNormOptions, GpuRowBackwardOptions, GpuRowNormOptions, GpuWrapOptions, HalfTensor,
 } from "./types.js";
 import type { KernelPlan } from "./wgsl.js";
 import { wrapBuffer } from "./wrap.js";
@@ -230,24 +233,73 @@ export class GpuBackend {
     return this.#extBackward("addRmsNormBackward", true, dy, h, ns, options, true);
   }
 
-  /** GroupNorm forward with its statistics ([N, G]; keep them for groupNormBackward). */
-  groupNormForward(x: GpuTensor, numGroups: number, options?: GpuNormOptions) {
-    return this.#ctx.call("groupNormForward", (c) => {
-      const f = groupForwardSteps(c, x, numGroups, options);
-      this.#ctx.submit(f.steps);
-      return { y: f.out.y, mean: f.out.mean!, rstd: f.out.rstd };
+  #groupForward(op: string, x: unknown, numGroups: unknown, options: unknown, keepStats: boolean) {
+    const ext = wantsExt([x], options, GROUP_EXT_KEYS);
+    return this.#ctx.call(op, (c) => {
+      const f = ext ? extGroupForwardSteps(c, x, numGroups, options) : { ...groupForwardSteps(c, x, numGroups, options), temps: [] };
+      this.#ctx.submit(f.steps, [...f.temps, ...(keepStats ? [] : [f.out.mean!, f.out.rstd])]);
+      return { y: f.out.y, mean: f.out.mean! as GpuTensor, rstd: f.out.rstd as GpuTensor };
     });
   }
-  groupNorm(x: GpuTensor, numGroups: number, options?: GpuNormOptions): GpuTensor {
-    return this.#ctx.call("groupNorm", (c) => {
-      const f = groupForwardSteps(c, x, numGroups, options);
-      this.#ctx.submit(f.steps, [f.out.mean!, f.out.rstd]);
-      return f.out.y;
-    });
+
+  /**
+   * GroupNorm forward with its statistics ([N, G]; keep them for groupNormBackward). Any dtype;
+   * `channelsLast: true` takes x as [N, *, C]; `activation: "silu"` returns y·σ(y).
+   */
+  groupNormForward<D extends DType = "float32">(x: GpuTensor<D>, numGroups: number, options?: GpuNormOptions | GpuGroupNormOptions) {
+    const o = this.#groupForward("groupNormForward", x, numGroups, options, true);
+    return { y: o.y as GpuTensor<D>, mean: o.mean, rstd: o.rstd };
   }
-  groupNormBackward(dy: GpuTensor, x: GpuTensor, numGroups: number, options?: GpuBackwardOptions): GpuGrads {
+  groupNorm<D extends DType = "float32">(x: GpuTensor<D>, numGroups: number, options?: GpuNormOptions | GpuGroupNormOptions): GpuTensor<D> {
+    return this.#groupForward("groupNorm", x, numGroups, options, false).y as GpuTensor<D>;
+  }
+  groupNormBackward(dy: GpuTensor, x: GpuTensor, numGroups: number, options?: GpuBackwardOptions): GpuGrads;
+  groupNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, numGroups: number, options?: GpuGroupNormBackwardOptions): GpuGrads<DType>;
+  groupNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, numGroups: number, options?: GpuBackwardOptions | GpuGroupNormBackwardOptions): GpuGrads<DType> {
+    const ext = wantsExt([dy, x], options, GROUP_EXT_KEYS);
     return this.#ctx.call("groupNormBackward", (c) => {
-      const b = groupBackwardSteps(c, dy, x, numGroups, options);
+      const b = ext ? extGroupBackwardSteps(c, dy, x, numGroups, options) : groupBackwardSteps(c, dy, x, numGroups, options);
+      this.#ctx.submit(b.steps, b.temps);
+      return b.grads;
+    });
+  }
+
+  /**
+   * InstanceNorm (F.instance_norm) on x [N, C, *]: each instance's statistics (useInputStats, the
+   * default; running statistics, if given, updated in place with the batch mean of the instances'
+   * mean and unbiased variance) or the running ones. Any dtype.
+   */
+  instanceNorm<D extends DType = "float32">(x: GpuTensor<D>, options?: GpuInstanceNormOptions): GpuTensor<D> {
+    return this.#ctx.call("instanceNorm", (c) => {
+      const f = instanceForwardSteps(c, x, options);
+      this.#ctx.submit(f.steps, f.temps);
+      return f.y as GpuTensor<D>;
+    });
+  }
+  instanceNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, options?: GpuInstanceNormBackwardOptions): GpuGrads<DType> {
+    return this.#ctx.call("instanceNormBackward", (c) => {
+      const b = instanceBackwardSteps(c, dy, x, options);
+      this.#ctx.submit(b.steps, b.temps);
+      return b.grads;
+    });
+  }
+
+  /**
+   * BatchNorm (F.batch_norm) on x [N, C, *], any dtype: training normalizes with the batch
+   * statistics and updates runningMean/runningVar in place (unbiased variance; momentum, or null
+   * with numBatchesTracked for the cumulative average); eval uses the running statistics.
+   */
+  batchNorm<D extends DType = "float32">(x: GpuTensor<D>, options?: GpuBatchNormOptions): GpuTensor<D> {
+    return this.#ctx.call("batchNorm", (c) => {
+      const f = batchForwardSteps(c, x, options);
+      this.#ctx.submit(f.steps, f.temps);
+      return f.y as GpuTensor<D>;
+    });
+  }
+  /** BatchNorm's backward (never touches the running statistics). */
+  batchNormBackward(dy: AnyGpuTensor, x: AnyGpuTensor, options?: GpuBatchNormBackwardOptions): GpuGrads<DType> {
+    return this.#ctx.call("batchNormBackward", (c) => {
+      const b = batchBackwardSteps(c, dy, x, options);
       this.#ctx.submit(b.steps, b.temps);
       return b.grads;
     });

@@ -38,16 +38,16 @@ export class Work {
     return this.c.ctx.groups(n);
   }
 
-  /** dst (+)= src (n elements), converted to dst's dtype. */
-  cast(src: AnyGpuTensor, dst: AnyGpuTensor, accumulate: boolean): void {
-    const n = src.size;
+  /** dst (+)= src (dst's size in elements, from `srcByteOffset` of src), converted to dst's dtype. */
+  cast(src: AnyGpuTensor, dst: AnyGpuTensor, accumulate: boolean, srcByteOffset = 0): void {
+    const n = dst.size;
     if (n === 0) return;
     const f16 = this.c.ctx.f16;
     const s: Store = { dt: src.dtype, w: 1, f16 }, d: Store = { dt: dst.dtype, w: 1, f16 };
     const meta = this.c.meta([n], "cast size");
     this.temps.push(meta);
     this.run(`cast ${JSON.stringify([s, d, accumulate])}`, () => castWGSL(s, d, accumulate), {
-      0: [src, bytes(src)], 1: [dst, bytes(dst)], 7: [meta, 4],
+      0: [src, n * (src.dtype === "float32" ? 4 : 2), srcByteOffset], 1: [dst, bytes(dst)], 7: [meta, 4],
     }, this.grid(Math.ceil(elementwiseThreads(n, d) / 256)));
   }
 
@@ -71,8 +71,7 @@ export class Work {
 /** Bytes of a tensor's data. */
 export const bytes = (t: AnyGpuTensor): number => t.size * (t.dtype === "float32" ? 4 : 2);
 
-/** Floats of one slot of a partial buffer: P·D rounded up to 64 (bind offsets must be 256-byte aligned). */
-export const slotFloats = (P: number, D: number): number => Math.ceil((P * D) / 64) * 64;
+export { slotFloats } from "./wgsl-ext.js";
 
 /** The device's storage-buffer limit per shader stage (the fused add + LayerNorm binds 9). */
 export const storageLimit = (c: Call): number => c.ctx.device.limits.maxStorageBuffersPerShaderStage;

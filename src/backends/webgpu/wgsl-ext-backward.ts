@@ -17,10 +17,11 @@
  * j takes rows blk·chunk + j, + TEAMS, … (as wgsl.ts's backward).
  *
  * Bindings: 0 dy, 1 x (or h), 2 mean, 3 rstd, 4 w, 5 b (SiLU), 6 dh, 7 dx, 8 partials (f32 items,
- * one slot per gradient), 9 runMean, 10 runVar, 11 per-channel sums (bn: dweight at c, dbias at C + c).
+ * one slot per gradient), 9 runMean, 10 runVar, 11 per-channel sums (bn: dweight at c, dbias at
+ * slotFloats(1, C) + c, so that each starts 256-byte aligned).
  */
 import { declare, enableF16, loadFn, storeFn, type Store } from "./wgsl-half.js";
-import { extEntry, extPrelude, f32bits, paramOf, paramStore, rowsExpr, scratched, weightOf, xStore, type ExtSpec } from "./wgsl-ext.js";
+import { extEntry, extPrelude, f32bits, paramOf, paramStore, rowsExpr, scratched, slotFloats, weightOf, xStore, type ExtSpec } from "./wgsl-ext.js";
 
 export interface ExtBackwardSpec extends ExtSpec {
   stats: "batch" | "running";
@@ -113,18 +114,18 @@ ${extEntry(s)}
     let n = select(0u, N, valid);
     let rr = min(row, rows - 1u);
     ${stat}
-    ${s.map.k === "bn" ? `let wr = ${s.w ? "select(V(0.0), V(ld_w(rr)), valid)" : "V(1.0)"};` : ""}
+    ${s.map.k === "bn" ? `let wr = ${s.w ? "select(0.0, ld_w(rr), valid)" : "1.0"};` : ""}
     ${regs ? eachItem("xs[k] = ld_x(a); gs[k] = ld_dy(a);") : ""}
     var part2 = vec4<f32>(0.0);
     ${each(`${item}
       part2 = merge(part2, ${sums});`)}
     let red = reduce(part2, lid, lane);
-    let mu = red * invD${s.map.k === "bn" && weff ? " * wr.x" : ""};
+    let mu = red * invD${s.map.k === "bn" && weff ? " * wr" : ""};
     ${each(`${item}
       var dxv = ${dxExpr};${s.dh ? " dxv = dxv + ld_dh(a);" : ""}
       st_dx(a, ${scratch ? "rx(dxv)" : "dxv"});
       ${acc}`)}
-    ${bnGrads ? `if (valid && lane == 0u) { ${s.grads.dw ? "pg[row] = red.y;" : ""} ${s.grads.db ? `pg[${(s.map as { C: number }).C}u + row] = red.x;` : ""} }` : ""}
+    ${bnGrads ? `if (valid && lane == 0u) { ${s.grads.dw ? "pg[row] = red.y;" : ""} ${s.grads.db ? `pg[${slotFloats(1, (s.map as { C: number }).C)}u + row] = red.x;` : ""} }` : ""}
     ${slots.length && !regs ? `// a team with no row this iteration still owns its partial slots: zero them once
     if (!valid && it == 0u) {
       for (var i = lane; i < N; i += T) { ${slots.map((_, j) => `part[${j}u * stride + pbase + i] = V(0.0);`).join(" ")} }

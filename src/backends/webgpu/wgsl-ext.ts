@@ -191,5 +191,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lane = lid % T;`;
 }
 
+/** Floats of one slot of a partial buffer: P·D rounded up to 64 (bind offsets must be 256-byte aligned). */
+export const slotFloats = (P: number, D: number): number => Math.ceil((P * D) / 64) * 64;
+
 /** Number of rows: bn's C is fixed; the other maps read it from a per-row statistics array. */
 export const rowsExpr = (s: ExtSpec, statArray: string): string => (s.map.k === "bn" ? `${s.map.C}u` : `arrayLength(&${statArray})`);

@@ -1,0 +1,171 @@
+/// <reference types="@webgpu/types" />
+/**
+ * BatchNorm on the GPU as data (any dtypes), and the per-channel ("bn" map) passes InstanceNorm's
+ * eval shares: row c of the #12 row kernel is channel c, its N·S values. Training normalizes with
+ * the batch statistics and updates the running ones in the same kernel (unbiased variance,
+ * momentum or the cumulative average 1/(numBatchesTracked + 1), as PyTorch); eval normalizes with
+ * the running ones. Backward recomputes the batch statistics (training) or uses the running ones
+ * (eval: dx = dy·w·rstd); dweight/dbias are each channel's own sums, written per row.
+ */
+import { NormError, describe } from "../../errors.js";
+import { BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, channelArgsOf, checkCount, checkMomentum, checkParamShape, checkShapeEqual, gradsInto, optBool, readOptions, shapeStr } from "../../core/index.js";
+import type { Call } from "./context.js";
+import { EXT_BATCH_BACKWARD_KEYS, EXT_BATCH_KEYS, expectDType } from "./ext-args.js";
+import { extPlan } from "./ext-plan.js";
+import { Work, bytes, slotFloats } from "./ext-steps.js";
+import { backwardBlocks } from "./plan.js";
+import type { GpuTensor } from "./tensor.js";
+import type { AnyGpuTensor } from "./types.js";
+import { extBackwardWGSL, type ExtBackwardSpec } from "./wgsl-ext-backward.js";
+import { extForwardWGSL, type ExtForwardSpec } from "./wgsl-ext-forward.js";
+import { scratched, type ExtSpec } from "./wgsl-ext.js";
+import { WORKGROUP, type KernelPlan } from "./wgsl.js";
+
+type Opt = AnyGpuTensor | null;
+
+/** x [N, C, *] with its parameters, as the core reads channel ops. */
+export type ChannelGpuArgs = { x: AnyGpuTensor; N: number; C: number; S: number; weight: Opt; bias: Opt; eps: number };
+
+/** Running statistics: float32 tensors of shape [C], read (eval) or written (training). */
+export function runningArgs(c: Call, o: Readonly<Record<string, unknown>>, C: number, write: boolean) {
+  const one = (v: unknown, name: string): GpuTensor | null => {
+    if (v === undefined || v === null) return null;
+    const t = write ? c.write(v, name) : c.read(v, name);
+    checkParamShape(t, name, [C]);
+    return t;
+  };
+  return { runningMean: one(o.runningMean, "runningMean"), runningVar: one(o.runningVar, "runningVar") };
+}
+
+/** momentum (or null with numBatchesTracked: the cumulative average), as the running update's factor. */
+export function momentumArg(o: Readonly<Record<string, unknown>>, updates: boolean): number {
+  const m = checkMomentum(o.momentum, BATCH_NORM_MOMENTUM);
+  const tracked = o.numBatchesTracked === undefined ? null : checkCount(o.numBatchesTracked, "numBatchesTracked", 0, "BAD_ARGUMENT");
+  if (m === null && updates && tracked === null) {
+    throw new NormError("BAD_ARGUMENT", "numBatchesTracked", "expected the number of batches averaged so far (momentum null is a cumulative average), got none");
+  }
+  return m ?? 1 / ((tracked ?? 0) + 1);
+}
+
+export function missingRunning(rm: unknown, rv: unknown, C: number, given: Readonly<Record<string, unknown>>, why: string): NormError {
+  const name = rm === null ? "runningMean" : "runningVar";
+  return new NormError("MISSING_RUNNING_STATS", name, `expected running statistics of shape [${C}] ${why}, got ${describe(given[name])}`);
+}
+
+/** The #12 kernel spec of the per-channel passes. */
+function bnSpec(a: ChannelGpuArgs, plan: ExtSpec["plan"]): ExtSpec {
+  return {
+    rms: false, D: a.N * a.S, map: { k: "bn", C: a.C, S: a.S }, plan, x: a.x.dtype, w: a.weight?.dtype ?? null, b: a.bias?.dtype ?? null,
+    offset: 0, mode: "gemma", act: null,
+  };
+}
+
+const nb = (t: AnyGpuTensor) => [t, bytes(t)] as const;
+
+/**
+ * y of the per-channel pass: batch statistics (training; `update` the running ones with factor
+ * `momentum`; `save` mean/rstd [C] for a backward) or the running ones (eval).
+ */
+export function encodeBnForward(
+  w: Work, a: ChannelGpuArgs, y: AnyGpuTensor, mode: "train" | "eval",
+  run: { runningMean: GpuTensor | null; runningVar: GpuTensor | null }, momentum: number, save: { mean: GpuTensor; rstd: GpuTensor } | null,
+): void {
+  const c = w.c;
+  if (a.N * a.C * a.S === 0) return;
+  const plan = extPlan(a.N * a.S, a.S, false, c.ctx.subgroupSize, c.ctx.f16);
+  const update = mode === "train" && (run.runningMean !== null || run.runningVar !== null);
+  const spec: ExtForwardSpec = { ...bnSpec(a, plan), add: null, stats: mode === "train" ? "batch" : "running", update, save: save !== null, varOut: false };
+  const scratch = scratched(spec);
+  const ys = scratch ? w.temp(a.x.shape, "y scratch") : y;
+  // a running statistic not given is updated in a temporary (PyTorch updates whichever exists)
+  const rm = run.runningMean ?? (update || mode === "eval" ? w.temp([a.C], "running mean") : null);
+  const rv = run.runningVar ?? (update || mode === "eval" ? w.temp([a.C], "running var") : null);
+  const meta = update ? c.meta([new Uint32Array(new Float32Array([momentum]).buffer)[0]!], "momentum") : null;
+  if (meta) w.temps.push(meta);
+  const eps = Math.fround(a.eps);
+  w.run(`xfwd ${JSON.stringify(spec)} ${eps}`, () => extForwardWGSL(spec, eps), {
+    0: nb(a.x), 3: a.weight && nb(a.weight), 4: a.bias && nb(a.bias), 5: nb(ys),
+    6: save && nb(save.mean), 7: save && nb(save.rstd), 9: rm && nb(rm), 10: rv && nb(rv), 12: meta && [meta, 4],
+  }, w.grid(Math.ceil(a.C / (WORKGROUP / plan.T))));
+  if (scratch) w.cast(ys, y, false);
+}
+
+/**
+ * dx and the per-channel dweight/dbias of the per-channel pass, from batch statistics (`stats`:
+ * saved mean/rstd [C]) or the running ones (eval). `into`: add the gradients into these.
+ */
+export function encodeBnBackward(
+  w: Work, a: ChannelGpuArgs, dy: AnyGpuTensor, dx: AnyGpuTensor, stats: { mean: GpuTensor; rstd: GpuTensor } | { runningMean: GpuTensor; runningVar: GpuTensor },
+  grads: { dweight: Opt; dbias: Opt }, acc: { dweight: boolean; dbias: boolean },
+): void {
+  const c = w.c;
+  if (a.N * a.C * a.S === 0) return;
+  const plan = extPlan(a.N * a.S, a.S, true, c.ctx.subgroupSize, c.ctx.f16);
+  const running = "runningMean" in stats;
+  const spec: ExtBackwardSpec = { ...bnSpec(a, plan), stats: running ? "running" : "batch", dh: false, grads: { dw: grads.dweight !== null, db: grads.dbias !== null, dib: false } };
+  const scratch = scratched(spec);
+  const dxs = scratch ? w.temp(a.x.shape, "dx scratch") : dx;
+  const CS = slotFloats(1, a.C);
+  const pg = grads.dweight || grads.dbias ? w.temp([2 * CS], "channel gradients") : null;
+  const eps = Math.fround(a.eps);
+  w.run(`xbwd ${JSON.stringify(spec)} ${eps}`, () => extBackwardWGSL(spec, eps), {
+    0: nb(dy), 1: nb(a.x), 4: a.weight && nb(a.weight), 7: nb(dxs), 11: pg && nb(pg),
+    ...(running ? { 9: nb(stats.runningMean), 10: nb(stats.runningVar) } : { 2: nb(stats.mean), 3: nb(stats.rstd) }),
+  }, [backwardBlocks(a.C, { T: plan.T, wgsum: false } as KernelPlan), 1]);
+  if (scratch) w.cast(dxs, dx, false);
+  if (grads.dweight) w.cast(pg!, grads.dweight, acc.dweight, 0);
+  if (grads.dbias) w.cast(pg!, grads.dbias, acc.dbias, CS * 4);
+}
+
+function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[], backward: boolean) {
+  const o = readOptions(options, "options", keys);
+  const a = channelArgsOf(c.readAny, "batchNorm", x, o, BATCH_NORM_EPS);
+  const training = optBool(o, "training", false);
+  // backward never touches the running statistics (read in eval, ignored in training)
+  const run = runningArgs(c, training && backward ? {} : o, a.C, training && !backward);
+  const momentum = momentumArg(o, training && !backward && (run.runningMean !== null || run.runningVar !== null));
+  if (!training && (run.runningMean === null || run.runningVar === null)) {
+    throw missingRunning(run.runningMean, run.runningVar, a.C, o, "in eval mode (training: false)");
+  }
+  if (training && a.N * a.S === 1) {
+    throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 value per channel when training, got input of shape ${shapeStr(a.x.shape)}`);
+  }
+  return { ...a, o, training, run, momentum };
+}
+
+/** BatchNorm forward: y (x's dtype); in training the running statistics are updated in place. */
+export function batchForwardSteps(c: Call, x: unknown, options: unknown) {
+  const a = batchArgs(c, x, options, EXT_BATCH_KEYS, false);
+  c.checkAliasing();
+  const w = new Work(c);
+  const y = c.empty(a.x.shape, "y", a.x.dtype);
+  encodeBnForward(w, a, y, a.training ? "train" : "eval", a.run, a.momentum, null);
+  return { ...w, y };
+}
+
+/** BatchNorm backward: { dx, dweight, dbias } (batch statistics recomputed in training). */
+export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
+  const a = batchArgs(c, x, options, EXT_BATCH_BACKWARD_KEYS, true);
+  const g = c.readAny(dy, "dy");
+  checkShapeEqual(g, a.x, "dy");
+  expectDType(g, a.x.dtype, "dy", "x's dtype");
+  const into = gradsInto(c.writeAny, a.o.into, a.weight !== null, a.bias !== null, [a.C]);
+  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
+  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  c.checkAliasing();
+  const w = new Work(c);
+  const dx = c.empty(a.x.shape, "dx", a.x.dtype);
+  const grads = {
+    dx, dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
+    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
+  };
+  let stats: { mean: GpuTensor; rstd: GpuTensor } | { runningMean: GpuTensor; runningVar: GpuTensor };
+  if (a.training) {
+    stats = { mean: w.temp([a.C], "mean") as GpuTensor, rstd: w.temp([a.C], "rstd") as GpuTensor };
+    encodeBnForward(w, a, w.temp(a.x.shape, "y", a.x.dtype), "train", { runningMean: null, runningVar: null }, 0, stats);
+  } else {
+    stats = { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! };
+  }
+  encodeBnBackward(w, a, g, dx, stats, grads, { dweight: into.dweight !== null, dbias: into.dbias !== null });
+  return { ...w, grads };
+}

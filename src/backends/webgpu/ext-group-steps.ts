@@ -1,0 +1,227 @@
+/// <reference types="@webgpu/types" />
+/**
+ * GroupNorm with the issue #12 features (any dtypes, channels-last, fused SiLU) and InstanceNorm
+ * (GroupNorm with G = C, plus running statistics) on the GPU, as data. Each (sample, group) is a
+ * row of the #12 row kernel: "cf" map for [N, C, *], "cl" map for [N, *, C]; statistics [N, G].
+ * dweight/dbias: chanGradExtWGSL's partial sums per chunk of positions, then colsumWGSL.
+ * InstanceNorm's eval (running statistics) is BatchNorm's eval pass (ext-batch-steps.ts).
+ */
+import { NormError, describe } from "../../errors.js";
+import {
+  GROUP_NORM_EPS, channelArgsOf, checkEps, checkNumGroups, checkParamShape, checkShapeEqual, gradsInto, numel, optBool, readOptions, savedStats, shapeStr,
+} from "../../core/index.js";
+import type { Call } from "./context.js";
+import {
+  EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS, checkActivation, expectDType,
+} from "./ext-args.js";
+import { encodeBnBackward, encodeBnForward, missingRunning, momentumArg, runningArgs, type ChannelGpuArgs } from "./ext-batch-steps.js";
+import { extPlan } from "./ext-plan.js";
+import { Work, bytes, slotFloats } from "./ext-steps.js";
+import { backwardBlocks } from "./plan.js";
+import type { GpuTensor } from "./tensor.js";
+import type { AnyGpuTensor } from "./types.js";
+import { chanGradExtWGSL, instanceRunningWGSL, type ChanGradSpec } from "./wgsl-ext-aux.js";
+import { extBackwardWGSL, type ExtBackwardSpec } from "./wgsl-ext-backward.js";
+import { extForwardWGSL, type ExtForwardSpec } from "./wgsl-ext-forward.js";
+import { scratched, type ExtSpec } from "./wgsl-ext.js";
+import { WORKGROUP, type KernelPlan } from "./wgsl.js";
+
+type Opt = AnyGpuTensor | null;
+type GroupArgs = ChannelGpuArgs & { G: number; cl: boolean; act: "silu" | null };
+
+/**
+ * x [N, C, *] or, channels-last, [N, *, C]; weight/bias [C]. TODO(core): channels-last in the
+ * core's channelArgs (here: the same checks, C read from the last dim).
+ */
+function groupArgs(c: Call, x: unknown, numGroups: unknown, o: Readonly<Record<string, unknown>>): GroupArgs {
+  const cl = optBool(o, "channelsLast", false);
+  const act = checkActivation(o.activation);
+  let a: ChannelGpuArgs;
+  if (!cl) {
+    a = channelArgsOf(c.readAny, "groupNorm", x, o, GROUP_NORM_EPS);
+  } else {
+    const t = c.readAny(x, "x");
+    if (t.shape.length < 2) {
+      throw new NormError("BAD_RANK", "x", `groupNorm (channelsLast) expects an input of shape [N, ..., C] with at least 2 dims, got shape ${shapeStr(t.shape)}`);
+    }
+    const C = t.shape[t.shape.length - 1]!;
+    const param = (p: unknown, name: string): Opt => {
+      if (p === undefined || p === null) return null;
+      const q = c.readAny(p, name);
+      checkParamShape(q, name, [C]);
+      return q;
+    };
+    a = { x: t, N: t.shape[0]!, C, S: numel(t.shape.slice(1, -1)), weight: param(o.weight, "weight"), bias: param(o.bias, "bias"), eps: checkEps(o.eps, GROUP_NORM_EPS) };
+  }
+  return { ...a, G: checkNumGroups(numGroups, a.C), cl, act };
+}
+
+function groupSpec(a: GroupArgs, plan: ExtSpec["plan"]): ExtSpec {
+  const Cg = a.C / a.G;
+  return {
+    rms: false, D: Cg * a.S, map: a.cl ? { k: "cl", G: a.G, Cg, S: a.S } : { k: "cf", G: a.G, Cg, S: a.S }, plan,
+    x: a.x.dtype, w: a.weight?.dtype ?? null, b: a.bias?.dtype ?? null, offset: 0, mode: "gemma", act: a.act,
+  };
+}
+
+/** Elements of a row's contiguous runs (what an item's width must divide). */
+const runOf = (a: GroupArgs) => (a.cl ? a.C / a.G : a.S);
+const nb = (t: AnyGpuTensor) => [t, bytes(t)] as const;
+
+/** y (and mean/rstd [N, G]) of GroupNorm; `varOut`: each row's biased variance too (InstanceNorm's running update). */
+function encodeGroupForward(w: Work, a: GroupArgs, out: { y: AnyGpuTensor; mean: GpuTensor; rstd: GpuTensor }, varOut: GpuTensor | null, plan0?: unknown) {
+  const c = w.c;
+  const rows = a.N * a.G, D = (a.C / a.G) * a.S;
+  if (rows === 0 || D === 0) return;
+  const plan = extPlan(D, runOf(a), false, c.ctx.subgroupSize, c.ctx.f16, plan0);
+  const spec: ExtForwardSpec = { ...groupSpec(a, plan), add: null, stats: "batch", update: false, save: true, varOut: varOut !== null };
+  const scratch = scratched(spec);
+  const ys = scratch ? w.temp(a.x.shape, "y scratch") : out.y;
+  const eps = Math.fround(a.eps);
+  w.run(`xfwd ${JSON.stringify(spec)} ${eps}`, () => extForwardWGSL(spec, eps), {
+    0: nb(a.x), 3: a.weight && nb(a.weight), 4: a.bias && nb(a.bias), 5: nb(ys), 6: nb(out.mean), 7: nb(out.rstd), 11: varOut && nb(varOut),
+  }, w.grid(Math.ceil(rows / (WORKGROUP / plan.T))));
+  if (scratch) w.cast(ys, out.y, false);
+}
+
+/** dx of GroupNorm (row kernel) and dweight/dbias (per-channel partial sums, then colsum). */
+function encodeGroupBackward(
+  w: Work, a: GroupArgs, dy: AnyGpuTensor, stats: { mean: GpuTensor; rstd: GpuTensor }, out: { dx: AnyGpuTensor; dweight: Opt; dbias: Opt },
+  acc: { dweight: boolean; dbias: boolean }, plan0?: unknown,
+) {
+  const c = w.c;
+  const rows = a.N * a.G, D = (a.C / a.G) * a.S;
+  if (rows === 0 || D === 0) return;
+  const plan = extPlan(D, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, plan0);
+  const spec: ExtBackwardSpec = { ...groupSpec(a, plan), stats: "batch", dh: false, grads: { dw: false, db: false, dib: false } };
+  const scratch = scratched(spec);
+  const dxs = scratch ? w.temp(a.x.shape, "dx scratch") : out.dx;
+  const eps = Math.fround(a.eps);
+  w.run(`xbwd ${JSON.stringify(spec)} ${eps}`, () => extBackwardWGSL(spec, eps), {
+    0: nb(dy), 1: nb(a.x), 2: nb(stats.mean), 3: nb(stats.rstd), 4: a.weight && nb(a.weight), 5: a.act && a.bias ? nb(a.bias) : null, 7: nb(dxs),
+  }, [backwardBlocks(rows, { T: plan.T, wgsum: false } as KernelPlan), 1]);
+  if (scratch) w.cast(dxs, out.dx, false);
+  if (out.dweight === null && out.dbias === null) return;
+  // parameter gradients: chunks of positions (fixed for a shape), 64 channels (cl) or one (cf) per workgroup
+  const chunks = Math.min(64, Math.max(1, Math.ceil((a.N * a.S) / 512)));
+  const stride = slotFloats(chunks, a.C);
+  const part = w.temp([2 * stride], "channel partial sums");
+  const cs: ChanGradSpec = { layout: a.cl ? "cl" : "cf", C: a.C, S: a.S, G: a.G, x: a.x.dtype, w: a.weight?.dtype ?? null, b: a.bias?.dtype ?? null, act: a.act, f16: plan.f16 };
+  w.run(`changrad ${JSON.stringify(cs)}`, () => chanGradExtWGSL(cs), {
+    0: nb(dy), 1: nb(a.x), 2: nb(stats.mean), 3: nb(stats.rstd), 4: a.act && a.weight ? nb(a.weight) : null, 5: a.act && a.bias ? nb(a.bias) : null, 6: nb(part),
+  }, [a.cl ? Math.ceil(a.C / 64) : a.C, chunks]);
+  if (out.dweight) w.colsum(part, 0, chunks, a.C, out.dweight, acc.dweight);
+  if (out.dbias) w.colsum(part, stride * 4, chunks, a.C, out.dbias, acc.dbias);
+}
+
+/** GroupNorm forward (#12 features): y in x's dtype, statistics [N, G]. */
+export function extGroupForwardSteps(c: Call, x: unknown, numGroups: unknown, options: unknown) {
+  const o = readOptions(options, "options", EXT_GROUP_KEYS);
+  const a = groupArgs(c, x, numGroups, o);
+  c.checkAliasing();
+  const w = new Work(c);
+  const out = { y: c.empty(a.x.shape, "y", a.x.dtype), mean: c.empty([a.N, a.G], "mean"), rstd: c.empty([a.N, a.G], "rstd") };
+  encodeGroupForward(w, a, out, null, o.plan);
+  return { ...w, out };
+}
+
+/** GroupNorm backward (#12 features), from saved mean/rstd [N, G] or recomputed. */
+export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroups: unknown, options: unknown) {
+  const o = readOptions(options, "options", EXT_GROUP_BACKWARD_KEYS);
+  const a = groupArgs(c, x, numGroups, o);
+  const g = c.readAny(dy, "dy");
+  checkShapeEqual(g, a.x, "dy");
+  expectDType(g, a.x.dtype, "dy", "x's dtype");
+  const saved = savedStats(c.read, o, false, [a.N, a.G]);
+  const into = gradsInto(c.writeAny, o.into, a.weight !== null, a.bias !== null, [a.C]);
+  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
+  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  c.checkAliasing();
+  extPlan((a.C / a.G) * a.S, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, o.plan); // a bad plan fails before allocation
+  const w = new Work(c);
+  let stats = saved as { mean: GpuTensor; rstd: GpuTensor } | null;
+  if (stats === null) {
+    stats = { mean: w.temp([a.N, a.G], "mean") as GpuTensor, rstd: w.temp([a.N, a.G], "rstd") as GpuTensor };
+    encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);
+  }
+  const grads = {
+    dx: c.empty(a.x.shape, "dx", a.x.dtype),
+    dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
+    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
+  };
+  encodeGroupBackward(w, a, g, stats, grads, { dweight: into.dweight !== null, dbias: into.dbias !== null }, o.plan);
+  return { ...w, grads };
+}
+
+// ---------------------------------------------------------------- InstanceNorm
+
+/** F.instance_norm's arguments; TODO(core): the core's instanceNorm arguments once they exist. */
+function instanceArgs(c: Call, x: unknown, options: unknown, keys: readonly string[], backward: boolean) {
+  const o = readOptions(options, "options", keys);
+  const a = channelArgsOf(c.readAny, "instanceNorm", x, o, GROUP_NORM_EPS);
+  const useInputStats = optBool(o, "useInputStats", true);
+  const run = runningArgs(c, useInputStats && backward ? {} : o, a.C, useInputStats && !backward);
+  const momentum = momentumArg(o, useInputStats && !backward && (run.runningMean !== null || run.runningVar !== null));
+  if (!useInputStats && (run.runningMean === null || run.runningVar === null)) {
+    throw missingRunning(run.runningMean, run.runningVar, a.C, o, "with useInputStats: false");
+  }
+  if (useInputStats && a.S <= 1 && a.N * a.C > 0) {
+    throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 spatial element when using input statistics, got input of shape ${shapeStr(a.x.shape)}`);
+  }
+  if (useInputStats && !backward && (run.runningMean === null) !== (run.runningVar === null)) {
+    const name = run.runningMean === null ? "runningMean" : "runningVar";
+    throw new NormError("BAD_ARGUMENT", name, `expected both running statistics or neither, got ${describe(o[name])} beside the other`);
+  }
+  return { ...a, o, useInputStats, run, momentum, G: a.C, cl: false, act: null } as const;
+}
+
+/** InstanceNorm forward: y; with useInputStats and running statistics, those are updated in place. */
+export function instanceForwardSteps(c: Call, x: unknown, options: unknown) {
+  const a = instanceArgs(c, x, options, INSTANCE_KEYS, false);
+  c.checkAliasing();
+  const w = new Work(c);
+  const y = c.empty(a.x.shape, "y", a.x.dtype);
+  if (!a.useInputStats) {
+    encodeBnForward(w, a, y, "eval", a.run, 0, null);
+    return { ...w, y };
+  }
+  const rm = a.run.runningMean, rv = a.run.runningVar;
+  const stats = { y, mean: w.temp([a.N, a.C], "mean") as GpuTensor, rstd: w.temp([a.N, a.C], "rstd") as GpuTensor };
+  const variance = rm && rv ? (w.temp([a.N * a.C], "variance") as GpuTensor) : null;
+  encodeGroupForward(w, { ...a, G: a.C }, stats, variance, a.o.plan);
+  if (rm && rv && variance && a.N * a.C > 0) {
+    const meta = c.meta([new Uint32Array(new Float32Array([a.momentum]).buffer)[0]!], "momentum");
+    w.temps.push(meta);
+    w.run(`inrun ${a.C} ${a.S}`, () => instanceRunningWGSL(a.C, a.S), {
+      0: nb(stats.mean), 1: nb(variance), 2: nb(rm), 3: nb(rv), 4: [meta, 4],
+    }, [Math.ceil(a.C / 64), 1]);
+  }
+  return { ...w, y };
+}
+
+/** InstanceNorm backward: per-instance statistics recomputed (useInputStats), or the running ones. */
+export function instanceBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
+  const a = instanceArgs(c, x, options, INSTANCE_BACKWARD_KEYS, true);
+  const g = c.readAny(dy, "dy");
+  checkShapeEqual(g, a.x, "dy");
+  expectDType(g, a.x.dtype, "dy", "x's dtype");
+  const into = gradsInto(c.writeAny, a.o.into, a.weight !== null, a.bias !== null, [a.C]);
+  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
+  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  c.checkAliasing();
+  const w = new Work(c);
+  const grads = {
+    dx: c.empty(a.x.shape, "dx", a.x.dtype),
+    dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
+    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
+  };
+  const acc = { dweight: into.dweight !== null, dbias: into.dbias !== null };
+  if (!a.useInputStats) {
+    encodeBnBackward(w, a, g, grads.dx, { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! }, grads, acc);
+  } else {
+    const stats = { mean: w.temp([a.N, a.C], "mean") as GpuTensor, rstd: w.temp([a.N, a.C], "rstd") as GpuTensor };
+    encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);
+    encodeGroupBackward(w, a, g, stats, grads, acc, a.o.plan);
+  }
+  return { ...w, grads };
+}
