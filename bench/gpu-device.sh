@@ -1,7 +1,7 @@
 #!/bin/bash
 # One command for a session with a GPU machine (device tool `run`, carry [".gpu-kit", "build"]):
 #   bash bench/gpu-device.sh [bench options]
-# Prepared here first: npm ci && npm run build && bash /work/shared/gpu/prepare-kit.sh
+# Prepared here first: npm ci && npm run build && bash bench/gpu-kit/prepare-kit.sh
 # Runs the WebGPU test suite on the real GPU (correctness of its subgroup paths), then the
 # benchmark (with PyTorch CUDA if python3 has it); results land in $OUT (and bench/results/).
 set -u

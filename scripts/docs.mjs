@@ -13,9 +13,10 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const at = process.argv.indexOf("--out");
 const out = at > 0 ? process.argv[at + 1] : join(root, "build/api");
 
-// "./tfjs": { "types": "./build/src/tfjs/index.d.ts" } → src/tfjs/index.ts
-const entryPoints = Object.values(pkg.exports).map((e) => {
-  const types = typeof e === "string" ? e : e.types;
+// "./tfjs": { "types": "./build/src/tfjs/index.d.ts" } → src/tfjs/index.ts; exports without types
+// ("./worker", the pool's worker script for bundlers, and "./package.json") are no API
+const entryPoints = Object.values(pkg.exports).filter((e) => typeof e !== "string").map((e) => {
+  const types = e.types;
   const src = types.replace(/^\.\/build\//, "").replace(/\.d\.ts$/, ".ts");
   if (!existsSync(join(root, src))) throw new Error(`docs: no source ${src} for the export ${types}`);
   return src;

@@ -16,10 +16,7 @@ import "./backends/wasm/index.js";
 export { setBackend, getBackend, listBackends, type BackendName } from "./backends/registry.js";
 export type { Kernels } from "./backends/types.js";
 export { createPool, sharedTensor, type Pool, type PoolOptions } from "./pool/index.js";
-export {
-  createGpuBackend, GpuBackend, GpuTensor,
-  type GpuBackendOptions, type GpuNormOptions, type GpuBackwardOptions, type GpuGrads, type KernelPlan,
-} from "./backends/webgpu/index.js";
+// The WebGPU backend is the entry "normkit/webgpu" (src/webgpu.ts): its types need @webgpu/types.
 export {
   LayerNorm, RMSNorm, BatchNorm, GroupNorm, NormModule,
   type Parameter, type StateDict, type StateValue, type RowNormModuleOptions, type ModuleCallOptions, type ChannelModuleOptions, type BatchNormModuleOptions,

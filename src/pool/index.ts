@@ -10,7 +10,10 @@
  * - Inputs whose data already live in a SharedArrayBuffer are used in place; others are copied
  *   once. Outputs are Float32Arrays on SharedArrayBuffers, ready to feed the next pool call.
  * - Inputs under `minElements` values run on the calling thread (a round trip costs ~0.1 ms).
- * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time.
+ * - Without SharedArrayBuffer (a page that is not cross-origin isolated) every call runs on the
+ *   calling thread, with a console warning naming the two headers (as onnxruntime-web does).
+ * Nothing Node-specific is imported statically: the Worker implementation is chosen at run time
+ * (./spawn.ts).
  */
 import { NormError, describe } from "../errors.js";
 import { WASM_MAX_BYTES, splitRows } from "../backends/wasm/runtime.js";
@@ -23,6 +26,8 @@ import {
 import { layerNormBackwardOf, layerNormForwardWithStats } from "../ops/layerNorm.js";
 import { rmsNormBackwardOf, rmsNormForwardWithStats } from "../ops/rmsNorm.js";
 import type { Job, Reply } from "./protocol.js";
+import { importNode } from "./node-builtin.js";
+import { ISOLATION_HELP, NOT_ISOLATED, startThreads, type JobReply, type Thread } from "./spawn.js";
 
 export interface PoolOptions {
   /** Worker threads (default: the hardware concurrency, at least 1; at most max(64, hardware concurrency)). */
@@ -32,6 +37,7 @@ export interface PoolOptions {
 }
 
 export interface Pool {
+  /** Worker threads; 1 where the pool runs on the calling thread (no SharedArrayBuffer, see createPool). */
   readonly threads: number;
   /** `options.out` in a SharedArrayBuffer (see sharedTensor) is written by the workers directly. */
   layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Promise<Tensor>;
@@ -45,47 +51,12 @@ export interface Pool {
   close(): Promise<void>;
 }
 
-/** The little of a Worker the pool uses, over Web Workers and worker_threads alike. */
-interface Thread {
-  post(j: Job): void;
-  onMessage(f: (r: Reply) => void): void;
-  onError(f: (e: unknown) => void): void;
-  /** Node only: whether an idle pool keeps the process alive. */
-  ref(on: boolean): void;
-  terminate(): Promise<void>;
-}
-
-async function spawn(): Promise<Thread> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === "function") {
-    // written as bundlers (Vite, webpack, esbuild) recognise a module worker to bundle
-    const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    return {
-      post: (j) => w.postMessage(j),
-      onMessage: (f) => (w.onmessage = (e: MessageEvent<Reply>) => f(e.data)),
-      onError: (f) => (w.onerror = (e) => f(e)),
-      ref: () => {},
-      terminate: async () => w.terminate(),
-    };
-  }
-  const spec = "node:worker_threads"; // a variable: bundlers for browsers leave it alone
-  const { Worker: NodeWorker } = (await import(spec)) as typeof import("node:worker_threads");
-  const w = new NodeWorker(new URL("./worker.js", import.meta.url));
-  return {
-    post: (j) => w.postMessage(j),
-    onMessage: (f) => w.on("message", f),
-    onError: (f) => w.on("error", f),
-    ref: (on) => (on ? w.ref() : w.unref()),
-    terminate: async () => void (await w.terminate()),
-  };
-}
-
 /** Logical CPUs: navigator.hardwareConcurrency (browsers, Node ≥ 21), else Node's os.availableParallelism. */
 async function hardwareThreads(): Promise<number> {
   const hw = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (hw !== undefined) return hw;
   try {
-    const spec = "node:os";
-    return ((await import(spec)) as typeof import("node:os")).availableParallelism();
+    return (await importNode<typeof import("node:os")>("os")).availableParallelism();
   } catch {
     return 2;
   }
@@ -103,19 +74,13 @@ const sharedZeros = (n: number) => alloc(n, "SharedArrayBuffer", true);
 /** At most this many threads, or the hardware's count where larger: more workers than cores only add memory and start-up time. */
 export const MAX_THREADS = 64;
 
-/** A pool rejection as an Error: a worker's error event (a bare Event in browsers) becomes a NormError. */
-function asError(e: unknown): Error {
-  if (e instanceof Error) return e;
-  const msg = (e as { message?: unknown } | null)?.message;
-  return new NormError("BACKEND_UNAVAILABLE", "pool", `a worker failed: ${typeof msg === "string" && msg ? msg : describe(e)}`);
-}
-
 /**
  * A tensor whose data live in a SharedArrayBuffer (zeros, or a copy of `data`): pool inputs there are
  * used without a copy, and a pool forward's `out` there is written by the workers directly, so a
  * loop that allocates its tensors once pays neither copies nor fresh-memory page faults per call.
  */
 export function sharedTensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+  if (typeof SharedArrayBuffer !== "function") throw new NormError("BACKEND_UNAVAILABLE", "sharedTensor", `SharedArrayBuffer is unavailable. ${ISOLATION_HELP}`);
   const dims = checkShape(shape, "shape");
   const n = numel(dims);
   const values = data === undefined ? null : float32Values(data, "data");
@@ -144,7 +109,12 @@ function stillThere(arrays: ReadonlyArray<readonly [string, Float32Array | null,
   return arrays[0]![1]!;
 }
 
-/** Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. */
+/**
+ * Starts `threads` workers, each with its own wasm kernels; resolves once all are ready. Rejects
+ * with a NormError BACKEND_UNAVAILABLE when a worker cannot start (its script missing under a
+ * bundler: docs/install.md). Without SharedArrayBuffer (a page that is not cross-origin isolated)
+ * it warns once and returns a pool that runs every call on the calling thread.
+ */
 export async function createPool(options?: PoolOptions): Promise<Pool> {
   const o = readOptions(options, "options", POOL_KEYS);
   const hw = Math.max(1, await hardwareThreads());
@@ -157,51 +127,38 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
   if (typeof minGiven !== "number" || !(minGiven >= 0)) {
     throw new NormError("BAD_ARGUMENT", "minElements", `expected a number ≥ 0 (Infinity: always the calling thread), got ${describe(minGiven)}`);
   }
-  const minElements = minGiven;
+  let minElements = minGiven;
   if (wasmKernels === null || wasmRuntime === null) {
     throw new NormError("BACKEND_UNAVAILABLE", "createPool", "the pool runs the wasm kernels, and WebAssembly SIMD is unavailable here");
   }
-  if (typeof SharedArrayBuffer === "undefined") {
-    throw new NormError("BACKEND_UNAVAILABLE", "createPool", "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)");
+  const isolated = typeof SharedArrayBuffer === "function";
+  if (!isolated) {
+    console.warn(NOT_ISOLATED);
+    minElements = Infinity; // every call takes the calling-thread path below
   }
   const local: Kernels = wasmKernels;
   const flush = wasmRuntime.flush;
 
-  const threads: Thread[] = [];
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let closed = false;
   let failure: unknown = null;
-  const fail = (ev: unknown) => {
-    const e = asError(ev);
+  const fail = (e: Error) => {
     failure ??= e;
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
-  try {
-    await Promise.all(
-      Array.from({ length: nThreads }, async () => {
-        const t = await spawn();
-        threads.push(t);
-        await new Promise<void>((resolve, reject) => {
-          t.onError((e) => reject(asError(e)));
-          t.onMessage((r) => {
-            if ("ready" in r) return r.ready ? resolve() : reject(new NormError("BACKEND_UNAVAILABLE", "createPool", r.error));
-            const p = pending.get(r.id);
-            if (p === undefined) return;
-            pending.delete(r.id);
-            if (r.error !== undefined) p.reject(r.code !== undefined ? new NormError(r.code, r.argument ?? "pool", r.error) : new Error(`normkit worker: ${r.error}`));
-            else p.resolve(r);
-          });
-        });
-        t.onError(fail);
-        t.ref(false); // idle: an unclosed pool does not keep the process alive
-      }),
-    );
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
+  const reply = (r: JobReply) => {
+    const p = pending.get(r.id);
+    if (p === undefined) return;
+    pending.delete(r.id);
+    if (r.error !== undefined) p.reject(r.code !== undefined ? new NormError(r.code, r.argument ?? "pool", r.error) : new Error(`normkit worker: ${r.error}`));
+    else p.resolve(r);
+  };
+  // spawn.ts turns every worker failure into an Error (a DOM Event has no message)
+  const threads: Thread[] = isolated ? await startThreads(nThreads, reply, fail) : [];
+  // idle: an unclosed pool does not keep the process alive
+  for (const t of threads) t.ref(false);
 
   let inFlight = 0;
   const inFlightDone: Array<() => void> = [];
@@ -288,7 +245,7 @@ export async function createPool(options?: PoolOptions): Promise<Pool> {
   }
 
   return {
-    threads: nThreads,
+    threads: isolated ? nThreads : 1,
     layerNorm: async (x, ns, o) => (await forward(false, x, ns, o)).y,
     rmsNorm: async (x, ns, o) => (await forward(true, x, ns, o)).y,
     layerNormForward: async (x, ns, o) => {

@@ -5,6 +5,7 @@
  */
 import { NormError } from "../errors.js";
 import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
+import { importNode } from "./node-builtin.js";
 import type { Job, Reply } from "./protocol.js";
 
 interface Port {
@@ -37,11 +38,10 @@ async function start(): Promise<void> {
     port = self;
     listen = (f) => (self.onmessage = (e) => f(e.data));
   } else {
-    // Node: a variable specifier keeps bundlers from resolving a Node built-in
-    const spec = "node:worker_threads";
-    const { parentPort } = (await import(spec)) as typeof import("node:worker_threads");
-    port = parentPort!;
-    listen = (f) => parentPort!.on("message", f);
+    const { parentPort } = await importNode<typeof import("node:worker_threads")>("worker_threads");
+    if (parentPort === null) throw new Error("normkit/worker is the pool's worker script: createPool starts it; it is not for import");
+    port = parentPort;
+    listen = (f) => parentPort.on("message", f);
   }
   const module = kernelsModule();
   if (module === null) {

@@ -1,5 +1,5 @@
 /** Browser entry of the WebGPU suite: the page imports it and calls run() (see browser.test.ts). */
-import { createGpuBackend } from "../../src/index.js";
+import { createGpuBackend } from "../../src/webgpu.js";
 import type { GoldenCase } from "../helpers.js";
 import { runGpuSuite } from "./suite.js";
 

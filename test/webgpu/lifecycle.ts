@@ -274,9 +274,9 @@ export function lifecycleTests(env: SuiteEnv): T[] {
       ["cpu groupNorm", () => gpu.cpu.groupNormBackward({ shape: [2, 4, 3], data: new Float32Array(24) }, { shape: [2, 4, 3], data: new Float32Array(24) }, 3), "BAD_NUM_GROUPS"],
       ["wrap without STORAGE", () => gpu.wrap(noStorage, [4]), "BAD_ARGUMENT"],
       ["wrap mapped", () => gpu.wrap(mapped, [4]), "BAD_ARGUMENT"],
-      ["wrap unknown option", () => gpu.wrap(mapped, [4], { byteOfset: 0 } as object), "BAD_ARGUMENT"],
+      ["wrap unknown option", () => gpu.wrap(mapped, [4], { byteOfset: 0 } as object), "UNKNOWN_OPTION"],
       ["wrap normkit's buffer", () => gpu.wrap(x.buffer, [48]), "BAD_ARGUMENT"],
-      ["createGpuBackend unknown option", () => createGpuBackend({ devcie: gpu.device } as object), "BAD_ARGUMENT"],
+      ["createGpuBackend unknown option", () => createGpuBackend({ devcie: gpu.device } as object), "UNKNOWN_OPTION"],
       ...(wide ? [["backward too wide for the column sums", () => gpu.layerNormBackward(wide, wide, D, { weight: wideW }), "LIMIT_EXCEEDED"] as [string, () => unknown, string]] : []),
     ];
     const before = gpu.liveBuffers();

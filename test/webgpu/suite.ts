@@ -3,7 +3,8 @@
  * (test/webgpu/browser.test.ts) and Node runs it on Dawn (test/webgpu/node.test.ts). Each test
  * returns normally or throws; the drivers turn the list of results into node:test subtests.
  */
-import { createGpuBackend, reference, type GpuBackend, type GpuTensor, type Grads, type KernelPlan, type Tensor } from "../../src/index.js";
+import { reference, type Grads, type Tensor } from "../../src/index.js";
+import { createGpuBackend, type GpuBackend, type GpuTensor, type KernelPlan } from "../../src/webgpu.js";
 import type { GoldenCase } from "../helpers.js";
 import { bitwiseError, closeError, rng } from "../shared.js";
 import { Skip, check, problem, throwsNorm } from "./gpu-helpers.js";
