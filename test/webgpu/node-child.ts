@@ -32,7 +32,8 @@ async function gpuOrExit(dawnOptions: string[] = []) {
 if (mode === "suite") {
   const gpu = await gpuOrExit();
   const cases = JSON.parse(readFileSync(FIXTURES, "utf8")).cases;
-  const results = await runGpuSuite({ gpu, cases, fresh: () => createNodeGpu(), filter: process.env.NORMKIT_GPU_FILTER || undefined });
+  const opsCases = JSON.parse(readFileSync(new URL("ops-cases.json", `file://${FIXTURES}`), "utf8")).cases;
+  const results = await runGpuSuite({ gpu, cases, opsCases, fresh: () => createNodeGpu(), filter: process.env.NORMKIT_GPU_FILTER || undefined });
   const info = { ...gpu.adapterInfo, subgroupSize: gpu.subgroupSize, maxBytes: gpu.maxBytes };
   gpu.destroy();
   console.log(JSON.stringify({ info, results }));

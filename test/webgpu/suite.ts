@@ -9,6 +9,8 @@ import type { GoldenCase } from "../helpers.js";
 import { bitwiseError, closeError, rng } from "../shared.js";
 import { Skip, check, problem, throwsNorm } from "./gpu-helpers.js";
 import { lifecycleTests } from "./lifecycle.js";
+import type { OpsCase } from "../ops-cases.js";
+import { ops12Tests } from "./ops12-all.js";
 import { wrapTests } from "./wrap.js";
 
 export interface SuiteResult {
@@ -29,6 +31,8 @@ export interface SuiteEnv {
   leakCalls?: number;
   /** Runs only the tests whose name contains this. */
   filter?: string;
+  /** The issue #12 golden cases (test/fixtures/ops-cases.json). */
+  opsCases?: OpsCase[];
 }
 
 export type T = { name: string; fn: () => Promise<void> | void };
@@ -364,7 +368,7 @@ function tests(env: SuiteEnv): T[] {
 /** Runs the suite; never throws (failures are results). */
 export async function runGpuSuite(env: SuiteEnv): Promise<SuiteResult[]> {
   const out: SuiteResult[] = [];
-  for (const t of [...tests(env), ...lifecycleTests(env), ...wrapTests(env)]) {
+  for (const t of [...tests(env), ...lifecycleTests(env), ...wrapTests(env), ...ops12Tests(env)]) {
     if (env.filter && !t.name.includes(env.filter)) continue;
     const t0 = performance.now();
     try {

@@ -8,6 +8,11 @@ import {
   groupNormArgs, out, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type NormOptions, LAYER_NORM_EPS, RMS_NORM_EPS, checkSameShape, type Tensor,
 } from "../../core/index.js";
 import type { GpuBackend } from "./backend.js";
+import type { AnyTensor } from "./ext-args.js";
+import type { ExtPlan } from "./ext-plan.js";
+import type { HalfTensor } from "./types.js";
+import { extCpuOps, type CpuResult } from "./ext-cpu.js";
+import { GROUP_EXT_KEYS, ROW_EXT_KEYS, cpuWantsExt } from "./ext-route.js";
 import type { GpuTensor } from "./tensor.js";
 import type { GpuGrads } from "./types.js";
 
@@ -73,28 +78,57 @@ export function cpuOps(gpu: GpuBackend) {
     });
   };
 
+  // half tensors or #12 options: the #12 ops (ext-cpu.ts); results then carry their dtype
+  const ext = extCpuOps(gpu);
+  const rowExt = (ts: unknown[], o: unknown) => cpuWantsExt(ts, o, ROW_EXT_KEYS);
+  const fwd = async (rms: boolean, x: AnyTensor, ns: NS, options: object | undefined, stats: boolean) =>
+    rowExt([x], options) ? ext.rowForward(rms, x, ns, options) : forward(rms, x as Tensor, ns, options as ForwardOptions, stats);
+  const bwd = (rms: boolean, dy: AnyTensor, x: AnyTensor, ns: NS, options?: object): Promise<CpuGrads> =>
+    rowExt([dy, x], options) ? ext.rowBackward(rms, dy, x, ns, options) : backward(rms, dy as Tensor, x as Tensor, ns, options as BackwardOptions);
+
+  // one generic signature per op (no overloads: `rms ? gpu.cpu.rmsNorm : gpu.cpu.layerNorm` stays callable);
+  // the result's dtype follows x's (parameter gradients: the parameter's, see CpuGrads)
+  async function layerNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<Out<T>> {
+    return (await fwd(false, x, ns, options, false)).y! as Out<T>;
+  }
+  async function rmsNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<Out<T>> {
+    return (await fwd(true, x, ns, options, false)).y! as Out<T>;
+  }
+  async function layerNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: Out<T>; mean: Tensor; rstd: Tensor }> {
+    const r = await fwd(false, x, ns, options, true);
+    return { y: r.y as Out<T>, mean: r.mean! as Tensor, rstd: r.rstd! as Tensor };
+  }
+  async function rmsNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: Out<T>; rstd: Tensor }> {
+    const r = await fwd(true, x, ns, options, true);
+    return { y: r.y as Out<T>, rstd: r.rstd! as Tensor };
+  }
+  function layerNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<GradsOf<T>> {
+    return bwd(false, dy, x, ns, options) as Promise<GradsOf<T>>;
+  }
+  function rmsNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<GradsOf<T>> {
+    return bwd(true, dy, x, ns, options) as Promise<GradsOf<T>>;
+  }
+  async function groupNorm<T extends AnyTensor = Tensor>(x: T, numGroups: number, options?: CpuGroupOptions): Promise<Out<T>> {
+    return (cpuWantsExt([x], options, GROUP_EXT_KEYS) ? (await ext.groupNormForward(x, numGroups, options)).y : await groupNormF32(x as Tensor, numGroups, options as NormOptions)) as Out<T>;
+  }
+  function groupNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, numGroups: number, options?: CpuGroupOptions): Promise<GradsOf<T>> {
+    return (cpuWantsExt([dy, x], options, GROUP_EXT_KEYS) ? ext.groupNormBackward(dy, x, numGroups, options) : groupNormBackwardF32(dy as Tensor, x as Tensor, numGroups, options as NormOptions)) as Promise<GradsOf<T>>;
+  }
+  const { rowForward: _f, rowBackward: _b, groupNormBackward: _g, ...extOps } = ext;
+
   return {
-    layerNorm: async (x: Tensor, ns: NS, options?: ForwardOptions) => (await forward(false, x, ns, options, false)).y,
-    rmsNorm: async (x: Tensor, ns: NS, options?: ForwardOptions) => (await forward(true, x, ns, options, false)).y,
-    layerNormForward: async (x: Tensor, ns: NS, options?: ForwardOptions) => {
-      const r = await forward(false, x, ns, options, true);
-      return { y: r.y, mean: r.mean!, rstd: r.rstd! };
-    },
-    rmsNormForward: async (x: Tensor, ns: NS, options?: ForwardOptions) => {
-      const r = await forward(true, x, ns, options, true);
-      return { y: r.y, rstd: r.rstd! };
-    },
-    layerNormBackward: (dy: Tensor, x: Tensor, ns: NS, options?: BackwardOptions) => backward(false, dy, x, ns, options),
-    rmsNormBackward: (dy: Tensor, x: Tensor, ns: NS, options?: BackwardOptions) => backward(true, dy, x, ns, options),
-    groupNorm: async (x: Tensor, numGroups: number, options?: NormOptions): Promise<Tensor> => {
+    layerNorm, rmsNorm, layerNormForward, rmsNormForward, layerNormBackward, rmsNormBackward, groupNorm, groupNormBackward, ...extOps,
+  };
+
+  async function groupNormF32(x: Tensor, numGroups: number, options?: NormOptions): Promise<Tensor> {
       const a = groupNormArgs(x, numGroups, options);
       return withHeld(gpu, async (up, hold) => {
         const y = gpu.groupNorm(up(a.x.data, a.x.shape, "x")!, a.G, { weight: up(a.weight, [a.C], "weight"), bias: up(a.bias, [a.C], "bias"), eps: a.eps });
         hold(y);
         return y.read();
       });
-    },
-    groupNormBackward: async (dy: Tensor, x: Tensor, numGroups: number, options?: NormOptions): Promise<Grads> => {
+  }
+  async function groupNormBackwardF32(dy: Tensor, x: Tensor, numGroups: number, options?: NormOptions): Promise<Grads> {
       const a = groupNormArgs(x, numGroups, options);
       const g = checkSameShape(dy, a.x);
       return withHeld(gpu, async (up, hold) => {
@@ -105,8 +139,48 @@ export function cpuOps(gpu: GpuBackend) {
         const [dx, dweight, dbias] = await readGrads(r);
         return { dx, dweight, dbias };
       });
-    },
-  };
+  }
+}
+
+/**
+ * Gradients of a `gpu.cpu` backward of half tensors: dx in x's dtype, dweight/dbias in the
+ * parameters' (for float32 x with half parameters too: check `dtype`).
+ */
+export interface CpuGrads {
+  dx: CpuResult;
+  dweight: CpuResult | null;
+  dbias: CpuResult | null;
+}
+
+/** A result of x's kind: float32 tensors for float32 x, else a tensor carrying its dtype. */
+type Out<T> = T extends HalfTensor ? CpuResult : Tensor;
+type GradsOf<T> = T extends HalfTensor ? CpuGrads : Grads;
+
+/** Options of `gpu.cpu` LayerNorm/RMSNorm: the core's, with tensors of any dtype and the #12 options. */
+export interface CpuRowOptions {
+  weight?: AnyTensor | null;
+  bias?: AnyTensor | null;
+  eps?: number;
+  out?: AnyTensor | null;
+  weightOffset?: number;
+  castingMode?: "gemma" | "llama" | "none";
+  plan?: Partial<ExtPlan>;
+}
+export interface CpuRowBackwardOptions extends CpuRowOptions {
+  mean?: Tensor | null;
+  rstd?: Tensor | null;
+  into?: { dweight?: AnyTensor | null; dbias?: AnyTensor | null } | null;
+}
+export interface CpuGroupOptions {
+  weight?: AnyTensor | null;
+  bias?: AnyTensor | null;
+  eps?: number;
+  channelsLast?: boolean;
+  activation?: "silu" | null;
+  mean?: Tensor | null;
+  rstd?: Tensor | null;
+  into?: { dweight?: AnyTensor | null; dbias?: AnyTensor | null } | null;
+  plan?: Partial<ExtPlan>;
 }
 
 export type GpuCpuOps = ReturnType<typeof cpuOps>;

@@ -106,3 +106,40 @@ export const INSTANCE_BACKWARD_KEYS = Object.freeze([...INSTANCE_KEYS, "into"]);
 
 /** The dtype a half tensor's values round to, or null for float32. */
 export const halfOf = (d: DType): HalfDType | null => (d === "float32" ? null : d);
+
+type Named = readonly [string, Float32Array | Uint16Array | null];
+
+/**
+ * CPU arrays a call writes (out, into, residualOut, running statistics) share no byte with the
+ * arrays it reads, nor with each other: the core's checkWrites for arrays of any element size.
+ * TODO(core): the core's checkWrites once it takes half arrays.
+ */
+export function checkCpuWrites(written: readonly Named[], read: readonly Named[], why = "inputs are never modified"): void {
+  const range = (a: Float32Array | Uint16Array) => {
+    const o = typedByteOffset(a);
+    return [typedBuffer(a), o, o + typedLength(a) * (a instanceof Float32Array ? 4 : 2)] as const;
+  };
+  written.forEach(([name, w], k) => {
+    if (w === null) return;
+    const [wb, w0, w1] = range(w);
+    for (const [other, r] of [...read, ...written.slice(0, k)]) {
+      if (r === null) continue;
+      const [rb, r0, r1] = range(r);
+      if (wb === rb && w0 < r1 && r0 < w1) {
+        throw new NormError("BAD_ARGUMENT", name, `expected memory not overlapping ${other} (${why}), got a view of ${other}'s memory`);
+      }
+    }
+  });
+}
+
+/** Whether a CPU tensor-like may be half, seen without running getters (own data properties only; an accessor: maybe). */
+export function maybeHalfCpu(t: unknown): boolean {
+  if (t === null || typeof t !== "object") return false;
+  const d = Object.getOwnPropertyDescriptor(t, "dtype");
+  if (d !== undefined && (d.get !== undefined || (d.value !== undefined && d.value !== "float32"))) return true;
+  const data = Object.getOwnPropertyDescriptor(t, "data");
+  if (data === undefined) return false;
+  if (data.get !== undefined) return true;
+  const tag = typedTag(data.value);
+  return tag === "Uint16Array" || tag === "Float16Array";
+}

@@ -3,7 +3,7 @@
  * GroupNorm with the issue #12 features (any dtypes, channels-last, fused SiLU) and InstanceNorm
  * (GroupNorm with G = C, plus running statistics) on the GPU, as data. Each (sample, group) is a
  * row of the #12 row kernel: "cf" map for [N, C, *], "cl" map for [N, *, C]; statistics [N, G].
- * dweight/dbias: chanGradExtWGSL's partial sums per chunk of positions, then colsumWGSL.
+ * dweight/dbias: chanGradExtWGSL's partial sums per chunk of positions, then colsumExtWGSL.
  * InstanceNorm's eval (running statistics) is BatchNorm's eval pass (ext-batch-steps.ts).
  */
 import { NormError, describe } from "../../errors.js";

@@ -7,6 +7,7 @@
  * GpuTensor among the arguments, an own #12 option key, or an own accessor where a tensor goes
  * (its value is unknown until read) sends the call to the #12 kernels, which handle float32 too.
  */
+import { maybeHalfCpu } from "./ext-args.js";
 import { stateOf } from "./tensor.js";
 
 const isHalf = (t: unknown): boolean => {
@@ -37,3 +38,20 @@ export function wantsExt(tensors: readonly unknown[], options: unknown, extKeys:
 
 export const ROW_EXT_KEYS = Object.freeze(["weightOffset", "castingMode"]);
 export const GROUP_EXT_KEYS = Object.freeze(["channelsLast", "activation"]);
+
+/** Own property `key` of `o`: its value, or `maybe` when it is an accessor (not run here). */
+function peek(o: object, key: string, maybe: unknown): unknown {
+  const d = Object.getOwnPropertyDescriptor(o, key);
+  return d === undefined ? undefined : d.get !== undefined ? maybe : d.value;
+}
+
+/** wantsExt for `gpu.cpu.*`: CPU tensors that may be half (seen without running getters), or #12 option keys. */
+export function cpuWantsExt(tensors: readonly unknown[], options: unknown, extKeys: readonly string[]): boolean {
+  if (tensors.some(maybeHalfCpu)) return true;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) return false;
+  if (extKeys.some((k) => Object.hasOwn(options, k))) return true;
+  const HALF = { dtype: "float16" };
+  if (TENSOR_KEYS.some((k) => maybeHalfCpu(peek(options, k, HALF)))) return true;
+  const into = peek(options, "into", { dweight: HALF });
+  return into !== null && typeof into === "object" && ["dweight", "dbias"].some((k) => maybeHalfCpu(peek(into, k, HALF)));
+}

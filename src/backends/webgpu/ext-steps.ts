@@ -11,8 +11,7 @@ import type { Call, GpuStep } from "./context.js";
 import { stateOf } from "./tensor.js";
 import type { AnyGpuTensor } from "./types.js";
 import type { Store } from "./wgsl-half.js";
-import { castWGSL, elementwiseThreads } from "./wgsl-ext-aux.js";
-import { colsumWGSL } from "./wgsl.js";
+import { castWGSL, colsumExtWGSL, elementwiseThreads } from "./wgsl-ext-aux.js";
 
 /** The steps of one call, and the temporaries freed after its submit. */
 export class Work {
@@ -52,7 +51,7 @@ export class Work {
   }
 
   /**
-   * target (+)= Σ_p part[p·D + c] for P partial rows starting `byteOffset` into `part`: colsumWGSL
+   * target (+)= Σ_p part[p·D + c] for P partial rows starting `byteOffset` into `part` (compensated):
    * straight into a float32 target, else into a float32 temporary and cast into the target.
    */
   colsum(part: AnyGpuTensor, byteOffset: number, P: number, D: number, target: AnyGpuTensor, accumulate: boolean): void {
@@ -63,7 +62,7 @@ export class Work {
     const direct = target.dtype === "float32";
     const dst = direct ? target : this.temp([D], "gradient sum");
     const acc = direct && accumulate;
-    this.run(`colsum ${D} ${acc}`, () => colsumWGSL(D, acc), { 0: [part, P * D * 4, byteOffset], 1: [dst, D * 4] }, [groups, 1]);
+    this.run(`xcolsum ${D} ${acc}`, () => colsumExtWGSL(D, acc), { 0: [part, P * D * 4, byteOffset], 1: [dst, D * 4] }, [groups, 1]);
     if (!direct) this.cast(dst, target, accumulate);
   }
 }

@@ -2,11 +2,12 @@
  * The small kernels around the issue #12 row kernels:
  * - chanGradExtWGSL: GroupNorm/InstanceNorm parameter gradients per channel (channels-first or
  *   channels-last, half x, through SiLU), as partial sums per chunk of positions, which
- *   colsumWGSL (wgsl.ts) then adds in a fixed order;
+ *   colsumExtWGSL then adds in a fixed order;
  * - instanceRunningWGSL: InstanceNorm's running-statistics update from the per-instance ones;
  * - castWGSL: a tensor converted to another dtype (or added into one), one thread per output word
  *   (packs the float32 scratch of width-1 half outputs; writes half parameter gradients);
- * - addWGSL: the fused add alone, where the device cannot bind the fused kernel's buffers.
+ * - addWGSL: the fused add alone, where the device cannot bind the fused kernel's buffers;
+ * - colsumExtWGSL: the column sums of partial rows, compensated.
  */
 import type { DType } from "../../dtype.js";
 import { HALF_WGSL, declare, enableF16, loadFn, type Store } from "./wgsl-half.js";
@@ -186,4 +187,33 @@ export function addWGSL(x: Store, ib: DType | null, D: number): string {
     stores.push(b1);
   }
   return elementwise(x, (e) => `((ld_x(${e}) + ld_r(${e}))${ib ? ` + ld_ib((${e}) % ${D}u)` : ""})`, decls, stores, false);
+}
+
+/**
+ * out[c] (+)= Σ_p part[p·D + c] over the P = arrayLength/D partial rows, compensated (TwoSum) and
+ * in a fixed order: 64 columns × 4 lanes per workgroup, each lane every 4th row, the lanes merged
+ * in order. The error of a parameter gradient then does not grow with the number of rows summed.
+ * TODO(accuracy merge): wgsl.ts's colsumWGSL becomes this (compensated) on the accuracy branch.
+ */
+export function colsumExtWGSL(D: number, accumulate: boolean): string {
+  return `${SUMS}
+const D = ${D}u;
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> outp: array<f32>;
+var<workgroup> red: array<vec4<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let c = wid.x * 64u + lid % 64u;
+  let lane = lid / 64u;
+  let P = arrayLength(&part) / D;
+  var s = vec4<f32>(0.0);
+  if (c < D) { for (var p = lane; p < P; p += 4u) { s = merge(s, vec4<f32>(part[p * D + c], 0.0, 0.0, 0.0)); } }
+  red[lid] = s;
+  workgroupBarrier();
+  if (lane == 0u && c < D) {
+    let t = total(merge(merge(red[lid], red[lid + 64u]), merge(red[lid + 128u], red[lid + 192u]))).x;
+    outp[c] = ${accumulate ? "outp[c] + t" : "t"};
+  }
+}
+`;
 }

@@ -9,7 +9,7 @@
  *
  * Parameter gradients (float32 sums): "rows" map: each team's column sums over its rows (dweight
  * Σ dyv·x̂ — "llama" with half x: Σ dyv·round_x(x̂), as Liger —, dbias Σ dyv, dinputBias Σ dx) into
- * partial rows, added up by colsumWGSL in a fixed order; "bn" map: the row's own sums (a channel),
+ * partial rows, added up by colsumExtWGSL in a fixed order; "bn" map: the row's own sums (a channel),
  * written per row; "cf"/"cl": none here (chanGradExtWGSL). The castingMode roundings of the forward
  * do not enter dx (float32 math, docs/ops-semantics.md).
  *
@@ -133,7 +133,7 @@ ${extEntry(s)}
   }
   ${regs && slots.length ? `for (var k = 0u; k < K; k++) {
     let i = lane + k * T;
-    if (i < N) { ${slots.map((k, j) => `part[${j}u * stride + pbase + i] = a_${k}[k] + c_${k}[k];`).join(" ")} }
+    if (i < N) { ${slots.map((k, j) => `part[${j}u * stride + pbase + i] = fin(a_${k}[k], c_${k}[k]);`).join(" ")} }
   }` : ""}
 }
 `;

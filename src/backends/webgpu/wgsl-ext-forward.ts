@@ -123,7 +123,7 @@ export function extForwardWGSL(s: ExtForwardSpec, eps: number): string {
       `runVar[row] = (1.0 - mom) * runVar[row] + mom * (ssq / ${f32bits(s.D - 1)});`,
     );
   }
-  return `${enableF16(stores)}${extPrelude(s)}
+  return `${enableF16(stores)}${extPrelude(s, [s.add?.ib ?? null])}
 ${decl.join("\n")}
 
 ${extEntry(s)}

@@ -67,7 +67,7 @@ export const paramStore = (s: ExtSpec, dt: DType): Store =>
   ({ dt, w: s.map.k === "rows" || s.map.k === "cl" ? s.plan.vec : 1, f16: s.plan.f16 });
 
 /** Team geometry, half helpers, rounding to x's dtype, compensated sums and the team reduction. */
-export function extPrelude(s: ExtSpec): string {
+export function extPrelude(s: ExtSpec, more: (DType | null)[] = []): string {
   const { plan } = s;
   const w = plan.vec;
   const N = s.D / w;
@@ -121,7 +121,7 @@ const T = ${plan.T}u;      // threads per row
 const TEAMS = ${WORKGROUP / plan.T}u;
 const K = ${Math.ceil(N / plan.T)}u;   // items per thread
 const invD = ${f32bits(1 / s.D)};
-${HALF_WGSL}
+${[s.x, s.w, s.b, ...more].some((d) => d !== null && d !== "float32") ? HALF_WGSL : ""}
 ${roundFn("rx", s.x, w)}
 ${roundFn("rx1", s.x, 1)}
 ${SUMS}
@@ -133,6 +133,8 @@ fn twoSum(a: V, b: V) -> SumErr {
   let bb = s - a;
   return SumErr(s, (a - (s - bb)) + (b - bb));
 }
+// sum + compensation, or the sum alone once it is ±Inf/NaN (as total)
+fn fin(s: V, e: V) -> V { return select(s + e, s, (bitcast<${w === 1 ? "u32" : `vec${w}<u32>`}>(s) & ${w === 1 ? "0x7f800000u" : `vec${w}<u32>(0x7f800000u)`}) == ${w === 1 ? "0x7f800000u" : `vec${w}<u32>(0x7f800000u)`}); }
 ${reduce}
 ${mapFns(s)}
 `;
@@ -149,7 +151,12 @@ fn merge(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
   let e = (a.xy - (s - bb)) + (b.xy - bb);
   return vec4<f32>(s, (a.zw + b.zw) + e);
 }
-fn total(a: vec4<f32>) -> vec2<f32> { return a.xy + a.zw; }`;
+// a sum that overflowed or met ±Inf/NaN keeps its value: its compensation is then NaN (Inf − Inf), and
+// PyTorch's plain sums give Inf (RMSNorm of a row holding Inf: rstd 0, finite values 0, not NaN)
+fn total(a: vec4<f32>) -> vec2<f32> {
+  let special = (bitcast<vec2<u32>>(a.xy) & vec2<u32>(0x7f800000u)) == vec2<u32>(0x7f800000u);
+  return select(a.xy + a.zw, a.xy, special);
+}`;
 
 /** `at(row, i)`: item index of item i of a row in x-typed arrays; `pidx(row, i)`: its parameter index. */
 function mapFns(s: ExtSpec): string {
