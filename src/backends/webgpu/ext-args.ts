@@ -54,11 +54,17 @@ export function checkAnyTensor(t: unknown, name: string): CheckedTensor {
   const buffer = typedBuffer(data as object);
   if (isDetached(buffer)) throw new NormError("DETACHED_BUFFER", `${name}.data`, "expected a typed array with its memory, got one whose buffer was detached (transferred)");
   const off = typedByteOffset(data as object), len = typedLength(data as object);
-  const view = dtype === "float32" ? new Float32Array(buffer, off, len) : new Uint16Array(buffer, off, len);
+  // the caller's array itself when it is a plain one (results written into it are then that array), else a plain view
+  const plain = (p: object) => Object.getPrototypeOf(data) === p && !OVERRIDABLE.some((k) => Object.hasOwn(data as object, k));
+  const view = dtype === "float32"
+    ? plain(Float32Array.prototype) ? (data as Float32Array) : new Float32Array(buffer, off, len)
+    : plain(Uint16Array.prototype) ? (data as Uint16Array) : new Uint16Array(buffer, off, len);
   const n = numel(shape);
   if (len !== n) throw new NormError("SHAPE_MISMATCH", name, `data has ${len} elements but shape ${shapeStr(shape)} needs ${n}`);
   return { shape, data: view, dtype };
 }
+
+const OVERRIDABLE = ["length", "subarray", "set", "fill", "slice", "buffer", "byteOffset", "byteLength", "constructor"];
 
 /** A GPU argument must have `dtype` (dy, residual, dh: x's; statistics: float32). TODO(core) */
 export function expectDType(t: AnyGpuTensor | null, dtype: DType, name: string, why: string): void {

@@ -81,7 +81,7 @@ export function extBackwardWGSL(s: ExtBackwardSpec, eps: number): string {
       let sg = 1.0 / (1.0 + exp(-yv));
       dyv = dyv * sg * (1.0 + yv * (1.0 - sg));` : ""}
       let gv = ${weff && s.map.k !== "bn" ? `dyv * ${weff}` : weff ? `dyv * wr` : "dyv"};`;
-  const sums = s.map.k === "bn" ? "vec4<f32>(hsum(dyv), hsum(dyv * xh), 0.0, 0.0)" : "vec4<f32>(hsum(gv), hsum(gv * xh), 0.0, 0.0)";
+  const sums = s.map.k === "bn" ? "p1 = acc(p1, dyv); p2 = acc(p2, dyv * xh);" : "p1 = acc(p1, gv); p2 = acc(p2, gv * xh);";
   const dxExpr = s.stats === "running" ? "gv * rs" : s.rms ? "(gv - xh * V(mu.y)) * rs" : "(gv - V(mu.x) - xh * V(mu.y)) * rs";
   const val = { dw: `dyv * ${s.mode === "llama" && half ? "rx(xh)" : "xh"}`, db: "dyv", dib: "dxv" };
   const acc = slots.map((k, j) =>
@@ -116,10 +116,11 @@ ${extEntry(s)}
     ${stat}
     ${s.map.k === "bn" ? `let wr = ${s.w ? "select(0.0, ld_w(rr), valid)" : "1.0"};` : ""}
     ${regs ? eachItem("xs[k] = ld_x(a); gs[k] = ld_dy(a);") : ""}
-    var part2 = vec4<f32>(0.0);
+    var p1 = ZERO;
+    var p2 = ZERO;
     ${each(`${item}
-      part2 = merge(part2, ${sums});`)}
-    let red = reduce(part2, lid, lane);
+      ${sums}`)}
+    let red = reduce(fold(p1, p2), lid, lane);
     let mu = red * invD${s.map.k === "bn" && weff ? " * wr" : ""};
     ${each(`${item}
       var dxv = ${dxExpr};${s.dh ? " dxv = dxv + ld_dh(a);" : ""}

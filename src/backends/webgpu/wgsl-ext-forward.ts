@@ -98,18 +98,18 @@ export function extForwardWGSL(s: ExtForwardSpec, eps: number): string {
     statsFirst = false;
     stats = `let m = runMean[row]; let rs = 1.0 / sqrt(runVar[row] + ${E}); let ssq = 0.0;`;
   } else if (s.rms) {
-    stats = `var q = vec4<f32>(0.0);
-  ${first("q = add1(q, v * v);")}
-  let ssq = reduce(q, lid, lane).x;
+    stats = `var q = ZERO;
+  ${first("q = acc(q, v * v);")}
+  let ssq = reduce(fold(q, ZERO), lid, lane).x;
   let rs = 1.0 / sqrt(ssq * invD + ${E});
   let m = 0.0;`;
   } else {
-    stats = `var sm = vec4<f32>(0.0);
-  ${first("sm = add1(sm, v);")}
-  let m = reduce(sm, lid, lane).x * invD;
-  var q = vec4<f32>(0.0);
-  ${again("let d = v - V(m); q = add1(q, d * d);")}
-  let ssq = reduce(q, lid, lane).x;
+    stats = `var sm = ZERO;
+  ${first("sm = acc(sm, v);")}
+  let m = reduce(fold(sm, ZERO), lid, lane).x * invD;
+  var q = ZERO;
+  ${again("let d = v - V(m); q = acc(q, d * d);")}
+  let ssq = reduce(fold(q, ZERO), lid, lane).x;
   let rs = 1.0 / sqrt(ssq * invD + ${E});`;
   }
   const y = `${yOf(s)}${scratch ? " st_y(a, rx(t));" : " st_y(a, t);"}`;

@@ -72,9 +72,11 @@ export function extPrelude(s: ExtSpec, more: (DType | null)[] = []): string {
   const w = plan.vec;
   const N = s.D / w;
   const lanes = ["x", "y", "z", "w"].slice(0, w);
-  const hsum = w === 1 ? "v" : w === 2 ? "v.x + v.y" : "(v.x + v.y) + (v.z + v.w)";
-  // every lane of v into the first sum of the pair, one TwoSum each
-  const add1 = lanes.reduce((acc, c) => `merge(${acc}, vec4<f32>(v${w === 1 ? "" : `.${c}`}, 0.0, 0.0, 0.0))`, "a");
+  // a thread's lane sums (V-wide TwoSum per item) folded into one merge-format pair, lane by lane
+  const fold = lanes.reduce((acc, c) => {
+    const l = w === 1 ? "" : `.${c}`;
+    return `merge(${acc}, vec4<f32>(a.s${l}, b.s${l}, a.e${l}, b.e${l}))`;
+  }, "vec4<f32>(0.0)");
   // lanes i and i ^ o merge: TwoSum's error term is exact in either order, so every lane ends with the same bits
   const butterfly = `var r = v;
   for (var o = 1u; o < ${plan.sg}u; o = o << 1u) { r = merge(r, subgroupShuffleXor(r, o)); }`;
@@ -125,14 +127,20 @@ ${[s.x, s.w, s.b, ...more].some((d) => d !== null && d !== "float32") ? HALF_WGS
 ${roundFn("rx", s.x, w)}
 ${roundFn("rx1", s.x, 1)}
 ${SUMS}
-fn hsum(v: V) -> f32 { return ${hsum}; }
-fn add1(a: vec4<f32>, v: V) -> vec4<f32> { return ${add1}; }
 struct SumErr { s: V, e: V }
 fn twoSum(a: V, b: V) -> SumErr {
   let s = a + b;
   let bb = s - a;
   return SumErr(s, (a - (s - bb)) + (b - bb));
 }
+// a running compensated sum of items, lane by lane (one V-wide TwoSum per item: cheap to compile and run)
+fn acc(a: SumErr, v: V) -> SumErr {
+  let r = twoSum(a.s, v);
+  return SumErr(r.s, a.e + r.e);
+}
+const ZERO = SumErr(V(0.0), V(0.0));
+// two lane-wise sums as one merge-format pair (sums .xy, compensations .zw), for reduce
+fn fold(a: SumErr, b: SumErr) -> vec4<f32> { return ${fold}; }
 // sum + compensation, or the sum alone once it is ±Inf/NaN (as total)
 fn fin(s: V, e: V) -> V { return select(s + e, s, (bitcast<${w === 1 ? "u32" : `vec${w}<u32>`}>(s) & ${w === 1 ? "0x7f800000u" : `vec${w}<u32>(0x7f800000u)`}) == ${w === 1 ? "0x7f800000u" : `vec${w}<u32>(0x7f800000u)`}); }
 ${reduce}
