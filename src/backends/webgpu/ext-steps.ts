@@ -62,7 +62,7 @@ export class Work {
     const direct = target.dtype === "float32";
     const dst = direct ? target : this.temp([D], "gradient sum");
     const acc = direct && accumulate;
-    this.run(`xcolsum ${D} ${acc}`, () => colsumExtWGSL(D, acc), { 0: [part, P * D * 4, byteOffset], 1: [dst, D * 4] }, [groups, 1]);
+    this.run(`xcolsum ${acc}`, () => colsumExtWGSL(acc), { 0: [part, P * D * 4, byteOffset], 1: [dst, D * 4] }, [groups, 1]);
     if (!direct) this.cast(dst, target, accumulate);
   }
 }

@@ -193,16 +193,17 @@ export function addWGSL(x: Store, ib: DType | null, D: number): string {
  * out[c] (+)= Σ_p part[p·D + c] over the P = arrayLength/D partial rows, compensated (TwoSum) and
  * in a fixed order: 64 columns × 4 lanes per workgroup, each lane every 4th row, the lanes merged
  * in order. The error of a parameter gradient then does not grow with the number of rows summed.
- * TODO(accuracy merge): wgsl.ts's colsumWGSL becomes this (compensated) on the accuracy branch.
+ * D is out's length (bound exactly), so one pipeline serves every width.
+ * TODO(accuracy merge): wgsl.ts's colsumWGSL becomes compensated on the accuracy branch.
  */
-export function colsumExtWGSL(D: number, accumulate: boolean): string {
+export function colsumExtWGSL(accumulate: boolean): string {
   return `${SUMS}
-const D = ${D}u;
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> outp: array<f32>;
 var<workgroup> red: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let D = arrayLength(&outp);
   let c = wid.x * 64u + lid % 64u;
   let lane = lid / 64u;
   let P = arrayLength(&part) / D;
