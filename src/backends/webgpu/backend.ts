@@ -11,7 +11,7 @@
  * cpu.ts (`gpu.cpu`), device.ts (opening a device); kernels in wgsl.ts, variants in plan.ts.
  */
 import { checkTensor, field, type Tensor } from "../../core/index.js";
-import type { DType } from "../../dtype.js";
+import type { DType, HalfDType } from "../../dtype.js";
 import { GpuContext } from "./context.js";
 import { cpuOps, type GpuCpuOps } from "./cpu.js";
 import { openDevice } from "./device.js";
@@ -82,6 +82,7 @@ export class GpuBackend {
    * Float16Array `data` (float16); the GPU tensor keeps the dtype.
    */
   upload(t: Tensor, name?: string): GpuTensor;
+  upload<D extends HalfDType>(t: HalfTensor<D>, name?: string): GpuTensor<D>;
   upload(t: Tensor | HalfTensor, name?: string): AnyGpuTensor;
   upload(t: Tensor | HalfTensor, name = "tensor"): AnyGpuTensor {
     return this.#ctx.call("upload", (c) => {

@@ -12,14 +12,14 @@ import type { KernelPlan } from "./wgsl.js";
  * what `upload` takes besides float32 tensors; a Float16Array `data` is accepted as float16).
  * TODO(core): the core's half tensor type once the CPU side has it.
  */
-export interface HalfTensor {
+export interface HalfTensor<D extends HalfDType = HalfDType> {
   readonly shape: readonly number[];
   readonly data: Uint16Array;
-  readonly dtype: HalfDType;
+  readonly dtype: D;
 }
 
 /** The CPU tensor `read()` gives for a GPU tensor of dtype D. */
-export type TensorOf<D extends DType> = D extends "float32" ? Tensor : HalfTensor;
+export type TensorOf<D extends DType> = D extends "float32" ? Tensor : D extends HalfDType ? HalfTensor<D> : never;
 
 /** A GPU tensor of any dtype. */
 export type AnyGpuTensor = GpuTensor<DType>;
