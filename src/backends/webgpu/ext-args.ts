@@ -7,11 +7,11 @@
 import { NormError, describe } from "../../errors.js";
 import { BATCH_NORM_KEYS, checkShape, field, numel, shapeStr, type Tensor } from "../../core/index.js";
 import { isDetached, typedBuffer, typedByteOffset, typedLength, typedTag } from "../../core/intrinsics.js";
-import type { DType, HalfDType } from "../../dtype.js";
+import type { DType } from "../../dtype.js";
 import type { CastingMode } from "../../reference/ops.js";
 import type { AnyGpuTensor, HalfTensor } from "./types.js";
 
-export const DTYPES: readonly DType[] = Object.freeze(["float32", "float16", "bfloat16"]);
+const DTYPES: readonly DType[] = Object.freeze(["float32", "float16", "bfloat16"]);
 
 /** A dtype argument. TODO(core) */
 export function checkDType(v: unknown, name: string): DType {
@@ -109,9 +109,6 @@ export const EXT_BATCH_KEYS = Object.freeze([...BATCH_NORM_KEYS, "plan"]);
 export const EXT_BATCH_BACKWARD_KEYS = Object.freeze([...EXT_BATCH_KEYS, "into"]);
 export const INSTANCE_KEYS = Object.freeze(["weight", "bias", "eps", "runningMean", "runningVar", "useInputStats", "momentum", "numBatchesTracked", "plan"]);
 export const INSTANCE_BACKWARD_KEYS = Object.freeze([...INSTANCE_KEYS, "into"]);
-
-/** The dtype a half tensor's values round to, or null for float32. */
-export const halfOf = (d: DType): HalfDType | null => (d === "float32" ? null : d);
 
 type Named = readonly [string, Float32Array | Uint16Array | null];
 

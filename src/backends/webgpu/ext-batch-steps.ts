@@ -133,6 +133,29 @@ function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[
   return { ...a, o, training, run, momentum };
 }
 
+/**
+ * The gradient side of a channel op's backward (BatchNorm, InstanceNorm, GroupNorm): dy (x's shape
+ * and dtype) and `into` (each of its parameter's dtype); then, once the caller checked aliasing,
+ * `alloc` makes dx and the gradients not going into the caller's tensors.
+ */
+export function channelGradArgs(c: Call, dy: unknown, a: ChannelGpuArgs, into: unknown) {
+  const g = c.readAny(dy, "dy");
+  checkShapeEqual(g, a.x, "dy");
+  expectDType(g, a.x.dtype, "dy", "x's dtype");
+  const i = gradsInto(c.writeAny, into, a.weight !== null, a.bias !== null, [a.C]);
+  expectDType(i.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
+  expectDType(i.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  return {
+    dy: g,
+    acc: { dweight: i.dweight !== null, dbias: i.dbias !== null },
+    alloc: () => ({
+      dx: c.empty(a.x.shape, "dx", a.x.dtype),
+      dweight: a.weight === null ? null : (i.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
+      dbias: a.bias === null ? null : (i.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
+    }),
+  };
+}
+
 /** BatchNorm forward: y (x's dtype); in training the running statistics are updated in place. */
 export function batchForwardSteps(c: Call, x: unknown, options: unknown) {
   const a = batchArgs(c, x, options, EXT_BATCH_KEYS, false);
@@ -146,19 +169,10 @@ export function batchForwardSteps(c: Call, x: unknown, options: unknown) {
 /** BatchNorm backward: { dx, dweight, dbias } (batch statistics recomputed in training). */
 export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
   const a = batchArgs(c, x, options, EXT_BATCH_BACKWARD_KEYS, true);
-  const g = c.readAny(dy, "dy");
-  checkShapeEqual(g, a.x, "dy");
-  expectDType(g, a.x.dtype, "dy", "x's dtype");
-  const into = gradsInto(c.writeAny, a.o.into, a.weight !== null, a.bias !== null, [a.C]);
-  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
-  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  const gr = channelGradArgs(c, dy, a, a.o.into);
   c.checkAliasing();
   const w = new Work(c);
-  const dx = c.empty(a.x.shape, "dx", a.x.dtype);
-  const grads = {
-    dx, dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
-    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
-  };
+  const grads = gr.alloc();
   let stats: { mean: GpuTensor; rstd: GpuTensor } | { runningMean: GpuTensor; runningVar: GpuTensor };
   if (a.training) {
     stats = { mean: w.temp([a.C], "mean") as GpuTensor, rstd: w.temp([a.C], "rstd") as GpuTensor };
@@ -166,6 +180,6 @@ export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: un
   } else {
     stats = { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! };
   }
-  encodeBnBackward(w, a, g, dx, stats, grads, { dweight: into.dweight !== null, dbias: into.dbias !== null });
+  encodeBnBackward(w, a, gr.dy, grads.dx, stats, grads, gr.acc);
   return { ...w, grads };
 }

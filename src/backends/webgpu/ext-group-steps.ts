@@ -8,13 +8,13 @@
  */
 import { NormError, describe } from "../../errors.js";
 import {
-  GROUP_NORM_EPS, channelArgsOf, checkEps, checkNumGroups, checkParamShape, checkShapeEqual, gradsInto, numel, optBool, readOptions, savedStats, shapeStr,
+  GROUP_NORM_EPS, channelArgsOf, checkEps, checkNumGroups, checkParamShape, numel, optBool, readOptions, savedStats, shapeStr,
 } from "../../core/index.js";
 import type { Call } from "./context.js";
 import {
-  EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS, checkActivation, expectDType,
+  EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS, checkActivation,
 } from "./ext-args.js";
-import { encodeBnBackward, encodeBnForward, missingRunning, momentumArg, runningArgs, type ChannelGpuArgs } from "./ext-batch-steps.js";
+import { channelGradArgs, encodeBnBackward, encodeBnForward, missingRunning, momentumArg, runningArgs, type ChannelGpuArgs } from "./ext-batch-steps.js";
 import { extPlan } from "./ext-plan.js";
 import { Work, bytes, slotFloats } from "./ext-steps.js";
 import { backwardBlocks } from "./plan.js";
@@ -129,13 +129,8 @@ export function extGroupForwardSteps(c: Call, x: unknown, numGroups: unknown, op
 export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroups: unknown, options: unknown) {
   const o = readOptions(options, "options", EXT_GROUP_BACKWARD_KEYS);
   const a = groupArgs(c, x, numGroups, o);
-  const g = c.readAny(dy, "dy");
-  checkShapeEqual(g, a.x, "dy");
-  expectDType(g, a.x.dtype, "dy", "x's dtype");
+  const gr = channelGradArgs(c, dy, a, o.into);
   const saved = savedStats(c.read, o, false, [a.N, a.G]);
-  const into = gradsInto(c.writeAny, o.into, a.weight !== null, a.bias !== null, [a.C]);
-  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
-  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
   c.checkAliasing();
   extPlan((a.C / a.G) * a.S, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, o.plan); // a bad plan fails before allocation
   const w = new Work(c);
@@ -144,12 +139,8 @@ export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroup
     stats = { mean: w.temp([a.N, a.G], "mean") as GpuTensor, rstd: w.temp([a.N, a.G], "rstd") as GpuTensor };
     encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);
   }
-  const grads = {
-    dx: c.empty(a.x.shape, "dx", a.x.dtype),
-    dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
-    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
-  };
-  encodeGroupBackward(w, a, g, stats, grads, { dweight: into.dweight !== null, dbias: into.dbias !== null }, o.plan);
+  const grads = gr.alloc();
+  encodeGroupBackward(w, a, gr.dy, stats, grads, gr.acc, o.plan);
   return { ...w, grads };
 }
 
@@ -202,26 +193,16 @@ export function instanceForwardSteps(c: Call, x: unknown, options: unknown) {
 /** InstanceNorm backward: per-instance statistics recomputed (useInputStats), or the running ones. */
 export function instanceBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
   const a = instanceArgs(c, x, options, INSTANCE_BACKWARD_KEYS, true);
-  const g = c.readAny(dy, "dy");
-  checkShapeEqual(g, a.x, "dy");
-  expectDType(g, a.x.dtype, "dy", "x's dtype");
-  const into = gradsInto(c.writeAny, a.o.into, a.weight !== null, a.bias !== null, [a.C]);
-  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
-  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  const gr = channelGradArgs(c, dy, a, a.o.into);
   c.checkAliasing();
   const w = new Work(c);
-  const grads = {
-    dx: c.empty(a.x.shape, "dx", a.x.dtype),
-    dweight: a.weight === null ? null : (into.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
-    dbias: a.bias === null ? null : (into.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
-  };
-  const acc = { dweight: into.dweight !== null, dbias: into.dbias !== null };
+  const grads = gr.alloc();
   if (!a.useInputStats) {
-    encodeBnBackward(w, a, g, grads.dx, { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! }, grads, acc);
+    encodeBnBackward(w, a, gr.dy, grads.dx, { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! }, grads, gr.acc);
   } else {
     const stats = { mean: w.temp([a.N, a.C], "mean") as GpuTensor, rstd: w.temp([a.N, a.C], "rstd") as GpuTensor };
     encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);
-    encodeGroupBackward(w, a, g, stats, grads, acc, a.o.plan);
+    encodeGroupBackward(w, a, gr.dy, stats, grads, gr.acc, a.o.plan);
   }
   return { ...w, grads };
 }

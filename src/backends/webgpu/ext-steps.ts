@@ -8,7 +8,6 @@
 import { NormError } from "../../errors.js";
 import type { DType } from "../../dtype.js";
 import type { Call, GpuStep } from "./context.js";
-import { stateOf } from "./tensor.js";
 import type { AnyGpuTensor } from "./types.js";
 import type { Store } from "./wgsl-half.js";
 import { castWGSL, colsumExtWGSL, elementwiseThreads } from "./wgsl-ext-aux.js";
@@ -74,6 +73,3 @@ export { slotFloats } from "./wgsl-ext.js";
 
 /** The device's storage-buffer limit per shader stage (the fused add + LayerNorm binds 9). */
 export const storageLimit = (c: Call): number => c.ctx.device.limits.maxStorageBuffersPerShaderStage;
-
-/** Whether a tensor is bound (in-place checks compare GPU buffers, as the aliasing rules do). */
-export const sameBuffer = (a: AnyGpuTensor, b: AnyGpuTensor): boolean => stateOf(a)!.buffer === stateOf(b)!.buffer;
