@@ -11,49 +11,17 @@ import { DEFAULT_CORPUS_NAME, loadDefaultCorpus } from "./corpus/index.js";
 import { collectEnvironment } from "./environment.js";
 import { experiments as registeredExperiments } from "./experiments/index.js";
 import { createProgress, formatDuration, type ProgressSink } from "./progress.js";
-import { VERDICTS } from "./report/format.js";
 import { writeReport } from "./report/index.js";
 import { writeReadmeAssets } from "./report/readme-assets.js";
 import { formatSummaryTable } from "./report/summary.js";
-import type { ClaimResult, Experiment, ExperimentContext, RunRecord } from "./types.js";
+import { commandLine, runExperiments } from "./suite.js";
+import type { Experiment } from "./types.js";
 
 export interface CliDeps {
   experiments: Experiment[];
   loadDefaultCorpus: () => { text: string; name: string };
   stdout: ProgressSink;
   stderr: { write(s: string): unknown };
-}
-
-/** An experiment that threw still gets a claim, so the report shows what happened instead of losing it. */
-function failedClaim(e: Experiment, err: unknown): ClaimResult {
-  const message = err instanceof Error ? err.message : String(err);
-  return {
-    id: e.id,
-    title: e.title,
-    explanation: "This experiment stopped with an error before it could measure anything conclusive; the terminal output has the details.",
-    verdict: "inconclusive",
-    rule: "no verdict: the experiment failed to run",
-    evidence: { error: message },
-    charts: [],
-    summary: `experiment failed: ${message}`,
-  };
-}
-
-/** Rejects results the report could not show faithfully (an unknown verdict would have no rule behind it). */
-function checkClaim(c: ClaimResult): void {
-  if (c === null || typeof c !== "object") throw new Error("experiment returned no ClaimResult");
-  if (!VERDICTS.includes(c.verdict)) throw new Error(`invalid verdict '${String(c.verdict)}' (expected ${VERDICTS.join(" | ")})`);
-  if (typeof c.rule !== "string" || c.rule.trim() === "") throw new Error("the claim states no rule for its verdict");
-  if (!Array.isArray(c.charts)) throw new Error("claim.charts must be an array");
-}
-
-function commandLine(o: LabOptions): string {
-  const parts = ["npm start --"];
-  if (o.full) parts.push("--full");
-  for (const e of o.experiments) parts.push(`--experiment ${e}`);
-  parts.push(`--seed ${o.seed}`);
-  if (o.corpus !== null) parts.push(`--corpus ${o.corpus}`);
-  return parts.join(" ");
 }
 
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -97,37 +65,20 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   const startedAt = new Date();
   const t0 = performance.now();
   const progress = createProgress(stdout);
-  const runs: RunRecord[] = [];
-  const claims: ClaimResult[] = [];
-  const durations: Record<string, number> = {};
-  let failures = 0;
   stdout.write(
     `normkit lab: ${opts.full ? "full" : "quick"} suite, seed ${opts.seed}, ${selected.length} experiment${selected.length === 1 ? "" : "s"}, corpus ${corpus.name}\n`,
   );
-
-  for (const exp of selected) {
-    progress.log(`\n== ${exp.title} (${exp.id})`);
-    const ctx: ExperimentContext = {
-      full: opts.full,
-      seed: opts.seed,
-      corpus: corpus.text,
-      corpusName: corpus.name,
-      progress,
-      record: (run) => void runs.push(run),
-    };
-    const te = performance.now();
-    try {
-      const claim = await exp.run(ctx);
-      checkClaim(claim);
-      claims.push(claim);
-    } catch (e) {
-      failures++;
+  const { claims, runs, durations, failures } = await runExperiments(selected, {
+    full: opts.full,
+    seed: opts.seed,
+    corpus,
+    progress,
+    onClaim: (_claim, exp, _seconds, failure) => {
+      if (failure === undefined) return;
+      const e = failure.error;
       stderr.write(`lab: experiment ${exp.id} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      claims.push(failedClaim(exp, e));
-    }
-    durations[exp.id] = (performance.now() - te) / 1000;
-    progress.log(`   ${exp.id} took ${formatDuration(durations[exp.id])}`);
-  }
+    },
+  });
 
   const environment = collectEnvironment({
     seed: opts.seed,

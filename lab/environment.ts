@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { getBackend, listBackends } from "../src/index.js";
+import { runEnvironment, type RunInfo } from "./run-info.js";
 
 function normkitVersion(): string {
   try {
@@ -13,22 +14,12 @@ function normkitVersion(): string {
   }
 }
 
-export interface RunInfo {
-  seed: number;
-  full: boolean;
-  startedAt: Date;
-  command: string;
-  corpusName: string;
-  corpusChars: number;
-  experiments: string[];
-  /** seconds per experiment id, and the total */
-  durations: Record<string, number>;
-  totalSeconds: number;
-}
+export type { RunInfo } from "./run-info.js";
 
+/** The machine (Node) followed by the run's own fields. */
 export function collectEnvironment(info: RunInfo): Record<string, string | number | boolean> {
   const cpus = os.cpus();
-  const env: Record<string, string | number | boolean> = {
+  return {
     normkit: normkitVersion(),
     backend: getBackend(),
     backendsAvailable: listBackends().join(", "),
@@ -37,15 +28,6 @@ export function collectEnvironment(info: RunInfo): Record<string, string | numbe
     cpu: cpus[0]?.model.trim() ?? "unknown",
     cores: typeof os.availableParallelism === "function" ? os.availableParallelism() : cpus.length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    seed: info.seed,
-    mode: info.full ? "full" : "quick",
-    date: info.startedAt.toISOString(),
-    command: info.command,
-    corpus: info.corpusName,
-    corpusChars: info.corpusChars,
-    experiments: info.experiments.join(", "),
-    totalSeconds: Math.round(info.totalSeconds * 100) / 100,
+    ...runEnvironment(info),
   };
-  for (const [id, s] of Object.entries(info.durations)) env[`seconds.${id}`] = Math.round(s * 100) / 100;
-  return env;
 }

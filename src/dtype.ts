@@ -20,6 +20,16 @@ import { NormError, describe } from "./errors.js";
 export type DType = "float32" | "float16" | "bfloat16";
 export type HalfDType = "float16" | "bfloat16";
 
+/**
+ * An array in one of the storage dtypes, as the validated arguments and the kernels carry it:
+ * float32 values, or the uint16 bit patterns of a half dtype (a Float16Array is read through a
+ * Uint16Array view of its memory: the same bits).
+ */
+export type Stored = { readonly data: Float32Array; readonly dtype: "float32" } | { readonly data: Uint16Array; readonly dtype: HalfDType };
+
+/** Whether `d` names a storage dtype. */
+export const isDType = (d: unknown): d is DType => d === "float32" || d === "float16" || d === "bfloat16";
+
 // one float32 ↔ uint32 scratch for the scalar versions (no allocation per call)
 const F = new Float32Array(1);
 const U = new Int32Array(F.buffer);
@@ -29,7 +39,7 @@ const TWO_M24 = 2 ** -24;
 // ---------------------------------------------------------------- float16
 
 /** binary16 bits of a float32 bit pattern `u` (uint32), round to nearest even. */
-function f16FromF32Pattern(u: number): number {
+export function f16FromF32Pattern(u: number): number {
   const s = (u >>> 16) & 0x8000;
   const a = u & 0x7fffffff;
   if (a >= 0x47800000) {
@@ -59,7 +69,7 @@ export function f32ToF16Bits(x: number): number {
 }
 
 /** float32 bit pattern (as an int32) of binary16 bits `h`: exact, NaN payload kept. */
-function f32PatternFromF16(h: number): number {
+export function f32PatternFromF16(h: number): number {
   const s = (h & 0x8000) << 16;
   const em = (h & 0x7fff) << 13; // exponent and mantissa in float32's places
   const e = h & 0x7c00;
@@ -83,7 +93,7 @@ export function f16BitsToF32(h: number): number {
 // ---------------------------------------------------------------- bfloat16
 
 /** bfloat16 bits of a float32 bit pattern `u`: round to nearest even; NaN quiet, payload top bits kept. */
-function bf16FromF32Pattern(u: number): number {
+export function bf16FromF32Pattern(u: number): number {
   if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
   return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16; // the carry makes max·(1 + 2⁻⁸) and above ±Inf
 }

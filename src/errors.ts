@@ -2,7 +2,7 @@ import { TYPED_LENGTH, TYPED_TAG } from "./core/intrinsics.js";
 
 /** Machine-readable reason of a NormError; stable across releases. */
 export type NormErrorCode =
-  | "BAD_DTYPE" // data is not a Float32Array (or not numbers; float16/bfloat16 storage is not supported yet)
+  | "BAD_DTYPE" // data of the wrong kind (not a Float32Array / Uint16Array / Float16Array, not numbers), a dtype that does not fit the data, or a tensor of another dtype than required (dy, out, into, residual)
   | "BAD_SHAPE" // a dim is negative, fractional or not a number
   | "SHAPE_MISMATCH" // data length ≠ product of shape, or dy shape ≠ x shape
   | "BAD_NORMALIZED_SHAPE" // empty, longer than the input, or ≠ its trailing dims

@@ -6,7 +6,7 @@
  * Browser-safe (no Node imports): the CPU tests (test/backends/accuracy.test.ts) and the WebGPU
  * suite (test/webgpu/wide.ts) share it.
  */
-import { reference } from "../src/index.js";
+import { reference, type Kernels } from "../src/index.js";
 
 export type Output = "y" | "mean" | "rstd" | "dx" | "dweight" | "dbias";
 
@@ -88,6 +88,31 @@ export function inputsOf(c: AccuracyCase) {
   return { x, dy, weight, bias, n, D, rows: n / D, N, C, S, G: c.numGroups ?? 0 };
 }
 
+// ---- running a case ---------------------------------------------------------------------------
+
+/** Forward, then backward from the forward's float32 statistics (as the ops do), on one backend's kernels. */
+export function runKernels(k: Kernels, c: AccuracyCase, p: ReturnType<typeof inputsOf>): Partial<Record<Output, Float32Array>> {
+  const R = c.op === "groupNorm" ? p.N * p.G : p.rows;
+  const y = new Float32Array(p.n), mean = new Float32Array(R), rstd = new Float32Array(R), dx = new Float32Array(p.n);
+  const dweight = p.weight ? new Float32Array(p.weight.length) : null;
+  const dbias = p.bias ? new Float32Array(p.bias.length) : null;
+  if (c.op === "groupNorm") {
+    k.groupNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.N, p.C, p.S, p.G, c.eps);
+    k.groupNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.N, p.C, p.S, p.G);
+  } else if (c.op === "layerNorm") {
+    k.layerNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
+    k.layerNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.rows, p.D);
+  } else {
+    k.rmsNormForward(y, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
+    k.rmsNormBackward(dx, dweight, dbias, p.dy, p.x, rstd, p.weight, p.rows, p.D);
+  }
+  const got: Partial<Record<Output, Float32Array>> = { y, rstd, dx };
+  if (c.op !== "rmsNorm") got.mean = mean;
+  if (dweight) got.dweight = dweight;
+  if (dbias) got.dbias = dbias;
+  return got;
+}
+
 // ---- the float64 answers ----------------------------------------------------------------------
 
 /** Every output of the case in float64 (src/reference), statistics included. */
@@ -119,6 +144,16 @@ export function maxError(got: ArrayLike<number>, want: ArrayLike<number>): numbe
     if (!(d <= e)) e = Number.isNaN(d) ? Infinity : d;
   }
   return e;
+}
+
+/** The output that uses the largest share of its tolerance, and that share (error ÷ tolerance). */
+export function toleranceUsed(c: AccuracyCase, got: Partial<Record<Output, ArrayLike<number>>>, want: Partial<Record<Output, Float64Array>>) {
+  let worst = { output: "y" as Output, share: 0 };
+  for (const k of Object.keys(c.tolerance) as Output[]) {
+    const share = got[k] ? maxError(got[k]!, want[k]!) / c.tolerance[k]! : 0;
+    if (!(share <= worst.share)) worst = { output: k, share };
+  }
+  return worst;
 }
 
 /**

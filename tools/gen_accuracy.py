@@ -157,10 +157,13 @@ def cases():
     # the issue's measurements: LayerNorm relu rows of 262144, RMSNorm on 10^6 values of 0.1
     add("ln relu [4, 262144] (issue)", "layerNorm", "relu", [4, 262144])
     add("rms constant 0.1 [1, 1000000] (issue)", "rmsNorm", "constant", [1, 1000000], weight=False)
-    # dweight/dbias summed over many rows
+    # dweight/dbias summed over many rows (the smaller ones also fit the WebGPU suite's time)
     add("ln relu [65536, 16] many rows", "layerNorm", "relu", [65536, 16])
     add("ln offset [4096, 256] many rows", "layerNorm", "offset", [4096, 256])
     add("rms normal [16384, 64] many rows", "rmsNorm", "normal", [16384, 64], bias=True)
+    add("ln relu [8192, 16] many rows", "layerNorm", "relu", [8192, 16])
+    add("ln offset [2048, 64] many rows", "layerNorm", "offset", [2048, 64])
+    add("rms heavy [4096, 32] many rows", "rmsNorm", "heavy", [4096, 32], bias=True)
     # GroupNorm: groups of 10^4 to 10^6 values; the issue's diffusion shape, positive mean
     add("gn relu [2, 320, 4096] G=32 (issue)", "groupNorm", "relu", [2, 320, 4096], G=32)
     add("gn offset [4, 16, 625] G=1", "groupNorm", "offset", [4, 16, 625], G=1)

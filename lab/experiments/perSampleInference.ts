@@ -6,6 +6,7 @@
  */
 import { BatchNorm, LayerNorm, NormError, RMSNorm, tensor } from "../../src/index.js";
 import { ResidualMLP } from "../models/mlp.js";
+import { exp } from "../train/math.js";
 import { deriveSeed, Rng } from "../train/rng.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
 import { MLP_CLASSES, MLP_DIN, sig } from "./common.js";
@@ -91,7 +92,7 @@ export const perSampleInference: Experiment = {
         for (let t = 0; t < trials; t++) {
           const x = new Float32Array(B * s.D);
           for (let r = 0; r < B; r++) {
-            const scale = Math.exp(rng.normal());
+            const scale = exp(rng.normal());
             for (let i = 0; i < s.D; i++) x[r * s.D + i] = scale * rng.normal() + rng.normal();
           }
           const at = rng.int(B);

@@ -5,6 +5,7 @@
  */
 import type { MlpNorm } from "../models/mlp.js";
 import type { GptNorm } from "../models/gpt.js";
+import { log } from "../train/math.js";
 import { stepsToTarget, type TrainResult } from "../train/trainer.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
 import { curveRows, gptRun, gptSettings, median, MLP_CLASSES, mlpTask, runMlp, sig } from "./common.js";
@@ -23,7 +24,7 @@ export const stableTraining: Experiment = {
     const steps = full ? 200 : 120;
     const logEvery = 10;
     const batch = 32;
-    const target = 0.5 * Math.log(MLP_CLASSES);
+    const target = 0.5 * log(MLP_CLASSES);
     const task = mlpTask(ctx.seed);
     const results = new Map<string, TrainResult[]>();
     for (const lr of lrs) {

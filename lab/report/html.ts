@@ -21,7 +21,7 @@ export interface ReportInput {
   charts: Map<string, RenderedChart[]>;
 }
 
-const CSS = `
+export const CSS = `
 :root { --fg:#1d2330; --muted:#5b6476; --line:#e3e6ec; --bg:#f6f7f9; --card:#fff;
   --ok:#1a7f37; --ok-bg:#dcf5e3; --bad:#b42318; --bad-bg:#fde4e1; --unk:#8a5a00; --unk-bg:#fdf0cf; }
 * { box-sizing: border-box; }
@@ -81,7 +81,7 @@ function paragraphs(text: string, cls: string): string {
     .join("\n");
 }
 
-function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
+export function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
   const figures = charts
     .map((ch) => {
       const body = ch.svg !== null ? ch.svg : `<div class="chart-error">This chart could not be rendered: ${h(ch.error ?? "unknown error")}</div>`;

@@ -1,5 +1,6 @@
 /** The lab's data: a synthetic classification task for the MLP, character batches for the GPT. */
 import type { Rng } from "./rng.js";
+import { tanh } from "./math.js";
 
 /**
  * Labels from a fixed random teacher, y = argmax(tanh(x·A)·M) with x ~ N(0, I): learnable, not
@@ -26,7 +27,7 @@ export class TeacherTask {
       for (let j = 0; j < H; j++) {
         let s = 0;
         for (let i = 0; i < din; i++) s += x[b * din + i] * this.A[i * H + j];
-        h[j] = Math.tanh(s);
+        h[j] = tanh(s);
       }
       let best = 0;
       let bestV = -Infinity;

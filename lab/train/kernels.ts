@@ -4,6 +4,9 @@
  * per step. Matmuls run i-k-j so the innermost loop walks contiguous rows. Each row's output
  * depends only on that row, so a sample's result never depends on the rest of its batch.
  */
+// exp/log/tanh from ./math.ts: Math's differ in the last bit between JavaScript engines, and the
+// web lab must reproduce `npm start`'s losses bitwise
+import { exp, log, tanh } from "./math.js";
 
 /**
  * out[N, OC] = inp[N, C] · w[C, OC] + bias[OC]. i-k-j order, four k at a time: the inner loop then
@@ -102,7 +105,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 export function geluForward(out: Float32Array, inp: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const x = inp[i];
-    out[i] = 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
+    out[i] = 0.5 * x * (1 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -110,7 +113,7 @@ export function geluBackward(dinp: Float32Array, inp: Float32Array, dout: Float3
   for (let i = 0; i < n; i++) {
     const x = inp[i];
     const u = GELU_C * (x + 0.044715 * x * x * x);
-    const t = Math.tanh(u);
+    const t = tanh(u);
     const sech2 = 1 - t * t;
     const g = 0.5 * (1 + t) + 0.5 * x * sech2 * GELU_C * (1 + 3 * 0.044715 * x * x);
     dinp[i] += g * dout[i];
@@ -133,10 +136,10 @@ export function crossEntropyForward(probs: Float32Array, logits: Float32Array, t
     let mx = -Infinity;
     for (let j = 0; j < V; j++) if (logits[o + j] > mx) mx = logits[o + j];
     let s = 0;
-    for (let j = 0; j < V; j++) s += Math.exp(logits[o + j] - mx);
-    for (let j = 0; j < V; j++) probs[o + j] = Math.exp(logits[o + j] - mx) / s;
+    for (let j = 0; j < V; j++) s += exp(logits[o + j] - mx);
+    for (let j = 0; j < V; j++) probs[o + j] = exp(logits[o + j] - mx) / s;
     // log-sum-exp form, so a confident wrong prediction gives a large finite loss, not log(0)
-    loss += mx + Math.log(s) - logits[o + targets[i]];
+    loss += mx + log(s) - logits[o + targets[i]];
   }
   return loss / N;
 }
@@ -177,7 +180,7 @@ export function attentionForward(
         }
         let s = 0;
         for (let t2 = 0; t2 <= t; t2++) {
-          const e = Math.exp(preatt[pa + t2] - mx);
+          const e = exp(preatt[pa + t2] - mx);
           att[pa + t2] = e;
           s += e;
         }

@@ -3,6 +3,7 @@
  * when a model is built; a step only writes into them.
  */
 import type { Parameter } from "../../src/index.js";
+import { powInt } from "./math.js";
 
 export interface Param {
   name: string;
@@ -65,8 +66,8 @@ export class AdamW {
       this.clipped++;
     }
     this.t++;
-    const bc1 = 1 - beta1 ** this.t;
-    const bc2 = 1 - beta2 ** this.t;
+    const bc1 = 1 - powInt(beta1, this.t); // not `**`: engines differ in its last bit (./math.ts)
+    const bc2 = 1 - powInt(beta2, this.t);
     for (let k = 0; k < this.ps.length; k++) {
       const p = this.ps[k];
       const m = this.m[k];

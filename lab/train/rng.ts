@@ -2,6 +2,8 @@
  * Seeded randomness for the lab: every weight, batch and data set comes from here, so the same
  * seed gives the same numbers. mulberry32 for uniforms, Box–Muller for normals.
  */
+import { cos, log, sin } from "./math.js";
+
 export class Rng {
   private s: number;
   private spare: number | null = null;
@@ -26,10 +28,11 @@ export class Rng {
       this.spare = null;
       return v;
     }
-    const r = Math.sqrt(-2 * Math.log(1 - this.uniform()));
+    // portable log/sin/cos (./math.ts): Math's differ in the last bit between engines
+    const r = Math.sqrt(-2 * log(1 - this.uniform()));
     const a = 2 * Math.PI * this.uniform();
-    this.spare = r * Math.sin(a);
-    return r * Math.cos(a);
+    this.spare = r * sin(a);
+    return r * cos(a);
   }
 
   /** Integer in [0, n). */

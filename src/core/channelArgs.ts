@@ -1,11 +1,13 @@
-/** BatchNorm/GroupNorm arguments: x seen as [N, C, S] with S the product of the spatial dims. */
+/** BatchNorm/GroupNorm/InstanceNorm arguments: x seen as [N, C, S] with S the product of the spatial dims. */
 import { NormError, describe } from "../errors.js";
 import { checkWrites } from "./aliasing.js";
-import { BATCH_NORM_EPS, BATCH_NORM_KEYS, BATCH_NORM_MOMENTUM, GROUP_NORM_EPS, GROUP_NORM_KEYS } from "./defaults.js";
+import {
+  BATCH_NORM_EPS, BATCH_NORM_KEYS, BATCH_NORM_MOMENTUM, GROUP_NORM_EPS, GROUP_NORM_KEYS, INSTANCE_NORM_EPS, INSTANCE_NORM_KEYS, INSTANCE_NORM_MOMENTUM,
+} from "./defaults.js";
 import type { NormOptions } from "./rowArgs.js";
-import { checkCount, checkEps, checkMomentum, optBool, readOptions } from "./options.js";
+import { checkActivation, checkCount, checkEps, checkMomentum, optBool, readOptions, type Options } from "./options.js";
 import { checkParam, checkParamShape } from "./shapes.js";
-import { checkTensor, numel, shapeStr, type Tensor } from "./tensor.js";
+import { checkAnyTensor, checkTensor, numel, shapeStr, type AnyTensor, type CheckedTensor, type Stored, type Tensor } from "./tensor.js";
 
 export interface ChannelArgs {
   x: Tensor;
@@ -47,9 +49,18 @@ export interface GroupNormArgs extends ChannelArgs {
   G: number;
 }
 
+/** GroupNorm's float32-only arguments (channels first, no activation), for calls that compute on float32 only. */
 export function groupNormArgs(x: unknown, numGroups: unknown, options: unknown): GroupNormArgs {
-  const a = channelArgs("groupNorm", x, options, GROUP_NORM_EPS, GROUP_NORM_KEYS);
+  const o = readOptions(options, "options", GROUP_NORM_KEYS);
+  rejectGroupModes(o);
+  const a = channelArgs("groupNorm", x, o, GROUP_NORM_EPS, null);
   return { ...a, G: checkNumGroups(numGroups, a.C) };
+}
+
+/** For calls without issue #12's GroupNorm options: channelsLast true or an activation is a NormError, not ignored. */
+export function rejectGroupModes(o: Options): void {
+  if (optBool(o, "channelsLast", false)) throw new NormError("BAD_ARGUMENT", "channelsLast", "expected false (this call takes channels-first input only; groupNorm takes channelsLast), got true");
+  if (checkActivation(o.activation) !== null) throw new NormError("BAD_ARGUMENT", "activation", `expected null (this call has no fused activation; groupNorm has), got "silu"`);
 }
 
 /** numGroups must be a positive integer dividing the C channels. */
@@ -60,10 +71,10 @@ export function checkNumGroups(numGroups: unknown, C: number): number {
   return numGroups;
 }
 
-export interface BatchNormOptions extends NormOptions {
-  /** Per-channel running mean, shape [C]; updated in place in training mode. */
+export interface BatchNormOptions<T extends AnyTensor = Tensor> extends NormOptions<T> {
+  /** Per-channel running mean, shape [C], float32; updated in place in training mode. */
   runningMean?: Tensor | null;
-  /** Per-channel running (unbiased) variance, shape [C]; updated in place in training mode. */
+  /** Per-channel running (unbiased) variance, shape [C], float32; updated in place in training mode. */
   runningVar?: Tensor | null;
   /** true: normalize with batch statistics and update the running ones. Default false. */
   training?: boolean;
@@ -76,37 +87,140 @@ export interface BatchNormOptions extends NormOptions {
   numBatchesTracked?: number;
 }
 
-export interface BatchNormArgs extends ChannelArgs {
+/** BatchNorm/InstanceNorm arguments of any dtype after validation: x seen as [N, C, S]. */
+export interface ChannelSpec {
+  x: CheckedTensor;
+  N: number;
+  C: number;
+  S: number;
+  weight: Stored | null;
+  bias: Stored | null;
+  eps: number;
   runningMean: Float32Array | null;
   runningVar: Float32Array | null;
-  training: boolean;
   /** the running update's weight of this batch (momentum, or 1/(numBatchesTracked + 1)) */
   momentum: number;
 }
 
-export function batchNormArgs(x: unknown, options: unknown): BatchNormArgs {
-  const o = readOptions(options, "options", BATCH_NORM_KEYS);
-  const a = channelArgs("batchNorm", x, o, BATCH_NORM_EPS, null);
-  const training = optBool(o, "training", false);
-  const m = checkMomentum(o.momentum, BATCH_NORM_MOMENTUM);
+export interface BatchNormArgs extends ChannelSpec {
+  training: boolean;
+}
+
+/** x (any dtype) as [N, C, S], parameters of shape [C] (any dtype), eps. */
+function channelCore(op: string, x: unknown, o: Options, defaultEps: number) {
+  const a = channelArgsOf(checkAnyTensor, op, x, o, defaultEps);
+  const st = (t: CheckedTensor | null) => (t === null ? null : ({ data: t.data, dtype: t.dtype } as Stored));
+  return { ...a, weight: st(a.weight), bias: st(a.bias) };
+}
+
+/** The running statistics (float32, shape [C]) and the factor of their update; they may not alias an input or each other. */
+function runningStats(o: Options, a: ReturnType<typeof channelCore>, updates: boolean, defaultMomentum: number) {
+  const m = checkMomentum(o.momentum, defaultMomentum);
   const tracked = o.numBatchesTracked === undefined ? null : checkCount(o.numBatchesTracked, "numBatchesTracked", 0, "BAD_ARGUMENT");
   const runningMean = checkParam(o.runningMean, "runningMean", [a.C])?.data ?? null;
   const runningVar = checkParam(o.runningVar, "runningVar", [a.C])?.data ?? null;
-  if (!training && (runningMean === null || runningVar === null)) {
-    throw new NormError(
-      "MISSING_RUNNING_STATS",
-      runningMean === null ? "runningMean" : "runningVar",
-      `expected running statistics of shape [${a.C}] in eval mode (training: false), got ${describe(runningMean === null ? o.runningMean : o.runningVar)}`,
-    );
-  }
-  if (m === null && training && (runningMean !== null || runningVar !== null) && tracked === null) {
+  if (m === null && updates && (runningMean !== null || runningVar !== null) && tracked === null) {
     throw new NormError("BAD_ARGUMENT", "numBatchesTracked", "expected the number of batches averaged so far (momentum null is a cumulative average), got none");
   }
+  // the running statistics are written when training: they may not alias an input or each other
+  checkWrites([["runningMean", runningMean], ["runningVar", runningVar]], [["x", a.x.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null]],
+    "the running statistics are updated in place");
+  return { runningMean, runningVar, momentum: m ?? 1 / ((tracked ?? 0) + 1) };
+}
+
+function missingRunning(mean: Float32Array | null, o: Options, C: number, why: string): NormError {
+  return new NormError(
+    "MISSING_RUNNING_STATS",
+    mean === null ? "runningMean" : "runningVar",
+    `expected running statistics of shape [${C}] ${why}, got ${describe(mean === null ? o.runningMean : o.runningVar)}`,
+  );
+}
+
+export function batchNormArgs(x: unknown, options: unknown): BatchNormArgs {
+  const o = readOptions(options, "options", BATCH_NORM_KEYS);
+  const a = channelCore("batchNorm", x, o, BATCH_NORM_EPS);
+  const training = optBool(o, "training", false);
+  const r = runningStats(o, a, training, BATCH_NORM_MOMENTUM);
+  if (!training && (r.runningMean === null || r.runningVar === null)) throw missingRunning(r.runningMean, o, a.C, "in eval mode (training: false)");
   if (training && a.N * a.S === 1) {
     throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 value per channel when training, got input of shape ${shapeStr(a.x.shape)}`);
   }
-  // the running statistics are written in training mode: they may not alias an input or each other
-  checkWrites([["runningMean", runningMean], ["runningVar", runningVar]], [["x", a.x.data], ["weight", a.weight], ["bias", a.bias]],
-    "BatchNorm updates the running statistics in place");
-  return { ...a, runningMean, runningVar, training, momentum: m ?? 1 / ((tracked ?? 0) + 1) };
+  return { ...a, ...r, training };
+}
+
+/** instanceNorm/instanceNormBackward options: F.instance_norm's. */
+export interface InstanceNormOptions<T extends AnyTensor = Tensor> extends NormOptions<T> {
+  /** Per-channel running mean, shape [C], float32; updated in place when useInputStats. */
+  runningMean?: Tensor | null;
+  /** Per-channel running (unbiased) variance, shape [C], float32; updated in place when useInputStats. */
+  runningVar?: Tensor | null;
+  /** true (default): normalize each instance with its own statistics; false: with the running statistics. */
+  useInputStats?: boolean;
+  /** Weight of this batch in the running update; null: the cumulative average (with numBatchesTracked). Default 0.1. */
+  momentum?: number | null;
+  /** With momentum null: how many batches the running statistics already average. */
+  numBatchesTracked?: number;
+}
+
+export interface InstanceNormArgs extends ChannelSpec {
+  useInputStats: boolean;
+}
+
+export function instanceNormArgs(x: unknown, options: unknown): InstanceNormArgs {
+  const o = readOptions(options, "options", INSTANCE_NORM_KEYS);
+  const a = channelCore("instanceNorm", x, o, INSTANCE_NORM_EPS);
+  const useInputStats = optBool(o, "useInputStats", true);
+  const r = runningStats(o, a, useInputStats, INSTANCE_NORM_MOMENTUM);
+  if (!useInputStats && (r.runningMean === null || r.runningVar === null)) throw missingRunning(r.runningMean, o, a.C, "with useInputStats: false");
+  if (useInputStats && a.S <= 1 && a.N * a.C > 0) {
+    throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 spatial element per instance when using input statistics, got input of shape ${shapeStr(a.x.shape)}`);
+  }
+  return { ...a, ...r, useInputStats };
+}
+
+/** groupNorm options: NormOptions plus channels-last layout and a fused SiLU. */
+export interface GroupNormOptions<T extends AnyTensor = Tensor> extends NormOptions<T> {
+  /** x is [N, *spatial, C] (channels last) instead of [N, C, *spatial]. Default false. */
+  channelsLast?: boolean;
+  /** "silu": out = y·sigmoid(y) of the normalized, affine y (ONNX Runtime's GroupNorm, activation 1). Default null. */
+  activation?: "silu" | null;
+}
+
+/** groupNormBackward options: also the statistics groupNormForward returned ([N, G], float32). */
+export interface GroupNormBackwardOptions<T extends AnyTensor = Tensor> extends GroupNormOptions<T> {
+  mean?: Tensor | null;
+  rstd?: Tensor | null;
+}
+
+/** GroupNorm arguments of any dtype: x as [N, C, S] (or [N, S, C] channels last). */
+export interface GroupNormSpec {
+  x: CheckedTensor;
+  N: number;
+  C: number;
+  S: number;
+  G: number;
+  weight: Stored | null;
+  bias: Stored | null;
+  eps: number;
+  channelsLast: boolean;
+  activation: "silu" | null;
+}
+
+export function groupNormSpec(x: unknown, numGroups: unknown, options: unknown, keys: readonly string[] = GROUP_NORM_KEYS): GroupNormSpec {
+  const o = readOptions(options, "options", keys);
+  const channelsLast = optBool(o, "channelsLast", false);
+  const activation = checkActivation(o.activation);
+  let a: ReturnType<typeof channelCore>;
+  if (!channelsLast) a = channelCore("groupNorm", x, o, GROUP_NORM_EPS);
+  else {
+    // [N, *spatial, C]: the same checks on the shape seen as [N, C, *spatial]
+    const t = checkAnyTensor(x, "x");
+    if (t.shape.length < 2) {
+      throw new NormError("BAD_RANK", "x", `groupNorm with channelsLast expects an input of shape [N, ..., C] with at least 2 dims, got shape ${shapeStr(t.shape)}`);
+    }
+    const C = t.shape[t.shape.length - 1]!;
+    const viewed = { ...t, shape: [t.shape[0]!, C, ...t.shape.slice(1, -1)] };
+    a = { ...channelCore("groupNorm", viewed, o, GROUP_NORM_EPS), x: t };
+  }
+  return { x: a.x, N: a.N, C: a.C, S: a.S, G: checkNumGroups(numGroups, a.C), weight: a.weight, bias: a.bias, eps: a.eps, channelsLast, activation };
 }

@@ -3,7 +3,8 @@ import { NormError, describe } from "../errors.js";
 import { INTO_KEYS } from "./defaults.js";
 import { readOptions } from "./options.js";
 import { checkParamShape } from "./shapes.js";
-import { alloc, shapeStr, type Tensor } from "./tensor.js";
+import { bf16BitsToF32, f16BitsToF32, f64ToBf16Bits, f64ToF16Bits } from "../dtype.js";
+import { alloc, allocStored, shapeStr, type Stored, type Tensor } from "./tensor.js";
 
 type Shaped = { readonly shape: readonly number[] };
 
@@ -85,4 +86,36 @@ export function paramGrads(
       };
     },
   };
+}
+
+/** A parameter gradient of any dtype: the kernels' float64 sums, then added once into its tensor. */
+export interface GradTarget {
+  /** float64 sums the kernels add into (+=), zeroed */
+  readonly sum: Float64Array;
+  /** the gradient's storage: the caller's `into` tensor, or fresh zeros of the parameter's dtype */
+  readonly target: Stored;
+}
+
+/** A GradTarget for a given parameter (null when absent): into `into` when given, else fresh. */
+export function gradTarget(param: Stored | null, into: Stored | null, n: number, what: string): GradTarget | null {
+  if (param === null) return null;
+  return { sum: new Float64Array(n), target: into ?? allocStored(param.dtype, n, what) };
+}
+
+/**
+ * target += sum, element by element, rounded once to the target's dtype (float32: the float64
+ * sum of the stored value and the float64 partial sums, rounded once, as the float32 kernels add
+ * their float64 sums; half: the same, to nearest even in the half dtype).
+ */
+export function addSums(g: GradTarget | null): void {
+  if (g === null) return;
+  const { sum, target } = g;
+  if (target.dtype === "float32") {
+    const t = target.data;
+    for (let i = 0; i < t.length; i++) t[i] += sum[i]!;
+    return;
+  }
+  const t = target.data;
+  const [from, to] = target.dtype === "float16" ? [f16BitsToF32, f64ToF16Bits] : [bf16BitsToF32, f64ToBf16Bits];
+  for (let i = 0; i < t.length; i++) t[i] = to(from(t[i]!) + sum[i]!);
 }

@@ -99,3 +99,32 @@ export function checkCount(v: unknown, argument: string, min: number, code: "BAD
   }
   return v;
 }
+
+/** Liger-Kernel's casting modes for half inputs (docs/ops-semantics.md); float32 x ignores them. */
+export type CastingMode = "gemma" | "llama" | "none";
+const CASTING_MODES: readonly CastingMode[] = ["gemma", "llama", "none"];
+
+/** castingMode: "gemma" (default), "llama" or "none". */
+export function checkCastingMode(v: unknown): CastingMode {
+  if (v === undefined || v === null) return "gemma";
+  if (typeof v !== "string" || !(CASTING_MODES as readonly string[]).includes(v)) {
+    throw new NormError("BAD_ARGUMENT", "castingMode", `expected "gemma", "llama" or "none", got ${describe(v)}`);
+  }
+  return v as CastingMode;
+}
+
+/** weightOffset: a finite number (default 0): y = x̂·(weightOffset + w) + b. */
+export function checkWeightOffset(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new NormError("BAD_ARGUMENT", "weightOffset", `expected a finite number (Gemma: 1), got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** GroupNorm's fused activation: "silu" or null/undefined (none). */
+export function checkActivation(v: unknown): "silu" | null {
+  if (v === undefined || v === null) return null;
+  if (v !== "silu") throw new NormError("BAD_ARGUMENT", "activation", `expected "silu" or null, got ${describe(v)}`);
+  return v;
+}

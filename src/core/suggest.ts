@@ -9,7 +9,8 @@ const SYNONYMS: Record<string, string> = {
   epsilon: "eps", gamma: "weight", beta: "bias", scale: "weight", shift: "bias", affine: "elementwiseAffine",
   elementwiseaffine: "affine", numthreads: "threads", workers: "threads", numgroups: "numGroups",
   numbatchestracked: "numBatchesTracked", output: "out", grads: "into", mu: "mean", invstd: "rstd",
-  runningvariance: "runningVar", istraining: "training", train: "training",
+  runningvariance: "runningVar", istraining: "training", train: "training", offset: "weightOffset",
+  act: "activation", nhwc: "channelsLast", useinput: "useInputStats",
 };
 
 const fold = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, "");

@@ -4,7 +4,7 @@
  * Gradients accumulate (+=) across backward calls until `zeroGrad()`.
  */
 import { NormError, describe } from "../errors.js";
-import { alloc, encodeValue, readStateDict, type StateDict, type Tensor } from "../core/index.js";
+import { alloc, allocStored, encodeValue, readStateDict, type CheckedTensor, type StateDict, type Stored, type Tensor } from "../core/index.js";
 
 export type { StateDict, StateValue } from "../core/index.js";
 
@@ -96,12 +96,12 @@ export function noForward(name: string): never {
  * counter JavaScript arrays do not have; the copy costs one memcpy of x per forward.
  */
 export class SavedInput {
-  #buf: Float32Array | null = null;
+  #buf: Stored | null = null;
 
-  keep(x: Tensor): Tensor {
+  keep(x: CheckedTensor): CheckedTensor {
     const n = x.data.length;
-    if (this.#buf === null || this.#buf.length !== n) this.#buf = alloc(n, "x");
-    this.#buf.set(x.data);
-    return { shape: x.shape, data: this.#buf };
+    if (this.#buf === null || this.#buf.data.length !== n || this.#buf.dtype !== x.dtype) this.#buf = allocStored(x.dtype, n, "x");
+    (this.#buf.data as Float32Array).set(x.data as Float32Array);
+    return { shape: x.shape, ...this.#buf } as CheckedTensor;
   }
 }

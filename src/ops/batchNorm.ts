@@ -13,67 +13,93 @@
  * Defaults as PyTorch: training = false, momentum = 0.1, ε = 1e-5; momentum null is the cumulative
  * average m = 1/(numBatchesTracked + 1), as nn.BatchNorm with momentum=None. The running statistics in
  * training mode are the one input normkit modifies (in place, as PyTorch does); backward never does.
+ * x, weight, bias may be half (float32 math; y, dx in x's dtype); running statistics are float32.
+ * The statistics, the normalization and the backward run on the active backend's kernels
+ * (Kernels.channelStats / channelApply / channelBackward).
  */
-import { batchNormBackward as batchNormBackwardKernel, batchNormStats, channelNormApply } from "../backends/js/channel.js";
+import { kernels } from "../backends/registry.js";
+import type { Kernels } from "../backends/types.js";
 import {
-  BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, alloc, batchNormArgs, checkSameShape, out, paramGrads,
-  type BatchNormArgs, type BatchNormOptions, type Grads, type Tensor,
+  BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, addSums, allocStored, batchNormArgs, checkLikeX, gradTarget, tensorOf,
+  type AnyTensor, type BatchNormArgs, type BatchNormOptions, type Grads, type Like, type Stored, type Tensor,
 } from "../core/index.js";
+import type { AnyGrads } from "./layerNorm.js";
 
 export { BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, batchNormArgs, type BatchNormArgs, type BatchNormOptions };
 
-/** Normalizes each channel over the batch and positions (training) or with the running statistics (eval). */
-export function batchNorm(x: Tensor, options?: BatchNormOptions): Tensor {
-  return batchNormForwardWithStats(batchNormArgs(x, options), true).y;
+/** Normalizes each channel over the batch and positions (training) or with the running statistics (eval); y has x's dtype. */
+export function batchNorm<T extends AnyTensor>(x: T, options?: BatchNormOptions<AnyTensor>): Like<T> {
+  return batchNormForwardWithStats(batchNormArgs(x, options), true).y as Like<T>;
 }
 
 /** Gradients of BatchNorm (same mode as the forward call); never touches running statistics. */
-export function batchNormBackward(dy: Tensor, x: Tensor, options?: BatchNormOptions): Grads {
+export function batchNormBackward(dy: Tensor, x: Tensor, options?: BatchNormOptions): Grads;
+export function batchNormBackward(dy: AnyTensor, x: AnyTensor, options?: BatchNormOptions<AnyTensor>): AnyGrads;
+export function batchNormBackward(dy: AnyTensor, x: AnyTensor, options?: BatchNormOptions<AnyTensor>): AnyGrads {
   const a = batchNormArgs(x, options);
-  const g = checkSameShape(dy, a.x);
+  const g = checkLikeX(dy, a.x, "dy");
   const { mean, rstd } = batchNormStats64(a, false);
-  return batchNormBackwardWithStats(a, g.data, mean, rstd);
+  return batchNormBackwardWithStats(a, g, mean, rstd);
 }
 
-/** The statistics the forward normalizes with; in training mode optionally updates running stats. */
-function batchNormStats64(a: BatchNormArgs, updateRunning: boolean) {
-  const { N, C, S } = a;
-  const mean = new Float64Array(C);
-  const variance = new Float64Array(C);
+/** The statistics the forward normalizes with; in training mode optionally updates the running ones. */
+export function batchNormStats64(a: BatchNormArgs, updateRunning: boolean, k: Kernels = kernels()) {
+  const mean = new Float64Array(a.C), variance = new Float64Array(a.C);
+  if (a.training && a.N * a.S > 0) k.channelStats(a.x, a.N, a.C, a.S, mean, variance);
+  return finishStats(a, mean, variance, updateRunning);
+}
+
+/**
+ * From the batch's mean and biased variance (training; ignored in eval, where the running
+ * statistics are used): the running update when asked (unbiased variance) and rstd per channel.
+ * Shared by the synchronous op and the pool.
+ */
+export function finishStats(a: BatchNormArgs, mean: Float64Array, variance: Float64Array, updateRunning: boolean) {
+  const { C } = a;
+  const n = a.N * a.S;
   const rstd = new Float64Array(C);
   if (a.training) {
-    batchNormStats(mean, variance, a.x.data, N, C, S);
-    const n = N * S;
-    const m = a.momentum;
-    if (updateRunning && n > 0) {
-      for (let c = 0; c < C; c++) {
-        if (a.runningMean !== null) a.runningMean[c] = (1 - m) * a.runningMean[c] + m * mean[c];
-        if (a.runningVar !== null) a.runningVar[c] = (1 - m) * a.runningVar[c] + m * ((variance[c] * n) / (n - 1));
-      }
-    }
+    if (n === 0) mean.fill(NaN), variance.fill(NaN);
+    if (updateRunning && n > 0) updateRunningStats(a, mean, Float64Array.from(variance, (v) => (v * n) / (n - 1)));
   } else {
     for (let c = 0; c < C; c++) {
-      mean[c] = a.runningMean![c];
-      variance[c] = a.runningVar![c];
+      mean[c] = a.runningMean![c]!;
+      variance[c] = a.runningVar![c]!;
     }
   }
-  for (let c = 0; c < C; c++) rstd[c] = 1 / Math.sqrt(variance[c] + a.eps);
+  for (let c = 0; c < C; c++) rstd[c] = 1 / Math.sqrt(variance[c]! + a.eps);
   return { mean, rstd };
 }
 
-export function batchNormForwardWithStats(a: BatchNormArgs, updateRunning: boolean) {
-  const { mean, rstd } = batchNormStats64(a, updateRunning);
-  const y = alloc(a.N * a.C * a.S, "y");
-  channelNormApply(y, a.x.data, mean, rstd, a.weight, a.bias, a.N, a.C, a.S);
-  return { y: out(y, a.x.shape), mean, rstd };
+/** running ← (1 − m)·running + m·batch, per channel (the unbiased variance given), in place. */
+export function updateRunningStats(a: { runningMean: Float32Array | null; runningVar: Float32Array | null; momentum: number }, mean: Float64Array, unbiasedVar: Float64Array): void {
+  const m = a.momentum;
+  for (let c = 0; c < mean.length; c++) {
+    if (a.runningMean !== null) a.runningMean[c] = (1 - m) * a.runningMean[c]! + m * mean[c]!;
+    if (a.runningVar !== null) a.runningVar[c] = (1 - m) * a.runningVar[c]! + m * unbiasedVar[c]!;
+  }
+}
+
+export function batchNormForwardWithStats(a: BatchNormArgs, updateRunning: boolean, k: Kernels = kernels()) {
+  const { mean, rstd } = batchNormStats64(a, updateRunning, k);
+  const y = allocStored(a.x.dtype, a.N * a.C * a.S, "y");
+  if (y.data.length > 0) k.channelApply({ N: a.N, C: a.C, S: a.S, x: a.x, y, mean, rstd, weight: a.weight, bias: a.bias });
+  return { y: tensorOf(y, a.x.shape), mean, rstd };
 }
 
 export function batchNormBackwardWithStats(
-  a: BatchNormArgs, dy: Float32Array, mean: Float64Array, rstd: Float64Array,
-  into?: { dweight: Float32Array | null; dbias: Float32Array | null },
-): Grads {
-  const grads = paramGrads(a.weight, a.bias, [a.C], into);
-  const dx = alloc(a.N * a.C * a.S, "dx");
-  batchNormBackwardKernel(dx, grads.dweight, grads.dbias, dy, a.x.data, mean, rstd, a.weight, a.N, a.C, a.S, a.training);
-  return grads.wrap(dx, a.x.shape);
+  a: BatchNormArgs, dy: Stored, mean: Float64Array, rstd: Float64Array,
+  into?: { dweight: Stored | null; dbias: Stored | null }, k: Kernels = kernels(),
+): AnyGrads {
+  const dx = allocStored(a.x.dtype, a.N * a.C * a.S, "dx");
+  const gw = gradTarget(a.weight, into?.dweight ?? null, a.C, "dweight");
+  const gb = gradTarget(a.bias, into?.dbias ?? null, a.C, "dbias");
+  if (dx.data.length > 0) {
+    k.channelBackward({
+      N: a.N, C: a.C, S: a.S, dy, x: a.x, mean, rstd, weight: a.weight, training: a.training, dx, dweight: gw?.sum ?? null, dbias: gb?.sum ?? null,
+    });
+  }
+  addSums(gw);
+  addSums(gb);
+  return { dx: tensorOf(dx, a.x.shape), dweight: gw && tensorOf(gw.target, [a.C]), dbias: gb && tensorOf(gb.target, [a.C]) };
 }

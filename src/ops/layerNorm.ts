@@ -3,68 +3,56 @@
  * product); every other dim is a row.
  *
  * Forward, per row:   μ = Σx/D,  σ² = Σ(x − μ)²/D (biased),  rstd = 1/√(σ² + ε)
- *                     x̂ = (x − μ)·rstd,  y = x̂·γ + β
- * Backward, per row:  g = dy·γ
+ *                     x̂ = (x − μ)·rstd,  y = x̂·(offset + γ) + β
+ * Backward, per row:  g = dy·(offset + γ)
  *                     dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
  *                     dγ = Σ_rows dy·x̂,   dβ = Σ_rows dy
  * The three dx terms are the direct path, the path through μ and the path through σ.
- * Defaults as PyTorch: ε = 1e-5, no γ/β unless given.
+ * Defaults as PyTorch: ε = 1e-5, no γ/β unless given; weightOffset 0 (Gemma: 1). Half-precision
+ * x, weight, bias: float32 math, y and dx in x's dtype, dγ/dβ in the parameter's (castingMode for
+ * half x: docs/ops-semantics.md).
  */
 import { kernels } from "../backends/registry.js";
-import type { Kernels } from "../backends/types.js";
 import {
-  LAYER_NORM_EPS, alloc, out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+  LAYER_NORM_EPS, out, rowNormBackwardSpec, rowNormSpec, statShape, tensorOf,
+  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type Tensor,
 } from "../core/index.js";
+import { rowBackward, rowForward } from "./rows.js";
 
 export { LAYER_NORM_EPS };
 
-/** y = (x − mean)/√(var + eps)·weight + bias over the trailing `normalizedShape` dims. */
-export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
+/** Gradients of a backward with half tensors: dx of x's dtype, dweight/dbias of their parameter's. */
+export interface AnyGrads {
+  dx: AnyTensor;
+  dweight: AnyTensor | null;
+  dbias: AnyTensor | null;
+}
+
+/** y = (x − mean)/√(var + eps)·(weightOffset + weight) + bias over the trailing `normalizedShape` dims; y has x's dtype. */
+export function layerNorm<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Like<T> {
   return layerNormForward(x, normalizedShape, options).y;
 }
 
 /**
- * layerNorm that also returns each row's mean and rstd (shape: x's leading dims), to hand to
- * layerNormBackward as autograd would (PyTorch: `torch.native_layer_norm`).
+ * layerNorm that also returns each row's mean and rstd (float32, shape: x's leading dims), to
+ * hand to layerNormBackward as autograd would (PyTorch: `torch.native_layer_norm`).
  */
-export function layerNormForward(
-  x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions,
-): { y: Tensor; mean: Tensor; rstd: Tensor } {
-  const a = rowNormArgs(x, normalizedShape, options, LAYER_NORM_EPS, true);
-  const { y, mean, rstd } = layerNormForwardWithStats(a);
+export function layerNormForward<T extends AnyTensor>(
+  x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>,
+): { y: Like<T>; mean: Tensor; rstd: Tensor } {
+  const a = rowNormSpec(x, normalizedShape, options, LAYER_NORM_EPS);
+  const r = rowForward(a, false, kernels());
   const s = statShape(a.x.shape, a.normalizedShape);
-  return { y, mean: out(mean, s), rstd: out(rstd, s) };
+  return { y: tensorOf(r.y, a.x.shape) as Like<T>, mean: out(r.mean!, s), rstd: out(r.rstd, s) };
 }
 
 /**
- * Gradients of LayerNorm with respect to x, weight and bias, for the upstream gradient dy; from
- * `options.mean`/`rstd` when given, else from statistics recomputed here.
+ * Gradients of LayerNorm with respect to x, weight and bias, for the upstream gradient dy (x's
+ * dtype); from `options.mean`/`rstd` when given, else from statistics recomputed here.
  */
-export function layerNormBackward(
-  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions,
-): Grads {
-  return layerNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, LAYER_NORM_EPS, false));
-}
-
-/** Forward on validated arguments, returning the row statistics as arrays (the modules keep them). */
-export function layerNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const y = a.out ?? alloc(a.rows * a.D, "y");
-  const mean = alloc(a.rows, "mean");
-  const rstd = alloc(a.rows, "rstd");
-  // empty rows (D = 0): PyTorch's mean 0 and rstd NaN (0/0 variance), no kernel call
-  if (a.D === 0) rstd.fill(NaN);
-  else k.layerNormForward(y, mean, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-  return { y: out(y, a.x.shape), mean, rstd };
-}
-
-/** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
-export function layerNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  const dx = a.out ?? alloc(a.rows * a.D, "dx");
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
-  if (a.D === 0) return grads.wrap(dx, a.x.shape); // nothing to differentiate
-  // no saved statistics: recompute them, with dx as the forward's scratch y (overwritten below)
-  const { mean, rstd } = a.stats ?? layerNormForwardWithStats({ ...a, out: dx }, k);
-  k.layerNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, mean!, rstd, a.weight, a.rows, a.D);
-  return grads.wrap(dx, a.x.shape);
+export function layerNormBackward(dy: Tensor, x: Tensor, normalizedShape: NormalizedShape, options?: BackwardOptions): Grads;
+export function layerNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): AnyGrads;
+export function layerNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): AnyGrads {
+  const { dx, dweight, dbias } = rowBackward(rowNormBackwardSpec(dy, x, normalizedShape, options, LAYER_NORM_EPS, false), false, kernels());
+  return { dx, dweight, dbias };
 }

@@ -2,62 +2,42 @@
  * RMSNorm (torch.nn.RMSNorm / F.rms_norm), over the trailing dims `normalizedShape` (D = their
  * product). No mean is subtracted, which saves a reduction.
  *
- * Forward, per row:   rstd = 1/√(Σx²/D + ε),  x̂ = x·rstd,  y = x̂·γ (+ β, optional)
- * Backward, per row:  g = dy·γ
+ * Forward, per row:   rstd = 1/√(Σx²/D + ε),  x̂ = x·rstd,  y = x̂·(offset + γ) (+ β, optional)
+ * Backward, per row:  g = dy·(offset + γ)
  *                     dx = rstd·(g − x̂·mean(g·x̂))
  *                     dγ = Σ_rows dy·x̂,   dβ = Σ_rows dy
- * Default ε as PyTorch's eps=None: float32 machine epsilon, 2⁻²³.
+ * Default ε as PyTorch's eps=None: float32 machine epsilon, 2⁻²³ (for half x too, as F.rms_norm
+ * upcasts). weightOffset 1 is Gemma's (1 + w); half storage and castingMode as layerNorm.
  */
 import { kernels } from "../backends/registry.js";
-import type { Kernels } from "../backends/types.js";
 import {
-  RMS_NORM_EPS, alloc, out, paramGrads, rowNormArgs, rowNormBackwardArgs, statShape,
-  type BackwardOptions, type ForwardOptions, type Grads, type RowNormArgs, type RowNormBackwardArgs, type Tensor,
+  RMS_NORM_EPS, out, rowNormBackwardSpec, rowNormSpec, statShape, tensorOf,
+  type AnyTensor, type NormalizedShape, type BackwardOptions, type ForwardOptions, type Grads, type Like, type Tensor,
 } from "../core/index.js";
+import type { AnyGrads } from "./layerNorm.js";
+import { rowBackward, rowForward } from "./rows.js";
 
 export { RMS_NORM_EPS };
 
-/** y = x/√(mean(x²) + eps)·weight (+ bias) over the trailing `normalizedShape` dims. */
-export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions): Tensor {
+/** y = x/√(mean(x²) + eps)·(weightOffset + weight) (+ bias) over the trailing `normalizedShape` dims; y has x's dtype. */
+export function rmsNorm<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): Like<T> {
   return rmsNormForward(x, normalizedShape, options).y;
 }
 
-/** rmsNorm that also returns each row's rstd (shape: x's leading dims), to hand to rmsNormBackward. */
-export function rmsNormForward(
-  x: Tensor, normalizedShape: number | readonly number[], options?: ForwardOptions,
-): { y: Tensor; rstd: Tensor } {
-  const a = rowNormArgs(x, normalizedShape, options, RMS_NORM_EPS, true);
-  const { y, rstd } = rmsNormForwardWithStats(a);
-  return { y, rstd: out(rstd, statShape(a.x.shape, a.normalizedShape)) };
+/** rmsNorm that also returns each row's rstd (float32, shape: x's leading dims), to hand to rmsNormBackward. */
+export function rmsNormForward<T extends AnyTensor>(x: T, normalizedShape: NormalizedShape, options?: ForwardOptions<AnyTensor>): { y: Like<T>; rstd: Tensor } {
+  const a = rowNormSpec(x, normalizedShape, options, RMS_NORM_EPS);
+  const r = rowForward(a, true, kernels());
+  return { y: tensorOf(r.y, a.x.shape) as Like<T>, rstd: out(r.rstd, statShape(a.x.shape, a.normalizedShape)) };
 }
 
 /**
- * Gradients of RMSNorm with respect to x, weight and bias, for the upstream gradient dy; from
- * `options.rstd` when given, else from statistics recomputed here.
+ * Gradients of RMSNorm with respect to x, weight and bias, for the upstream gradient dy (x's
+ * dtype); from `options.rstd` when given, else from statistics recomputed here.
  */
-export function rmsNormBackward(
-  dy: Tensor, x: Tensor, normalizedShape: number | readonly number[], options?: BackwardOptions,
-): Grads {
-  return rmsNormBackwardOf(rowNormBackwardArgs(dy, x, normalizedShape, options, RMS_NORM_EPS, true));
-}
-
-/** Forward on validated arguments, returning rstd as an array (the modules keep it). */
-export function rmsNormForwardWithStats(a: RowNormArgs, k: Kernels = kernels()) {
-  const y = a.out ?? alloc(a.rows * a.D, "y");
-  const rstd = alloc(a.rows, "rstd");
-  // empty rows (D = 0): rstd NaN (the mean of no squares is 0/0), as PyTorch's LayerNorm gives
-  if (a.D === 0) rstd.fill(NaN);
-  else k.rmsNormForward(y, rstd, a.x.data, a.weight, a.bias, a.rows, a.D, a.eps);
-  return { y: out(y, a.x.shape), rstd };
-}
-
-/** Backward on validated arguments; dweight/dbias in `a.into` are accumulated into (+=). */
-export function rmsNormBackwardOf(a: RowNormBackwardArgs, k: Kernels = kernels()): Grads {
-  const dx = a.out ?? alloc(a.rows * a.D, "dx");
-  const grads = paramGrads(a.weight, a.bias, a.normalizedShape, a.into);
-  if (a.D === 0) return grads.wrap(dx, a.x.shape); // nothing to differentiate
-  // no saved rstd: recompute it, with dx as the forward's scratch y (overwritten below)
-  const rstd = a.stats?.rstd ?? rmsNormForwardWithStats({ ...a, out: dx }, k).rstd;
-  k.rmsNormBackward(dx, grads.dweight, grads.dbias, a.dy, a.x.data, rstd, a.weight, a.rows, a.D);
-  return grads.wrap(dx, a.x.shape);
+export function rmsNormBackward(dy: Tensor, x: Tensor, normalizedShape: NormalizedShape, options?: BackwardOptions): Grads;
+export function rmsNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): AnyGrads;
+export function rmsNormBackward(dy: AnyTensor, x: AnyTensor, normalizedShape: NormalizedShape, options?: BackwardOptions<AnyTensor>): AnyGrads {
+  const { dx, dweight, dbias } = rowBackward(rowNormBackwardSpec(dy, x, normalizedShape, options, RMS_NORM_EPS, true), true, kernels());
+  return { dx, dweight, dbias };
 }

@@ -5,14 +5,42 @@
  */
 import { NormError } from "../errors.js";
 import { kernelsModule, WasmRuntime } from "../backends/wasm/runtime.js";
+import { channelApplyJob, channelBackwardJob, channelStatsJob } from "../backends/wasm/jobs-channels.js";
+import { rowsBackwardJob, rowsJob } from "../backends/wasm/jobs-rows.js";
 import { importNode } from "./node-builtin.js";
-import type { Job, Reply } from "./protocol.js";
+import type { Job, PlainJob, Reply } from "./protocol.js";
 
 interface Port {
   postMessage(m: Reply, transfer?: ArrayBuffer[]): void;
 }
 
+/** Issue #12's jobs: the same wasm job loops as the synchronous backend, on this worker's rows or channels. */
 function run(rt: WasmRuntime, j: Job): Reply {
+  switch (j.kind) {
+    case undefined:
+      return runPlain(rt, j);
+    case "rows":
+      rowsJob(rt, j.job, j.r0, j.r1);
+      return { id: j.id };
+    case "rowsBackward":
+      if (j.stats !== null) rowsJob(rt, j.stats, j.r0, j.r1);
+      rowsBackwardJob(rt, j.job, j.r0, j.r1);
+      return { id: j.id, dw: j.job.dweight ?? undefined, db: j.job.dbias ?? undefined, ds: j.job.dsum ?? undefined };
+    case "channelStats": {
+      const mean = new Float64Array(j.C), variance = new Float64Array(j.C);
+      channelStatsJob(rt, j.x, j.N, j.C, j.S, mean, variance, j.c0, j.c1);
+      return { id: j.id, mean, variance };
+    }
+    case "channelApply":
+      channelApplyJob(rt, j.job, j.c0, j.c1);
+      return { id: j.id };
+    case "channelBackward":
+      channelBackwardJob(rt, j.job, j.c0, j.c1);
+      return { id: j.id, dw: j.job.dweight ?? undefined, db: j.job.dbias ?? undefined };
+  }
+}
+
+function runPlain(rt: WasmRuntime, j: PlainJob): Reply {
   if (!j.backward) {
     rt.forward(j.y!, j.rms ? null : j.mean!, j.rstd!, j.x, j.weight, j.bias, j.r0, j.r1, j.D, j.eps);
     return { id: j.id };
@@ -61,7 +89,9 @@ async function start(): Promise<void> {
     } finally {
       rt.trim(); // after a one-off very wide row, give its memory back
     }
-    port.postMessage(r, "dw" in r && r.dw ? [r.dw.buffer as ArrayBuffer, r.db!.buffer as ArrayBuffer] : []);
+    // the float64 sums are this worker's own arrays: transferred, not copied
+    const own = "id" in r ? [r.dw, r.db, r.ds, r.mean, r.variance].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : [])) : [];
+    port.postMessage(r, [...new Set(own)]);
   });
   port.postMessage({ ready: true });
 }

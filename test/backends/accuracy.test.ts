@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createPool, reference, sharedTensor } from "../../src/index.js";
 import { backendKernels, listBackends } from "../../src/backends/registry.js";
-import { accuracyError, expectedOf, inputsOf, type AccuracyCase, type AccuracyFixture, type Output } from "../accuracy.js";
+import { accuracyError, expectedOf, inputsOf, runKernels as runOn, toleranceUsed, type AccuracyCase, type AccuracyFixture, type Output } from "../accuracy.js";
 import { assertBitwise } from "../helpers.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/fixtures/accuracy.json", import.meta.url));
@@ -19,41 +19,20 @@ const fixture = JSON.parse(readFileSync(FIXTURE, "utf8")) as AccuracyFixture;
 
 type Got = Partial<Record<Output, Float32Array>>;
 
-/** Forward, then backward from the forward's float32 statistics (as the ops do), on one backend's kernels. */
-function runKernels(name: string, c: AccuracyCase, p: ReturnType<typeof inputsOf>): Got {
-  const k = backendKernels(name as "js");
-  const R = c.op === "groupNorm" ? p.N * p.G : p.rows;
-  const y = new Float32Array(p.n), mean = new Float32Array(R), rstd = new Float32Array(R), dx = new Float32Array(p.n);
-  const dweight = p.weight ? new Float32Array(p.weight.length) : null;
-  const dbias = p.bias ? new Float32Array(p.bias.length) : null;
-  if (c.op === "groupNorm") {
-    k.groupNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.N, p.C, p.S, p.G, c.eps);
-    k.groupNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.N, p.C, p.S, p.G);
-  } else if (c.op === "layerNorm") {
-    k.layerNormForward(y, mean, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
-    k.layerNormBackward(dx, dweight, dbias, p.dy, p.x, mean, rstd, p.weight, p.rows, p.D);
-  } else {
-    k.rmsNormForward(y, rstd, p.x, p.weight, p.bias, p.rows, p.D, c.eps);
-    k.rmsNormBackward(dx, dweight, dbias, p.dy, p.x, rstd, p.weight, p.rows, p.D);
-  }
-  const got: Got = { y, rstd, dx };
-  if (c.op !== "rmsNorm") got.mean = mean;
-  if (dweight) got.dweight = dweight;
-  if (dbias) got.dbias = dbias;
-  return got;
-}
+const runKernels = (name: string, c: AccuracyCase, p: ReturnType<typeof inputsOf>) => runOn(backendKernels(name as "js"), c, p);
 
-const errors = new Map<string, string[]>();
 for (const c of fixture.cases) {
-  test(`accuracy ${c.name}: ${listBackends().join(", ")} within 4 × PyTorch's float32 error`, () => {
+  test(`accuracy ${c.name}: ${listBackends().join(", ")} within 4 × PyTorch's float32 error`, (t) => {
     const p = inputsOf(c);
     const want = expectedOf(c, p);
     const bad: string[] = [];
     for (const name of listBackends()) {
-      const msg = accuracyError(c, runKernels(name, c, p), want, name);
+      const got = runKernels(name, c, p);
+      const msg = accuracyError(c, got, want, name);
       if (msg !== null) bad.push(msg);
+      const used = toleranceUsed(c, got, want);
+      t.diagnostic(`${name}: ${used.output} uses ${(100 * used.share).toFixed(0)}% of its tolerance`);
     }
-    errors.set(c.name, bad);
     assert.deepEqual(bad, []);
   });
 }

@@ -21,8 +21,9 @@ test("wasm is registered and is the default synchronous backend in Node", () => 
   assert.equal(getBackend(), "wasm");
 });
 
-test("the kernels module stays under 4 KB, older Chromium's limit for a synchronous compile on the main thread (8 MB in Chromium 156)", () => {
-  assert.ok(atob(KERNELS_WASM_BASE64).length < 4096, `${atob(KERNELS_WASM_BASE64).length} bytes`);
+test("the kernels module stays small: under 32 KB (issue #12 took it past older Chromium's 4 KB main-thread limit; Chromium 156 compiles 8 MB synchronously)", () => {
+  // the synchronous compile on a page's main thread is checked in Chromium by test/backends/browser-pool.test.ts
+  assert.ok(atob(KERNELS_WASM_BASE64).length < 32768, `${atob(KERNELS_WASM_BASE64).length} bytes`);
 });
 
 test("without WebAssembly the ops fall back to js silently, and createPool says why it cannot run", () => {

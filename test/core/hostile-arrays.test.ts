@@ -124,7 +124,7 @@ eachBackend((backend) => {
     await throwsNorm(() => nk.layerNorm({ shape: [0, D], data: goneEmpty }, D), "DETACHED_BUFFER", "x.data");
   });
 
-  test(`[${backend}] onnxruntime tensors (onnxruntime-common) are tensors; float16 is BAD_DTYPE "not supported yet"`, async () => {
+  test(`[${backend}] onnxruntime tensors (onnxruntime-common) are tensors, float16 and bfloat16 ones too; other types are BAD_DTYPE`, async () => {
     nk.setBackend(backend);
     const x = new OrtTensor("float32", base.data.slice(), [rows, D]);
     const w = new OrtTensor("float32", new Float32Array(D).fill(2), [D]);
@@ -134,9 +134,15 @@ eachBackend((backend) => {
     assertBitwise(y.data, nk.layerNorm(base, D, { weight: t([D], 2) }).data, "ort float32");
     const g = nk.rmsNormBackward(x as never, x as never, [D], {});
     assertBitwise(g.dx.data, nk.rmsNormBackward(base, base, D).dx.data, "ort backward");
-    const half = new OrtTensor("float16", new Uint16Array(rows * D), [rows, D]);
-    await throwsNorm(() => nk.layerNorm(half as never, D), "BAD_DTYPE", "x.type", ["float16 storage is not supported yet"]);
-    await throwsNorm(() => nk.layerNorm({ dims: [rows, D], data: new Uint16Array(rows * D), type: "bfloat16" } as never, D), "BAD_DTYPE", "x.type", ["bfloat16 storage is not supported yet"]);
+    // float16 storage: the same bits as a normkit { shape, data: Uint16Array, dtype } tensor
+    const bits = nk.cast(base, "float16");
+    const half = new OrtTensor("float16", bits.data.slice(), [rows, D]);
+    const yh = nk.layerNorm(half as unknown as nk.HalfTensor, D);
+    assert.equal(yh.dtype, "float16");
+    assert.deepEqual([...yh.data], [...nk.layerNorm(bits, D).data]);
+    const yb = nk.layerNorm({ dims: [rows, D], data: nk.cast(base, "bfloat16").data, type: "bfloat16" } as unknown as nk.HalfTensor, D);
+    assert.equal(yb.dtype, "bfloat16");
+    await throwsNorm(() => nk.layerNorm({ dims: [rows, D], data: base.data, type: "float16" } as never, D), "BAD_DTYPE", "x.type", ["Float32Array"]);
     await throwsNorm(() => nk.layerNorm(new OrtTensor("int32", new Int32Array(rows * D), [rows, D]) as never, D), "BAD_DTYPE", "x.type", ['"int32"']);
     await throwsNorm(() => nk.layerNorm({ dims: [rows, D], data: base.data } as never, D), "BAD_DTYPE", "x.type", ["undefined"]);
     await throwsNorm(() => nk.layerNorm({ dims: [rows, D + 1], data: base.data, type: "float32" } as never, D), "SHAPE_MISMATCH", "x");

@@ -10,7 +10,8 @@ export async function run(filter?: string, leakCalls?: number) {
   const gpu = await createGpuBackend();
   const info = { ...gpu.adapterInfo, subgroupSize: gpu.subgroupSize, maxBytes: gpu.maxBytes, userAgent: navigator.userAgent };
   try {
-    return { info, results: await runGpuSuite({ gpu, cases, opsCases, fresh: () => createGpuBackend(), filter, leakCalls }) };
+    const accuracy = await (await fetch("/test/fixtures/accuracy.json")).json();
+    return { info, results: await runGpuSuite({ gpu, cases, opsCases, accuracy, fresh: () => createGpuBackend(), filter, leakCalls }) };
   } finally {
     gpu.destroy();
   }

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NormError } from "../../src/index.js";
-import { backwardBlocks, defaultPlan, partialRows, resolvePlan } from "../../src/backends/webgpu/plan.js";
+import { LOOP_ROWS, backwardBlocks, defaultPlan, partialRows, resolvePlan } from "../../src/backends/webgpu/plan.js";
 
 const widths = [1, 2, 3, 4, 5, 7, 8, 31, 64, 100, 127, 512, 768, 1000, 1024, 1025, 4096, 4097, 8192, 8193, 16384, 20001, 65536];
 
@@ -32,6 +32,21 @@ test("backward partial rows stay bounded and workgroups cover the rows", () => {
       const blocks = backwardBlocks(rows, p);
       assert.ok(blocks >= 1 && blocks <= 1024, `${D} ${rows}: ${blocks}`);
       assert.ok(partialRows(blocks, p) <= 8192, `${D} ${rows}`);
+    }
+  }
+});
+
+test("the loop backward sums at most LOOP_ROWS rows per partial row (its float32 sums stay short) up to 65535 workgroups", () => {
+  for (const [D, over] of [[20000, {}], [1000, { T: 4, sg: 0, store: "loop" as const }], [65539, { vec: 1 as const, store: "loop" as const }]] as const) {
+    const p = resolvePlan(D, true, 0, over);
+    assert.equal(p.store, "loop");
+    const teams = 256 / p.T;
+    for (const rows of [1, 15, 16, 17, 1000, 65536, 1 << 20]) {
+      const blocks = backwardBlocks(rows, p);
+      const chunk = Math.ceil(rows / blocks);
+      assert.ok(blocks >= 1 && blocks <= 65535, `D=${D} rows=${rows}: ${blocks} workgroups`);
+      // up to 65535 workgroups (a 1-D dispatch): 2^20 rows of 20000 (80 GB of x) would need more
+      if (rows <= 65535 * teams * LOOP_ROWS) assert.ok(Math.ceil(chunk / teams) <= LOOP_ROWS, `D=${D} rows=${rows}: ${Math.ceil(chunk / teams)} rows per partial row`);
     }
   }
 });

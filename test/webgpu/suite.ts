@@ -7,10 +7,12 @@ import { reference, type Grads, type Tensor } from "../../src/index.js";
 import { createGpuBackend, type GpuBackend, type GpuTensor, type KernelPlan } from "../../src/webgpu.js";
 import type { GoldenCase } from "../helpers.js";
 import { bitwiseError, closeError, rng } from "../shared.js";
+import type { AccuracyFixture } from "../accuracy.js";
 import { Skip, check, problem, throwsNorm } from "./gpu-helpers.js";
 import { lifecycleTests } from "./lifecycle.js";
 import type { OpsCase } from "../ops-cases.js";
 import { ops12Tests } from "./ops12-all.js";
+import { wideRowTests } from "./wide.js";
 import { wrapTests } from "./wrap.js";
 
 export interface SuiteResult {
@@ -33,6 +35,8 @@ export interface SuiteEnv {
   filter?: string;
   /** The issue #12 golden cases (test/fixtures/ops-cases.json). */
   opsCases?: OpsCase[];
+  /** test/fixtures/accuracy.json: the wide-row block (./wide.ts) runs its cases. */
+  accuracy?: AccuracyFixture;
 }
 
 export type T = { name: string; fn: () => Promise<void> | void };
@@ -214,6 +218,9 @@ function tests(env: SuiteEnv): T[] {
       }
     }
   }
+
+  // -- wide rows and large groups, within 4 × PyTorch's float32 error (./wide.ts)
+  if (env.accuracy) wideRowTests(gpu, env.accuracy, (name, fn) => add(name, fn));
 
   // -- determinism: same inputs, same bits; a row's result does not depend on the other rows
   for (const [rms, D] of [[false, 1000], [true, 768], [false, 4096], [false, 37]] as const) {

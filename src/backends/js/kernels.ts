@@ -5,7 +5,9 @@
  * Statistics are two-pass over the row (mean first, then Σ(x − mean)²), never E[x²] − E[x]².
  */
 import type { Kernels } from "../types.js";
-import { channelAffine, channelScale, groupNormParamGrads } from "./channel.js";
+import { channelAffine, channelApply, channelBackward, channelScale, channelStats, groupNormParamGrads } from "./channel.js";
+import { normGroups, normGroupsBackward } from "./groups.js";
+import { normRows, normRowsBackward } from "./rows.js";
 
 export function layerNormForward(
   y: Float32Array, mean: Float32Array, rstd: Float32Array,
@@ -145,4 +147,11 @@ export const jsKernels: Kernels = {
   rmsNormBackward,
   groupNormForward,
   groupNormBackward,
+  normRows,
+  normRowsBackward,
+  normGroups,
+  normGroupsBackward,
+  channelStats,
+  channelApply,
+  channelBackward,
 };

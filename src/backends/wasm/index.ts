@@ -6,6 +6,9 @@
  */
 import { registerBackend } from "../registry.js";
 import type { Kernels } from "../types.js";
+import { channelApplyJob, channelBackwardJob, channelStatsJob } from "./jobs-channels.js";
+import { groupsBackwardJob, groupsJob } from "./jobs-groups.js";
+import { rowsBackwardJob, rowsJob } from "./jobs-rows.js";
 import { kernelsModule, WasmRuntime } from "./runtime.js";
 
 function addInto(into: Float32Array | null, sums: Float64Array): void {
@@ -56,6 +59,14 @@ export function wasmKernelsOn(rt: WasmRuntime): Kernels {
         }
       }
     },
+    // issue #12's jobs: any dtype, fused add, casting modes, channels-last, SiLU, BatchNorm
+    normRows: (j) => rowsJob(rt, j),
+    normRowsBackward: (j) => rowsBackwardJob(rt, j),
+    normGroups: (j) => groupsJob(rt, j),
+    normGroupsBackward: (j) => groupsBackwardJob(rt, j),
+    channelStats: (x, N, C, S, mean, variance) => channelStatsJob(rt, x, N, C, S, mean, variance),
+    channelApply: (j) => channelApplyJob(rt, j),
+    channelBackward: (j) => channelBackwardJob(rt, j),
   });
 }
 

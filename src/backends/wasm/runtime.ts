@@ -27,7 +27,7 @@ export const WASM_MAX_BYTES = 65536 * 65536;
  */
 const KEEP_BYTES = 16 << 20;
 
-interface KernelExports {
+export interface KernelExports {
   memory: WebAssembly.Memory;
   FLUSH: WebAssembly.Global;
   heapBase(): number;
@@ -35,6 +35,20 @@ interface KernelExports {
   forward(y: number, mean: number, rstd: number, x: number, w: number, b: number, rows: number, D: number, eps: number): void;
   /** LayerNorm backward, or RMSNorm where mean = 0; ac: scratch of 64·FLUSH bytes. */
   backward(dx: number, dw64: number, db64: number, ac: number, dy: number, x: number, mean: number, rstd: number, w: number, rows: number, D: number): void;
+  // issue #12 (assembly/convert.ts, elementwise.ts, columns.ts; the loops that call them: jobs-*.ts)
+  widenF16(dst: number, src: number, n: number): void;
+  widenBf16(dst: number, src: number, n: number): void;
+  narrowF16(dst: number, src: number, n: number): void;
+  narrowBf16(dst: number, src: number, n: number): void;
+  addRows(h: number, x: number, r: number, ib: number, rows: number, D: number): void;
+  addTo(dst: number, src: number, n: number): void;
+  silu(y: number, n: number): void;
+  siluGateRows(g: number, dy: number, x: number, mean: number, rstd: number, w: number, b: number, rows: number, D: number): void;
+  colSum(acc: number, x: number, rows: number, W: number): void;
+  colSumSq(acc: number, x: number, mu: number, rows: number, W: number): void;
+  colApply(y: number, x: number, m: number, mlo: number, s: number, b: number, rows: number, W: number, silu: boolean): void;
+  colGradSums(sg: number, sgx: number, dy: number, x: number, m: number, mlo: number, rs: number, w: number, b: number, rows: number, W: number, silu: boolean): void;
+  colBackward(dx: number, dy: number, x: number, m: number, mlo: number, rs: number, w: number, b: number, a: number, c: number, rows: number, W: number, silu: boolean): void;
 }
 
 /** Floats per streamed array chunk (16 Ki floats = 64 KiB). */
@@ -50,8 +64,10 @@ export function kernelsModule(): WebAssembly.Module | null {
     const s = atob(KERNELS_WASM_BASE64);
     const bytes = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-    // synchronous compile, also on a browser's main thread: the module is < 4 KB, the limit of
-    // older Chromium (8 MB in Chromium 156); test/backends/browser-pool.test.ts checks a page gets wasm
+    // synchronous compile, also on a browser's main thread: the module is ~13 KB since issue #12
+    // (half storage, fused add, column kernels), past the 4 KB that older Chromium compiled
+    // synchronously on the main thread; Chromium 156 compiles 8 MB synchronously (measured);
+    // test/backends/browser-pool.test.ts checks that a page gets wasm
     compiled = new WebAssembly.Module(bytes);
   } catch {
     compiled = null;
@@ -107,8 +123,13 @@ export class WasmRuntime {
     if (this.memoryBytes > KEEP_BYTES) this.ex = new WebAssembly.Instance(this.module, {}).exports as unknown as KernelExports;
   }
 
+  /** The instance's exports (issue #12's job loops call them; valid until the next trim). */
+  get kernels(): KernelExports {
+    return this.ex;
+  }
+
   /** Byte offsets (16-byte aligned) of consecutive buffers of the given byte sizes; grows memory to fit. */
-  private layout(bytes: number[]): number[] {
+  layout(bytes: number[]): number[] {
     const offs: number[] = [];
     let p = this.base;
     for (const b of bytes) {

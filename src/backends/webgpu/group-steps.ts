@@ -6,7 +6,7 @@
  * samples and positions by chanGradWGSL in a fixed order.
  */
 import {
-  GROUP_NORM_EPS, GROUP_NORM_KEYS, checkNumGroups, channelArgsOf, gradsInto, savedStats, checkOptions, checkShapeEqual,
+  GROUP_NORM_EPS, GROUP_MODE_KEYS, GROUP_NORM_KEYS, checkNumGroups, channelArgsOf, gradsInto, savedStats, checkOptions, checkShapeEqual,
 } from "../../core/index.js";
 import type { Call, GpuStep } from "./context.js";
 import { backwardBlocks } from "./plan.js";
@@ -14,6 +14,9 @@ import type { Saved } from "./row-steps.js";
 import type { GpuTensor } from "./tensor.js";
 import type { GpuBackwardOptions, GpuGrads, GpuNormOptions } from "./types.js";
 import { WORKGROUP, backwardWGSL, chanGradWGSL, forwardWGSL, type KernelPlan, type RowKernelSpec } from "./wgsl.js";
+
+/** The core's GroupNorm keys, not yet issue #12's channelsLast/activation (UNKNOWN_OPTION here rather than ignored). */
+const GPU_GROUP_KEYS = GROUP_NORM_KEYS.filter((k) => !GROUP_MODE_KEYS.includes(k));
 
 function groupArgs(c: Call, x: unknown, numGroups: unknown, o: Partial<GpuNormOptions>) {
   const a = channelArgsOf(c.read, "groupNorm", x, o, GROUP_NORM_EPS);
@@ -29,7 +32,7 @@ function groupPlan(c: Call, a: ReturnType<typeof groupArgs>, backward: boolean, 
 
 /** GroupNorm forward dispatch + outputs (statistics of shape [N, G]). */
 export function groupForwardSteps(c: Call, x: unknown, numGroups: unknown, options?: unknown) {
-  const o = checkOptions<GpuNormOptions>(options, "options", [...GROUP_NORM_KEYS, "plan"]);
+  const o = checkOptions<GpuNormOptions>(options, "options", [...GPU_GROUP_KEYS, "plan"]);
   const a = groupArgs(c, x, numGroups, o);
   const plan = groupPlan(c, a, false, o.plan);
   return { ...groupForwardOf(c, a, plan), plan, args: a };
@@ -62,7 +65,7 @@ function groupForwardOf(c: Call, a: ReturnType<typeof groupArgs>, plan: KernelPl
  * shape [N, G], else recomputed), then dweight/dbias per channel by chanGradWGSL.
  */
 export function groupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroups: unknown, options?: unknown) {
-  const o = checkOptions<GpuBackwardOptions>(options, "options", [...GROUP_NORM_KEYS, "plan", "mean", "rstd", "into"]);
+  const o = checkOptions<GpuBackwardOptions>(options, "options", [...GPU_GROUP_KEYS, "plan", "mean", "rstd", "into"]);
   const a = groupArgs(c, x, numGroups, o);
   const { rows, D, G } = a;
   const g = c.read(dy, "dy");

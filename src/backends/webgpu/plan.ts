@@ -46,7 +46,8 @@ export function defaultPlan(D: number, backward: boolean, subgroup: number, wgSt
 /** Whether the in-workgroup sum of the teams' partials fits next to the reduction's memory. */
 function wgsumFits(D: number, p: KernelPlan, wgStorage: number): boolean {
   const teams = WORKGROUP / p.T;
-  const red = p.sg === p.T ? 0 : (p.sg ? WORKGROUP / p.sg : WORKGROUP) * 8;
+  // the reduction's slots: vec4<f32> (two sums and their compensations, wgsl.ts ACCURATE_SUMS)
+  const red = p.sg === p.T ? 0 : (p.sg ? WORKGROUP / p.sg : WORKGROUP) * 16;
   return teams > 1 && p.store !== "loop" && teams * D * 4 + red <= wgStorage;
 }
 
@@ -75,11 +76,23 @@ export function resolvePlan(
 /** At least this many backward workgroups when there are rows enough, to fill the GPU. */
 export const BACKWARD_MIN_BLOCKS = 128;
 
+/**
+ * The "loop" backward adds each row's dweight/dbias terms to its partial row in memory, in float32
+ * (its items per thread are unbounded, so no compensation pair per item fits in registers): it
+ * gets enough workgroups that no partial row sums more than LOOP_ROWS rows, which bounds that
+ * error whatever the number of rows. The other variants compensate in registers (wgsl.ts).
+ */
+export const LOOP_ROWS = 16;
+
+/** The most workgroups a one-dimensional dispatch may have (WebGPU's guaranteed limit). */
+const MAX_BLOCKS = 65535;
+
 /** Backward workgroups for `rows` rows: about BACKWARD_PARTIAL_ROWS partial rows in all. */
 export function backwardBlocks(rows: number, plan: KernelPlan): number {
   const teams = WORKGROUP / plan.T;
   const perBlock = plan.wgsum ? 1 : teams;
-  const target = Math.max(BACKWARD_MIN_BLOCKS, Math.floor(BACKWARD_PARTIAL_ROWS / perBlock));
+  let target = Math.max(BACKWARD_MIN_BLOCKS, Math.floor(BACKWARD_PARTIAL_ROWS / perBlock));
+  if (plan.store === "loop") target = Math.max(target, Math.min(MAX_BLOCKS, Math.ceil(rows / (teams * LOOP_ROWS))));
   return Math.max(1, Math.min(Math.ceil(rows / teams), target));
 }
 

@@ -7,7 +7,7 @@
  */
 import { NormError } from "../../errors.js";
 import {
-  gradsInto, readOptions, rowNormArgsOf, ROW_BACKWARD_KEYS, ROW_FORWARD_KEYS, savedStats, statShape, LAYER_NORM_EPS, RMS_NORM_EPS, checkShapeEqual,
+  gradsInto, readOptions, rowNormArgsOf, ROW_BACKWARD_KEYS, ROW_FORWARD_KEYS, ROW_MODE_KEYS, savedStats, statShape, LAYER_NORM_EPS, RMS_NORM_EPS, checkShapeEqual,
 } from "../../core/index.js";
 import type { Call, GpuStep } from "./context.js";
 import { backwardBlocks, partialRows } from "./plan.js";
@@ -17,9 +17,12 @@ import { WORKGROUP, backwardWGSL, colsumWGSL, forwardWGSL, type KernelPlan, type
 
 export type Saved = { y: GpuTensor; mean: GpuTensor | null; rstd: GpuTensor };
 
-/** The GPU ops' option keys: the core's (no `out`: GPU ops return new tensors), plus `plan`. */
-const FORWARD_KEYS = Object.freeze([...ROW_FORWARD_KEYS.filter((k) => k !== "out"), "plan"]);
-const BACKWARD_KEYS = Object.freeze([...ROW_BACKWARD_KEYS.filter((k) => k !== "out"), "plan"]);
+/**
+ * The GPU ops' option keys: the core's (no `out`: GPU ops return new tensors; not yet issue #12's
+ * weightOffset/castingMode, which are UNKNOWN_OPTION here rather than ignored), plus `plan`.
+ */
+const FORWARD_KEYS = Object.freeze([...ROW_FORWARD_KEYS.filter((k) => k !== "out" && !ROW_MODE_KEYS.includes(k)), "plan"]);
+const BACKWARD_KEYS = Object.freeze([...ROW_BACKWARD_KEYS.filter((k) => k !== "out" && !ROW_MODE_KEYS.includes(k)), "plan"]);
 
 /** The caller's options read once (own properties, known keys), then the core's row arguments. */
 function rowArgs(c: Call, rms: boolean, x: unknown, ns: unknown, options: unknown, keys: readonly string[]) {

@@ -9,13 +9,15 @@
  * The plan (see plan.ts for the table of variants and which one is the default per shape class):
  * - `T` threads per row (a "team"), `256/T` rows per workgroup; T = 256 is one workgroup per row;
  * - `vec` 4 = rows read as vec4<f32> (needs D % 4 == 0), 1 = scalar loads (any D);
- * - `sg` subgroup size used for reductions (subgroupAdd), 0 = workgroup-memory tree reduction;
+ * - `sg` subgroup size used for reductions (a subgroupShuffleXor butterfly), 0 = workgroup-memory tree;
  * - `store` "regs": the row's values stay in registers between the passes (one read of memory);
  *   "reread": backward keeps only its dweight/dbias accumulators in registers and reads x, dy
  *   twice (the second read is served from cache); "loop": any D, statistics loops re-read memory
  *   and backward accumulates its partial sums in the partial buffer itself.
  *
  * Statistics are two-pass (mean, then Σ(x − mean)²), never E[x²] − E[x]²; ε is inside the sqrt.
+ * Every sum is compensated, so its error does not grow with the width or the number of rows (see
+ * ACCURATE_SUMS below).
  * The number of rows is arrayLength(x)/D and the number of workgroups comes from num_workgroups,
  * so no uniform buffer is needed; D and ε are compile-time constants (ε bit-exact via bitcast).
  * A row's outputs depend only on that row: the plan depends on D and on the device, never on rows.
@@ -59,45 +61,90 @@ const f32bits = (v: number) => {
   return `bitcast<f32>(${b}u)`;
 };
 
+/**
+ * Accurate sums without float64 (WGSL has none). A float32 running sum's error grows with its
+ * number of terms: the "loop" kernels summed up to 4096 items per thread, and LayerNorm's y erred
+ * by 8.7e-4 on a constant row of 2^20 (PyTorch float32: 2.3e-6) and by 1.2e-4 on relu(N(0, 1))
+ * rows with scalar loads (PyTorch: 1.2e-6; Dawn on SwiftShader, docs/accuracy.md). Now every
+ * sum carries its rounding error along: a (sum, compensation) pair, and adding v uses TwoSum
+ * (Knuth): s' = s + v, b = s' − s, e = (s − (s' − b)) + (v − b) is exactly s + v − s' for any
+ * magnitudes, and joins the compensation. Threads accumulate their items so, the reductions across
+ * threads (workgroup-memory tree, subgroup butterfly, the fixed-order sum of subgroup partials)
+ * merge pairs so, and the result is sum + compensation: within a few ulps of the exact sum at any
+ * width. The operations' order is the algorithm: a compiler that reassociated floating point
+ * would cancel e to 0 (the wide-row tests then fail: test/webgpu/wide.ts). An infinite or NaN sum
+ * carries no error term (TwoSum would turn ±Inf into NaN): a row with an Inf keeps float32's
+ * answer (RMSNorm: rstd 0, y = β). Two sums travel together as vec4<f32>(sums.xy, compensations.xy).
+ */
+export const ACCURATE_SUMS = `
+const MAXF = bitcast<f32>(0x7f7fffffu);   // float32's largest finite value
+fn merge(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  let s = a.xy + b.xy;
+  let bb = s - a.xy;
+  let e = (a.xy - (s - bb)) + (b.xy - bb);
+  return vec4<f32>(s, (a.zw + b.zw) + select(vec2<f32>(0.0), e, abs(s) <= vec2<f32>(MAXF)));
+}
+fn total(a: vec4<f32>) -> vec2<f32> { return a.xy + a.zw; }`;
+
+/** TwoSum on V (vec4 or f32), for the per-column dweight/dbias accumulators: s + v = r.s + r.e. */
+const twoSumV = `
+struct SumErr { s: V, e: V }
+fn twoSum(a: V, b: V) -> SumErr {
+  let s = a + b;
+  let bb = s - a;
+  return SumErr(s, select(V(0.0), (a - (s - bb)) + (b - bb), abs(s) <= V(MAXF)));
+}`;
+
 /** Declarations shared by forward and backward: team geometry, reduction and helpers. */
 function prelude(s: RowKernelSpec): string {
   const { plan } = s;
   const V = plan.vec === 4 ? "vec4<f32>" : "f32";
   const N = s.D / plan.vec;
   const hsum = plan.vec === 4 ? "return (v.x + v.y) + (v.z + v.w);" : "return v;";
+  // one sum of every element, kept in the two lanes of a pair (a vec4's x, z and y, w): sum1 adds them
+  const add1 = plan.vec === 4
+    ? "return merge(merge(a, vec4<f32>(v.x, v.y, 0.0, 0.0)), vec4<f32>(v.z, v.w, 0.0, 0.0));"
+    : "return merge(a, vec4<f32>(v, 0.0, 0.0, 0.0));";
   const enable = plan.sg ? "enable subgroups;\n" : "";
+  // the subgroup's pairs merged by a butterfly (lanes i and i ^ o): every lane ends with the same
+  // bits, as TwoSum's error term is exact whichever operand comes first
+  const butterfly = `var r = v;
+  for (var o = 1u; o < ${plan.sg}u; o = o << 1u) { r = merge(r, subgroupShuffleXor(r, o)); }`;
   let reduce: string;
   if (plan.sg === 0) {
     // tree over the team's T slots of workgroup memory; barriers are hit by every invocation
     reduce = `
-var<workgroup> red: array<vec2<f32>, ${WORKGROUP}>;
-fn reduce(v: vec2<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+var<workgroup> red: array<vec4<f32>, ${WORKGROUP}>;
+fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
   red[lid] = v;
   workgroupBarrier();
   for (var s = ${plan.T / 2}u; s > 0u; s = s >> 1u) {
-    if (lane < s) { red[lid] = red[lid] + red[lid + s]; }
+    if (lane < s) { red[lid] = merge(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
   let r = red[lid - lane];
   workgroupBarrier();
-  return r;
+  return total(r);
 }`;
   } else if (plan.sg === plan.T) {
     reduce = `
-fn reduce(v: vec2<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> { return subgroupAdd(v); }`;
+fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+  ${butterfly}
+  return total(r);
+}`;
   } else {
-    // subgroupAdd, then the team's T/sg subgroup sums added in a fixed order by every invocation
+    // the butterfly, then the team's T/sg subgroup partials merged in a fixed order by every invocation
     reduce = `
-var<workgroup> red: array<vec2<f32>, ${WORKGROUP / plan.sg}>;
-fn reduce(v: vec2<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
-  let p = subgroupAdd(v);
-  if (sgl == 0u) { red[lid / ${plan.sg}u] = p; }
+var<workgroup> red: array<vec4<f32>, ${WORKGROUP / plan.sg}>;
+fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+  ${butterfly}
+  if (sgl == 0u) { red[lid / ${plan.sg}u] = r; }
   workgroupBarrier();
   let base = (lid - lane) / ${plan.sg}u;
-  var r = red[base];
-  for (var j = 1u; j < ${plan.T / plan.sg}u; j++) { r = r + red[base + j]; }
+  var t = red[base];
+  for (var j = 1u; j < ${plan.T / plan.sg}u; j++) { t = merge(t, red[base + j]); }
   workgroupBarrier();
-  return r;
+  return total(t);
 }`;
   }
   return `${enable}
@@ -109,6 +156,10 @@ const TEAMS = ${WORKGROUP / plan.T}u;  // rows per workgroup
 const K = ${Math.ceil(N / plan.T)}u;   // items per thread
 const invD = ${f32bits(1 / s.D)};
 fn hsum(v: V) -> f32 { ${hsum} }
+${ACCURATE_SUMS}
+fn add1(a: vec4<f32>, v: V) -> vec4<f32> { ${add1} }
+fn sum1(r: vec2<f32>) -> f32 { return r.x + r.y; }   // the total of add1's two lanes
+${twoSumV}
 ${reduce}
 `;
 }
@@ -161,16 +212,16 @@ ${rowKernelEntry(plan)}
   for (var k = 0u; k < K; k++) { let i = lane + k * T; xs[k] = select(V(0.0), x[base + min(i, N - 1u)], i < n); }` : ""}
   ${
     s.rms
-      ? `var q = 0.0;
-  ${each("q += hsum(v * v);")}
-  let rs = 1.0 / sqrt(reduce(vec2<f32>(q, 0.0), lid, lane, sgl).x * invD + ${f32bits(eps)});
+      ? `var q = vec4<f32>(0.0);
+  ${each("q = add1(q, v * v);")}
+  let rs = 1.0 / sqrt(sum1(reduce(q, lid, lane, sgl)) * invD + ${f32bits(eps)});
   let m = 0.0;`
-      : `var s = 0.0;
-  ${each("s += hsum(v);")}
-  let m = reduce(vec2<f32>(s, 0.0), lid, lane, sgl).x * invD;
-  var q = 0.0;
-  ${each("let d = v - V(m); q += hsum(d * d);")}
-  let rs = 1.0 / sqrt(reduce(vec2<f32>(q, 0.0), lid, lane, sgl).x * invD + ${f32bits(eps)});`
+      : `var s = vec4<f32>(0.0);
+  ${each("s = add1(s, v);")}
+  let m = sum1(reduce(s, lid, lane, sgl)) * invD;
+  var q = vec4<f32>(0.0);
+  ${each("let d = v - V(m); q = add1(q, d * d);")}
+  let rs = 1.0 / sqrt(sum1(reduce(q, lid, lane, sgl)) * invD + ${f32bits(eps)});`
   }
   ${each(`var h = (v - V(m)) * rs;${s.hasW ? ` h = h * ${param(s, "w", "row", "i")};` : ""}${s.hasB ? ` h = h + ${param(s, "b", "row", "i")};` : ""} y[base + i] = h;`)}
   if (valid && lane == 0u) {
@@ -199,9 +250,11 @@ export function backwardWGSL(s: RowKernelSpec, hasDW: boolean, hasDB: boolean): 
   const each = accRegs ? eachItem : eachLoop;
   const xv = regs ? "xs[k]" : "x[base + i]";
   const dyv = regs ? "gs[k]" : "dy[base + i]";
+  // dweight/dbias over the team's rows: compensated in registers (arr, arr + "c"), or for "loop" a
+  // float32 sum in the partial buffer of at most LOOP_ROWS rows (backwardBlocks, plan.ts)
   const acc = (name: string, arr: string, val: string) =>
     accRegs
-      ? `${arr}[k] = ${arr}[k] + ${val};`
+      ? `{ let r = twoSum(${arr}[k], ${val}); ${arr}[k] = r.s; ${arr}c[k] = ${arr}c[k] + r.e; }`
       : `${name}[pbase + i] = select(V(0.0), ${name}[pbase + i], it > 0u) + ${val};`;
   return `${prelude(s)}
 @group(0) @binding(0) var<storage, read> dy: array<V>;
@@ -221,8 +274,8 @@ ${rowKernelEntry(plan)}
   let last = min(first + chunk, rows);
   let iters = (chunk + TEAMS - 1u) / TEAMS;
   let pbase = (wid.x * TEAMS + team) * N;
-  ${accRegs && hasDW ? "var aw: array<V, K>;" : ""}
-  ${accRegs && hasDB ? "var ab: array<V, K>;" : ""}
+  ${accRegs && hasDW ? "var aw: array<V, K>;\n  var awc: array<V, K>;" : ""}
+  ${accRegs && hasDB ? "var ab: array<V, K>;\n  var abc: array<V, K>;" : ""}
   ${regs ? "var xs: array<V, K>;\n  var gs: array<V, K>;" : ""}
   for (var it = 0u; it < iters; it++) {
     let row = first + it * TEAMS + team;
@@ -237,8 +290,8 @@ ${rowKernelEntry(plan)}
       gs[k] = select(V(0.0), dy[base + min(i, N - 1u)], i < n);
     }` : ""}
     // the two row means dx needs: mean(g) and mean(g·x̂), g = dy·w
-    var part = vec2<f32>(0.0);
-    ${(regs ? eachItem : eachLoop)(`let gv = ${g(dyv)}; let h = ${xh(xv)}; part += vec2<f32>(hsum(gv), hsum(gv * h));`)}
+    var part = vec4<f32>(0.0);
+    ${(regs ? eachItem : eachLoop)(`let gv = ${g(dyv)}; let h = ${xh(xv)}; part = merge(part, vec4<f32>(hsum(gv), hsum(gv * h), 0.0, 0.0));`)}
     let mu = reduce(part, lid, lane, sgl) * invD;
     ${each(`let dyi = ${dyv}; let gv = ${g("dyi")}; let h = ${xh(xv)};
       dx[base + i] = (gv${s.rms ? "" : " - V(mu.x)"} - h * mu.y) * rs;
@@ -251,40 +304,57 @@ ${rowKernelEntry(plan)}
   }
   ${accRegs && !plan.wgsum ? `for (var k = 0u; k < K; k++) {
     let i = lane + k * T;
-    if (i < N) { ${hasDW ? "pw[pbase + i] = aw[k];" : ""} ${hasDB ? "pb[pbase + i] = ab[k];" : ""} }
+    if (i < N) { ${hasDW ? "pw[pbase + i] = aw[k] + awc[k];" : ""} ${hasDB ? "pb[pbase + i] = ab[k] + abc[k];" : ""} }
   }` : ""}
   ${accRegs && plan.wgsum ? [[hasDW, "aw", "pw"], [hasDB, "ab", "pb"]].filter(([h]) => h).map(([, a, o]) => `
-  // the teams' sums added in team order in workgroup memory: one partial row per workgroup
-  for (var k = 0u; k < K; k++) { let i = lane + k * T; if (i < N) { pacc[team * N + i] = ${a}[k]; } }
+  // the teams' sums added in team order (compensated) in workgroup memory: one partial row per workgroup
+  for (var k = 0u; k < K; k++) { let i = lane + k * T; if (i < N) { pacc[team * N + i] = ${a}[k] + ${a}c[k]; } }
   workgroupBarrier();
   for (var i = lid; i < N; i += ${WORKGROUP}u) {
     var t = pacc[i];
-    for (var j = 1u; j < TEAMS; j++) { t = t + pacc[j * N + i]; }
-    ${o}[wid.x * N + i] = t;
+    var tc = V(0.0);
+    for (var j = 1u; j < TEAMS; j++) { let r = twoSum(t, pacc[j * N + i]); t = r.s; tc = tc + r.e; }
+    ${o}[wid.x * N + i] = t + tc;
   }
   workgroupBarrier();`).join("") : ""}
 }
 `;
 }
 
-/** out[c] (+)= Σ_p part[p·D + c], p in a fixed order: 64 columns × 4 lanes per workgroup. */
+/**
+ * out[c] (+)= Σ_p part[p·D + c]: 64 columns per workgroup (the dispatch), one thread per column
+ * with four compensated sums (rows p ≡ 0, 1, 2, 3 mod 4, in order) added as (s0 + s1) + (s2 + s3).
+ * It needs no workgroup barrier: SwiftShader ran the earlier version (four threads per column,
+ * added through workgroup memory) 14× slower on 2^18/64 workgroups (5.0 s against 0.36 s of CPU
+ * for a [4, 262144] backward). The four independent chains are meant to keep as many loads in
+ * flight per column as those four threads did; not timed on a GPU (none was available).
+ */
 export function colsumWGSL(D: number, accumulate: boolean): string {
-  return `
+  return `${ACCURATE_SUMS}
 const D = ${D}u;
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> outp: array<f32>;
-var<workgroup> red: array<f32, 256>;
+fn at(p: u32, c: u32) -> vec4<f32> { return vec4<f32>(part[p * D + c], 0.0, 0.0, 0.0); }
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  let c = wid.x * 64u + lid % 64u;
-  let lane = lid / 64u;
+  let c = wid.x * 64u + lid;
   let P = arrayLength(&part) / D;
-  var s = 0.0;
-  if (c < D) { for (var p = lane; p < P; p += 4u) { s += part[p * D + c]; } }
-  red[lid] = s;
-  workgroupBarrier();
-  if (lane == 0u && c < D) {
-    let t = (red[lid] + red[lid + 64u]) + (red[lid + 128u] + red[lid + 192u]);
+  if (lid < 64u && c < D) {
+    var s0 = vec4<f32>(0.0);
+    var s1 = s0;
+    var s2 = s0;
+    var s3 = s0;
+    var p = 0u;
+    for (; p + 4u <= P; p += 4u) {
+      s0 = merge(s0, at(p, c));
+      s1 = merge(s1, at(p + 1u, c));
+      s2 = merge(s2, at(p + 2u, c));
+      s3 = merge(s3, at(p + 3u, c));
+    }
+    if (p < P) { s0 = merge(s0, at(p, c)); }
+    if (p + 1u < P) { s1 = merge(s1, at(p + 1u, c)); }
+    if (p + 2u < P) { s2 = merge(s2, at(p + 2u, c)); }
+    let t = (total(s0).x + total(s1).x) + (total(s2).x + total(s3).x);
     outp[c] = ${accumulate ? "outp[c] + t" : "t"};
   }
 }
@@ -295,11 +365,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
  * GroupNorm's parameter gradients, one workgroup per channel c (of group g = c / Cg):
  *   dweight[c] (+)= Σ_{n,s} dy·x̂,  dbias[c] (+)= Σ_{n,s} dy,  x̂ = (x − mean[n·G + g])·rstd[n·G + g]
  * Each thread sums a fixed stride of the channel's N·S values; a workgroup-memory tree adds the
- * 256 partial sums in a fixed order (deterministic, no atomics). x is [N, C, S].
+ * 256 partial sums in a fixed order (deterministic, no atomics); both compensated. x is [N, C, S].
  */
 export function chanGradWGSL(C: number, S: number, G: number, hasDW: boolean, hasDB: boolean, accumulate: boolean): string {
   const put = (name: string, v: string) => `${name}[c] = ${accumulate ? `${name}[c] + ${v}` : v};`;
-  return `
+  return `${ACCURATE_SUMS}
 const C = ${C}u;
 const S = ${S}u;
 const G = ${G}u;
@@ -310,30 +380,31 @@ const Cg = ${C / G}u;
 @group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
 ${hasDW ? "@group(0) @binding(4) var<storage, read_write> dw: array<f32>;" : ""}
 ${hasDB ? "@group(0) @binding(5) var<storage, read_write> db: array<f32>;" : ""}
-var<workgroup> red: array<vec2<f32>, 256>;
+var<workgroup> red: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = wid.y * nwg.x + wid.x;
   let n = arrayLength(&x) / (C * S);
-  var acc = vec2<f32>(0.0);
+  var acc = vec4<f32>(0.0);
   if (c < C) {
     for (var t = lid; t < n * S; t += 256u) {
       let b = t / S;
       let row = b * G + c / Cg;
       let o = (b * C + c) * S + t % S;
       let d = dy[o];
-      acc += vec2<f32>(d * (x[o] - meanIn[row]) * rstdIn[row], d);
+      acc = merge(acc, vec4<f32>(d * (x[o] - meanIn[row]) * rstdIn[row], d, 0.0, 0.0));
     }
   }
   red[lid] = acc;
   workgroupBarrier();
   for (var k = 128u; k > 0u; k = k >> 1u) {
-    if (lid < k) { red[lid] = red[lid] + red[lid + k]; }
+    if (lid < k) { red[lid] = merge(red[lid], red[lid + k]); }
     workgroupBarrier();
   }
   if (lid == 0u && c < C) {
-    ${hasDW ? put("dw", "red[0].x") : ""}
-    ${hasDB ? put("db", "red[0].y") : ""}
+    let t = total(red[0]);
+    ${hasDW ? put("dw", "t.x") : ""}
+    ${hasDB ? put("db", "t.y") : ""}
   }
 }
 `;

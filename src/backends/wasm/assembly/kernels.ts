@@ -6,8 +6,9 @@
 // Reductions over a row use four f32x4 accumulators (16 lanes) combined in a fixed order, then the
 // scalar tail: a row's result depends only on that row and D, never on which call or thread ran it.
 // Forward rows whose sums overflow float32 (finite inputs ~1e19 and up) are redone in float64.
-// Keep the module under 4 KB: older Chromium refused a larger synchronous compile on the main
-// thread (Chromium 156 allows 8 MB, measured), and the ops compile it synchronously at import.
+// The module grew past 4 KB with issue #12 (convert.ts, elementwise.ts, columns.ts): older
+// Chromium refused a synchronous compile over 4 KB on the main thread; Chromium 156 allows 8 MB
+// (measured), and the ops compile it synchronously at import.
 //
 // Speed (measured with V8/TurboFan in Node 20, bench/quick-wasm.ts): every hot loop handles 16
 // floats per iteration, as V8 adds a stack check and an address computation per pointer to each
@@ -356,3 +357,8 @@ export function backward(dx: usize, dw64: usize, db64: usize, ac: usize, dy: usi
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
+
+// ---- issue #12: storage conversions, elementwise steps, column kernels (one file each) -----------
+export { widenF16, widenBf16, narrowF16, narrowBf16 } from "./convert";
+export { addRows, addTo, silu, siluGateRows } from "./elementwise";
+export { colSum, colSumSq, colApply, colGradSums, colBackward } from "./columns";
