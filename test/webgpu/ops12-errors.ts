@@ -205,7 +205,7 @@ export function ops12ErrorTests(env: SuiteEnv): T[] {
       }
       x.destroy();
       await throwsNorm(() => gpu.addRmsNorm(x, r, 12), "DESTROYED_TENSOR", undefined, "x");
-      await throwsNorm(() => gpu.cast(x, "float32"), "DESTROYED_TENSOR", undefined, "x");
+      await throwsNorm(() => gpu.cast(x, "float32"), "DESTROYED_TENSOR", undefined, "t");
     });
     check(gpu.liveBuffers() === before ? null : `live GPU buffers ${before} before, ${gpu.liveBuffers()} after`);
     noErrors(gpu);

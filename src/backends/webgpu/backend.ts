@@ -10,12 +10,11 @@
  * wrap.ts (a caller's GPUBuffer as a tensor), row-steps.ts and group-steps.ts (the dispatches),
  * cpu.ts (`gpu.cpu`), device.ts (opening a device); kernels in wgsl.ts, variants in plan.ts.
  */
-import { checkTensor, field, type Tensor } from "../../core/index.js";
+import { checkAnyTensor, checkDType, checkTensor, field, type Tensor } from "../../core/index.js";
 import type { DType, HalfDType } from "../../dtype.js";
 import { GpuContext } from "./context.js";
 import { cpuOps, type GpuCpuOps } from "./cpu.js";
 import { openDevice } from "./device.js";
-import { checkAnyTensor, checkDType } from "./ext-args.js";
 import { batchBackwardSteps, batchForwardSteps } from "./ext-batch-steps.js";
 import { extGroupBackwardSteps, extGroupForwardSteps, instanceBackwardSteps, instanceForwardSteps } from "./ext-group-steps.js";
 import { GROUP_EXT_KEYS, ROW_EXT_KEYS, wantsExt } from "./ext-route.js";
@@ -110,14 +109,14 @@ export class GpuBackend {
     });
   }
 
-  /** A new tensor: `x` converted to `dtype` (round to nearest even; NaN stays NaN, overflow → ±Inf). */
-  cast<D extends DType>(x: AnyGpuTensor, dtype: D): GpuTensor<D> {
+  /** A new tensor: `t` converted to `dtype` (round to nearest even; NaN stays NaN, overflow → ±Inf), as the CPU's cast(t, dtype). */
+  cast<D extends DType>(t: AnyGpuTensor, dtype: D): GpuTensor<D> {
     return this.#ctx.call("cast", (c) => {
-      const t = c.readAny(x, "x");
+      const src = c.readAny(t, "t");
       const dt = checkDType(dtype, "dtype");
-      const out = c.empty(t.shape, "y", dt);
+      const out = c.empty(src.shape, "y", dt);
       const w = new Work(c);
-      w.cast(t, out, false);
+      w.cast(src, out, false);
       this.#ctx.submit(w.steps, w.temps);
       return out as GpuTensor<D>;
     });

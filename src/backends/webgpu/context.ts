@@ -12,6 +12,7 @@
  * `into` tensor it added to.
  */
 import { NormError, describe } from "../../errors.js";
+import { requireFloat32, type Reader } from "../../core/index.js";
 import type { DType } from "../../dtype.js";
 import type { GpuBackend } from "./backend.js";
 import { resolvePlan } from "./plan.js";
@@ -49,29 +50,23 @@ export class Call {
     readonly op: string,
   ) {}
   /** Validates a float32 tensor the call reads (the core's validators take it as their `check`). */
-  read = (t: unknown, name: string): GpuTensor => {
-    const g = this.readAny(t, name);
-    if (g.dtype !== "float32") throw notFloat32(name, g.dtype);
-    return g as GpuTensor;
-  };
-  /** Validates a tensor of any dtype the call reads (the #12 ops check dtypes themselves). */
+  read = (t: unknown, name: string): GpuTensor => requireFloat32(this.readAny(t, name), name) as GpuTensor;
+  /** Validates a tensor of any dtype the call reads. */
   readAny = (t: unknown, name: string): AnyGpuTensor => {
     const g = this.ctx.tensorArg(t, name);
     this.reads.push({ t: g, name, s: stateOf(g)! });
     return g;
   };
   /** Validates a caller's float32 tensor the call writes (`into.*`). */
-  write = (t: unknown, name: string): GpuTensor => {
-    const g = this.writeAny(t, name);
-    if (g.dtype !== "float32") throw notFloat32(name, g.dtype);
-    return g as GpuTensor;
-  };
+  write = (t: unknown, name: string): GpuTensor => requireFloat32(this.writeAny(t, name), name) as GpuTensor;
   /** Validates a caller's tensor of any dtype the call writes. */
   writeAny = (t: unknown, name: string): AnyGpuTensor => {
     const g = this.ctx.tensorArg(t, name);
     this.writes.push({ t: g, name, s: stateOf(g)! });
     return g;
   };
+  /** This call's tensors for the core's argument checks (rowBackwardOf, batchNormOf, …): read and written ones recorded for checkAliasing. */
+  readonly reader: Reader<AnyGpuTensor> = { read: this.readAny, write: this.writeAny };
   /** A new zero-filled tensor of this call (freed if the call fails). */
   empty(shape: readonly number[], what: string): GpuTensor;
   empty(shape: readonly number[], what: string, dtype: DType): AnyGpuTensor;
@@ -103,10 +98,6 @@ export class Call {
       }
     });
   }
-}
-
-function notFloat32(name: string, dtype: DType): NormError {
-  return new NormError("BAD_DTYPE", name, `expected a float32 GPU tensor here, got a ${dtype} one`);
 }
 
 export class GpuContext {

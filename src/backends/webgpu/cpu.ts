@@ -8,7 +8,7 @@ import {
   groupNormArgs, out, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type NormOptions, LAYER_NORM_EPS, RMS_NORM_EPS, checkSameShape, type Tensor,
 } from "../../core/index.js";
 import type { GpuBackend } from "./backend.js";
-import type { AnyTensor } from "./ext-args.js";
+import type { AnyTensor } from "../../core/index.js";
 import type { ExtPlan } from "./ext-plan.js";
 import type { HalfTensor } from "./types.js";
 import { extCpuOps, type CpuResult } from "./ext-cpu.js";

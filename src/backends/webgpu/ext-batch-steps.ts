@@ -7,10 +7,9 @@
  * the running ones. Backward recomputes the batch statistics (training) or uses the running ones
  * (eval: dx = dy·w·rstd); dweight/dbias are each channel's own sums, written per row.
  */
-import { NormError, describe } from "../../errors.js";
-import { BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, channelArgsOf, checkCount, checkMomentum, checkParamShape, checkShapeEqual, gradsInto, optBool, readOptions, shapeStr } from "../../core/index.js";
+import { INTO_KEYS, batchNormOf, gradsIntoOf, likeX, readOptions } from "../../core/index.js";
 import type { Call } from "./context.js";
-import { EXT_BATCH_BACKWARD_KEYS, EXT_BATCH_KEYS, expectDType } from "./ext-args.js";
+import { EXT_BATCH_BACKWARD_KEYS, EXT_BATCH_KEYS } from "./ext-args.js";
 import { extPlan } from "./ext-plan.js";
 import { Work, bytes, slotFloats } from "./ext-steps.js";
 import { backwardBlocks } from "./plan.js";
@@ -25,32 +24,6 @@ type Opt = AnyGpuTensor | null;
 
 /** x [N, C, *] with its parameters, as the core reads channel ops. */
 export type ChannelGpuArgs = { x: AnyGpuTensor; N: number; C: number; S: number; weight: Opt; bias: Opt; eps: number };
-
-/** Running statistics: float32 tensors of shape [C], read (eval) or written (training). */
-export function runningArgs(c: Call, o: Readonly<Record<string, unknown>>, C: number, write: boolean) {
-  const one = (v: unknown, name: string): GpuTensor | null => {
-    if (v === undefined || v === null) return null;
-    const t = write ? c.write(v, name) : c.read(v, name);
-    checkParamShape(t, name, [C]);
-    return t;
-  };
-  return { runningMean: one(o.runningMean, "runningMean"), runningVar: one(o.runningVar, "runningVar") };
-}
-
-/** momentum (or null with numBatchesTracked: the cumulative average), as the running update's factor. */
-export function momentumArg(o: Readonly<Record<string, unknown>>, updates: boolean): number {
-  const m = checkMomentum(o.momentum, BATCH_NORM_MOMENTUM);
-  const tracked = o.numBatchesTracked === undefined ? null : checkCount(o.numBatchesTracked, "numBatchesTracked", 0, "BAD_ARGUMENT");
-  if (m === null && updates && tracked === null) {
-    throw new NormError("BAD_ARGUMENT", "numBatchesTracked", "expected the number of batches averaged so far (momentum null is a cumulative average), got none");
-  }
-  return m ?? 1 / ((tracked ?? 0) + 1);
-}
-
-export function missingRunning(rm: unknown, rv: unknown, C: number, given: Readonly<Record<string, unknown>>, why: string): NormError {
-  const name = rm === null ? "runningMean" : "runningVar";
-  return new NormError("MISSING_RUNNING_STATS", name, `expected running statistics of shape [${C}] ${why}, got ${describe(given[name])}`);
-}
 
 /** The #12 kernel spec of the per-channel passes. */
 function bnSpec(a: ChannelGpuArgs, plan: ExtSpec["plan"]): ExtSpec {
@@ -117,20 +90,11 @@ export function encodeBnBackward(
   if (grads.dbias) w.cast(pg!, grads.dbias, acc.dbias, CS * 4);
 }
 
-function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[], backward: boolean) {
+/** BatchNorm's arguments: the core's batchNormOf with this call's reader (running statistics recorded as written). */
+function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[]) {
   const o = readOptions(options, "options", keys);
-  const a = channelArgsOf(c.readAny, "batchNorm", x, o, BATCH_NORM_EPS);
-  const training = optBool(o, "training", false);
-  // backward never touches the running statistics (read in eval, ignored in training)
-  const run = runningArgs(c, training && backward ? {} : o, a.C, training && !backward);
-  const momentum = momentumArg(o, training && !backward && (run.runningMean !== null || run.runningVar !== null));
-  if (!training && (run.runningMean === null || run.runningVar === null)) {
-    throw missingRunning(run.runningMean, run.runningVar, a.C, o, "in eval mode (training: false)");
-  }
-  if (training && a.N * a.S === 1) {
-    throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 value per channel when training, got input of shape ${shapeStr(a.x.shape)}`);
-  }
-  return { ...a, o, training, run, momentum };
+  const a = batchNormOf(c.reader, x, o);
+  return { ...a, runningMean: a.runningMean as GpuTensor | null, runningVar: a.runningVar as GpuTensor | null, o }; // float32: checked
 }
 
 /**
@@ -139,15 +103,11 @@ function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[
  * `alloc` makes dx and the gradients not going into the caller's tensors.
  */
 export function channelGradArgs(c: Call, dy: unknown, a: ChannelGpuArgs, into: unknown) {
-  const g = c.readAny(dy, "dy");
-  checkShapeEqual(g, a.x, "dy");
-  expectDType(g, a.x.dtype, "dy", "x's dtype");
-  const i = gradsInto(c.writeAny, into, a.weight !== null, a.bias !== null, [a.C]);
-  expectDType(i.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
-  expectDType(i.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  const g = likeX(c.readAny, dy, a.x, "dy");
+  const i = gradsIntoOf(c.writeAny, into, [["dweight", "weight", a.weight], ["dbias", "bias", a.bias]], [a.C], INTO_KEYS);
   return {
     dy: g,
-    acc: { dweight: i.dweight !== null, dbias: i.dbias !== null },
+    acc: { dweight: i.dweight != null, dbias: i.dbias != null },
     alloc: () => ({
       dx: c.empty(a.x.shape, "dx", a.x.dtype),
       dweight: a.weight === null ? null : (i.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
@@ -158,17 +118,17 @@ export function channelGradArgs(c: Call, dy: unknown, a: ChannelGpuArgs, into: u
 
 /** BatchNorm forward: y (x's dtype); in training the running statistics are updated in place. */
 export function batchForwardSteps(c: Call, x: unknown, options: unknown) {
-  const a = batchArgs(c, x, options, EXT_BATCH_KEYS, false);
+  const a = batchArgs(c, x, options, EXT_BATCH_KEYS);
   c.checkAliasing();
   const w = new Work(c);
   const y = c.empty(a.x.shape, "y", a.x.dtype);
-  encodeBnForward(w, a, y, a.training ? "train" : "eval", a.run, a.momentum, null);
+  encodeBnForward(w, a, y, a.training ? "train" : "eval", a, a.momentum, null);
   return { ...w, y };
 }
 
 /** BatchNorm backward: { dx, dweight, dbias } (batch statistics recomputed in training). */
 export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
-  const a = batchArgs(c, x, options, EXT_BATCH_BACKWARD_KEYS, true);
+  const a = batchArgs(c, x, options, EXT_BATCH_BACKWARD_KEYS);
   const gr = channelGradArgs(c, dy, a, a.o.into);
   c.checkAliasing();
   const w = new Work(c);
@@ -178,7 +138,7 @@ export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: un
     stats = { mean: w.temp([a.C], "mean") as GpuTensor, rstd: w.temp([a.C], "rstd") as GpuTensor };
     encodeBnForward(w, a, w.temp(a.x.shape, "y", a.x.dtype), "train", { runningMean: null, runningVar: null }, 0, stats);
   } else {
-    stats = { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! };
+    stats = { runningMean: a.runningMean!, runningVar: a.runningVar! };
   }
   encodeBnBackward(w, a, gr.dy, grads.dx, stats, grads, gr.acc);
   return { ...w, grads };

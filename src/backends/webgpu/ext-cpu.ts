@@ -7,13 +7,12 @@
  * `into` and running statistics travel to the GPU and back, so they accumulate exactly as there.
  * A failed call leaves the caller's arrays, and the backend's buffer count, as they were.
  */
-import { NormError } from "../../errors.js";
-import { readOptions, type Options } from "../../core/index.js";
+import { checkAnyTensor, checkWrites, likeX, readOptions, type AnyTensor, type CheckedTensor, type Options, type Typed } from "../../core/index.js";
 import type { DType } from "../../dtype.js";
 import type { GpuBackend } from "./backend.js";
 import {
-  ADD_BACKWARD_KEYS, ADD_FORWARD_KEYS, EXT_BATCH_BACKWARD_KEYS, EXT_BATCH_KEYS, EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, EXT_ROW_BACKWARD_KEYS,
-  EXT_ROW_FORWARD_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS, checkAnyTensor, checkCpuWrites, type AnyTensor, type CheckedTensor,
+  EXT_ADD_BACKWARD_KEYS, EXT_ADD_FORWARD_KEYS, EXT_BATCH_BACKWARD_KEYS, EXT_BATCH_KEYS, EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, EXT_ROW_BACKWARD_KEYS,
+  EXT_ROW_FORWARD_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS,
 } from "./ext-args.js";
 import type { AnyGpuTensor } from "./types.js";
 
@@ -23,7 +22,6 @@ type Cpu = CheckedTensor;
 export type CpuResult = AnyTensor;
 
 const TENSOR_KEYS = ["weight", "bias", "inputBias", "mean", "rstd", "dh", "runningMean", "runningVar"];
-const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The uploads, results and caller-owned targets of one call. */
 class Mirror {
@@ -48,12 +46,10 @@ class Mirror {
     if (t !== null) this.held.push(t);
     return t;
   }
-  /** A caller's output tensor of `shape` and `dtype` (out, residualOut), written from `gpu` at the end. */
-  target(t: unknown, name: string, shape: readonly number[], dtype: DType): Cpu | null {
+  /** A caller's output tensor with x's shape and dtype (out, residualOut), written from `gpu` at the end. */
+  target(t: unknown, name: string, x: Typed, xName = "x"): Cpu | null {
     if (t === undefined || t === null) return null;
-    const c = checkAnyTensor(t, name);
-    if (!same(c.shape, shape)) throw new NormError("SHAPE_MISMATCH", name, `expected x's shape [${shape.join(", ")}], got [${c.shape.join(", ")}]`);
-    if (c.dtype !== dtype) throw new NormError("BAD_DTYPE", name, `expected ${dtype} (x's dtype), got ${c.dtype}`);
+    const c = likeX(checkAnyTensor, t, x, name, xName);
     this.writes.push({ name, cpu: c, gpu: null });
     return c;
   }
@@ -74,7 +70,7 @@ class Mirror {
   }
   /** Checks the written arrays against the read ones (run once everything is uploaded). */
   checkWrites(): void {
-    checkCpuWrites(this.writes.map((x) => [x.name, x.cpu.data] as const), this.reads);
+    checkWrites(this.writes.map((x) => [x.name, x.cpu.data] as const), this.reads);
   }
   /** Reads GPU results back, then writes the caller's targets; returns the results. */
   async finish<K extends string>(results: Record<K, AnyGpuTensor | null>, into: Record<string, AnyGpuTensor | null> = {}): Promise<Record<K, CpuResult | null>> {
@@ -112,14 +108,14 @@ function intoOf(m: Mirror, k: string): Cpu | null {
 
 export function extCpuOps(gpu: GpuBackend) {
   const rowForward = (rms: boolean, add: boolean, x: unknown, residual: unknown, ns: NS, options: unknown) => {
-    const o = readOptions(options, "options", [...(add ? ADD_FORWARD_KEYS : EXT_ROW_FORWARD_KEYS), "out"]);
+    const o = readOptions(options, "options", [...(add ? EXT_ADD_FORWARD_KEYS : EXT_ROW_FORWARD_KEYS), "out"]);
     return mirror(gpu, async (m) => {
       const gx = m.up(x, "x")!;
       const inPlace = add && o.residualOut !== undefined && o.residualOut !== null && o.residualOut === residual;
       const gr = add ? m.up(residual, "residual", inPlace) : null;
       const go = m.options(o, ["out", "residualOut"]);
-      const outY = m.target(o.out, "out", gx.shape, gx.dtype);
-      if (add && !inPlace) m.target(o.residualOut, "residualOut", gx.shape, gx.dtype);
+      const outY = m.target(o.out, "out", gx);
+      if (add && !inPlace) m.target(o.residualOut, "residualOut", gx);
       if (inPlace) go.residualOut = gr;
       m.checkWrites();
       let r: { y: AnyGpuTensor; h?: AnyGpuTensor; mean?: AnyGpuTensor; rstd: AnyGpuTensor };
@@ -139,12 +135,12 @@ export function extCpuOps(gpu: GpuBackend) {
   };
 
   const rowBackward = (rms: boolean, add: boolean, dy: unknown, x: unknown, ns: NS, options: unknown) => {
-    const o = readOptions(options, "options", [...(add ? ADD_BACKWARD_KEYS : EXT_ROW_BACKWARD_KEYS), "out"]);
+    const o = readOptions(options, "options", [...(add ? EXT_ADD_BACKWARD_KEYS : EXT_ROW_BACKWARD_KEYS), "out"]);
     return mirror(gpu, async (m) => {
       const gx = m.up(x, add ? "h" : "x")!;
       const gdy = m.up(dy, "dy")!;
       const go = m.options(o, ["out"]);
-      const outDx = m.target(o.out, "out", gx.shape, gx.dtype);
+      const outDx = m.target(o.out, "out", gx, add ? "h" : "x");
       m.checkWrites();
       const g = add
         ? (rms ? gpu.addRmsNormBackward : gpu.addLayerNormBackward).call(gpu, gdy, gx, ns, go)
@@ -229,7 +225,7 @@ export function extCpuOps(gpu: GpuBackend) {
     /** A new CPU tensor: `t` converted to `dtype` on the GPU. */
     cast: (t: AnyTensor, dtype: DType) =>
       mirror(gpu, async (m) => {
-        const y = m.hold(gpu.cast(m.up(t, "x")!, dtype));
+        const y = m.hold(gpu.cast(m.up(t, "t")!, dtype));
         return (await m.finish({ y })).y!;
       }),
   };

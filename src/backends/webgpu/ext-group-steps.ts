@@ -6,15 +6,10 @@
  * dweight/dbias: chanGradExtWGSL's partial sums per chunk of positions, then colsumExtWGSL.
  * InstanceNorm's eval (running statistics) is BatchNorm's eval pass (ext-batch-steps.ts).
  */
-import { NormError, describe } from "../../errors.js";
-import {
-  GROUP_NORM_EPS, channelArgsOf, checkEps, checkNumGroups, checkParamShape, numel, optBool, readOptions, savedStats, shapeStr,
-} from "../../core/index.js";
+import { groupNormOf, instanceNormOf, readFloat32, readOptions, savedStats } from "../../core/index.js";
 import type { Call } from "./context.js";
-import {
-  EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS, checkActivation,
-} from "./ext-args.js";
-import { channelGradArgs, encodeBnBackward, encodeBnForward, missingRunning, momentumArg, runningArgs, type ChannelGpuArgs } from "./ext-batch-steps.js";
+import { EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS } from "./ext-args.js";
+import { channelGradArgs, encodeBnBackward, encodeBnForward, type ChannelGpuArgs } from "./ext-batch-steps.js";
 import { extPlan } from "./ext-plan.js";
 import { Work, bytes, slotFloats } from "./ext-steps.js";
 import { backwardBlocks } from "./plan.js";
@@ -29,31 +24,10 @@ import { WORKGROUP, type KernelPlan } from "./wgsl.js";
 type Opt = AnyGpuTensor | null;
 type GroupArgs = ChannelGpuArgs & { G: number; cl: boolean; act: "silu" | null };
 
-/**
- * x [N, C, *] or, channels-last, [N, *, C]; weight/bias [C]. TODO(core): channels-last in the
- * core's channelArgs (here: the same checks, C read from the last dim).
- */
+/** x [N, C, *] or, channels-last, [N, *, C]; weight/bias [C]: the core's groupNormOf with this call's reader. */
 function groupArgs(c: Call, x: unknown, numGroups: unknown, o: Readonly<Record<string, unknown>>): GroupArgs {
-  const cl = optBool(o, "channelsLast", false);
-  const act = checkActivation(o.activation);
-  let a: ChannelGpuArgs;
-  if (!cl) {
-    a = channelArgsOf(c.readAny, "groupNorm", x, o, GROUP_NORM_EPS);
-  } else {
-    const t = c.readAny(x, "x");
-    if (t.shape.length < 2) {
-      throw new NormError("BAD_RANK", "x", `groupNorm (channelsLast) expects an input of shape [N, ..., C] with at least 2 dims, got shape ${shapeStr(t.shape)}`);
-    }
-    const C = t.shape[t.shape.length - 1]!;
-    const param = (p: unknown, name: string): Opt => {
-      if (p === undefined || p === null) return null;
-      const q = c.readAny(p, name);
-      checkParamShape(q, name, [C]);
-      return q;
-    };
-    a = { x: t, N: t.shape[0]!, C, S: numel(t.shape.slice(1, -1)), weight: param(o.weight, "weight"), bias: param(o.bias, "bias"), eps: checkEps(o.eps, GROUP_NORM_EPS) };
-  }
-  return { ...a, G: checkNumGroups(numGroups, a.C), cl, act };
+  const a = groupNormOf(c.reader, x, numGroups, o);
+  return { ...a, cl: a.channelsLast, act: a.activation };
 }
 
 function groupSpec(a: GroupArgs, plan: ExtSpec["plan"]): ExtSpec {
@@ -130,7 +104,7 @@ export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroup
   const o = readOptions(options, "options", EXT_GROUP_BACKWARD_KEYS);
   const a = groupArgs(c, x, numGroups, o);
   const gr = channelGradArgs(c, dy, a, o.into);
-  const saved = savedStats(c.read, o, false, [a.N, a.G]);
+  const saved = savedStats((t, name) => readFloat32(c.reader, t, name), o, false, [a.N, a.G]);
   c.checkAliasing();
   extPlan((a.C / a.G) * a.S, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, o.plan); // a bad plan fails before allocation
   const w = new Work(c);
@@ -146,41 +120,30 @@ export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroup
 
 // ---------------------------------------------------------------- InstanceNorm
 
-/** F.instance_norm's arguments; TODO(core): the core's instanceNorm arguments once they exist. */
-function instanceArgs(c: Call, x: unknown, options: unknown, keys: readonly string[], backward: boolean) {
+/** F.instance_norm's arguments: the core's instanceNormOf with this call's reader (running statistics recorded as written). */
+function instanceArgs(c: Call, x: unknown, options: unknown, keys: readonly string[]) {
   const o = readOptions(options, "options", keys);
-  const a = channelArgsOf(c.readAny, "instanceNorm", x, o, GROUP_NORM_EPS);
-  const useInputStats = optBool(o, "useInputStats", true);
-  const run = runningArgs(c, useInputStats && backward ? {} : o, a.C, useInputStats && !backward);
-  const momentum = momentumArg(o, useInputStats && !backward && (run.runningMean !== null || run.runningVar !== null));
-  if (!useInputStats && (run.runningMean === null || run.runningVar === null)) {
-    throw missingRunning(run.runningMean, run.runningVar, a.C, o, "with useInputStats: false");
-  }
-  if (useInputStats && a.S <= 1 && a.N * a.C > 0) {
-    throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 spatial element when using input statistics, got input of shape ${shapeStr(a.x.shape)}`);
-  }
-  if (useInputStats && !backward && (run.runningMean === null) !== (run.runningVar === null)) {
-    const name = run.runningMean === null ? "runningMean" : "runningVar";
-    throw new NormError("BAD_ARGUMENT", name, `expected both running statistics or neither, got ${describe(o[name])} beside the other`);
-  }
-  return { ...a, o, useInputStats, run, momentum, G: a.C, cl: false, act: null } as const;
+  const a = instanceNormOf(c.reader, x, o);
+  return { ...a, runningMean: a.runningMean as GpuTensor | null, runningVar: a.runningVar as GpuTensor | null, o, G: a.C, cl: false, act: null } as const; // float32: checked
 }
 
 /** InstanceNorm forward: y; with useInputStats and running statistics, those are updated in place. */
 export function instanceForwardSteps(c: Call, x: unknown, options: unknown) {
-  const a = instanceArgs(c, x, options, INSTANCE_KEYS, false);
+  const a = instanceArgs(c, x, options, INSTANCE_KEYS);
   c.checkAliasing();
   const w = new Work(c);
   const y = c.empty(a.x.shape, "y", a.x.dtype);
   if (!a.useInputStats) {
-    encodeBnForward(w, a, y, "eval", a.run, 0, null);
+    encodeBnForward(w, a, y, "eval", a, 0, null);
     return { ...w, y };
   }
-  const rm = a.run.runningMean, rv = a.run.runningVar;
   const stats = { y, mean: w.temp([a.N, a.C], "mean") as GpuTensor, rstd: w.temp([a.N, a.C], "rstd") as GpuTensor };
-  const variance = rm && rv ? (w.temp([a.N * a.C], "variance") as GpuTensor) : null;
+  const updates = a.runningMean !== null || a.runningVar !== null;
+  const variance = updates ? (w.temp([a.N * a.C], "variance") as GpuTensor) : null;
   encodeGroupForward(w, { ...a, G: a.C }, stats, variance, a.o.plan);
-  if (rm && rv && variance && a.N * a.C > 0) {
+  if (variance && a.N * a.C > 0) {
+    // PyTorch updates whichever running statistic exists: the other is updated in a temporary
+    const rm = a.runningMean ?? (w.temp([a.C], "running mean") as GpuTensor), rv = a.runningVar ?? (w.temp([a.C], "running var") as GpuTensor);
     const meta = c.meta([new Uint32Array(new Float32Array([a.momentum]).buffer)[0]!], "momentum");
     w.temps.push(meta);
     w.run(`inrun ${a.C} ${a.S}`, () => instanceRunningWGSL(a.C, a.S), {
@@ -192,13 +155,13 @@ export function instanceForwardSteps(c: Call, x: unknown, options: unknown) {
 
 /** InstanceNorm backward: per-instance statistics recomputed (useInputStats), or the running ones. */
 export function instanceBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
-  const a = instanceArgs(c, x, options, INSTANCE_BACKWARD_KEYS, true);
+  const a = instanceArgs(c, x, options, INSTANCE_BACKWARD_KEYS);
   const gr = channelGradArgs(c, dy, a, a.o.into);
   c.checkAliasing();
   const w = new Work(c);
   const grads = gr.alloc();
   if (!a.useInputStats) {
-    encodeBnBackward(w, a, gr.dy, grads.dx, { runningMean: a.run.runningMean!, runningVar: a.run.runningVar! }, grads, gr.acc);
+    encodeBnBackward(w, a, gr.dy, grads.dx, { runningMean: a.runningMean!, runningVar: a.runningVar! }, grads, gr.acc);
   } else {
     const stats = { mean: w.temp([a.N, a.C], "mean") as GpuTensor, rstd: w.temp([a.N, a.C], "rstd") as GpuTensor };
     encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);

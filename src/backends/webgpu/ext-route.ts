@@ -7,7 +7,7 @@
  * GpuTensor among the arguments, an own #12 option key, or an own accessor where a tensor goes
  * (its value is unknown until read) sends the call to the #12 kernels, which handle float32 too.
  */
-import { maybeHalfCpu } from "./ext-args.js";
+import { typedTag } from "../../core/intrinsics.js";
 import { stateOf } from "./tensor.js";
 
 const isHalf = (t: unknown): boolean => {
@@ -43,6 +43,18 @@ export const GROUP_EXT_KEYS = Object.freeze(["channelsLast", "activation"]);
 function peek(o: object, key: string, maybe: unknown): unknown {
   const d = Object.getOwnPropertyDescriptor(o, key);
   return d === undefined ? undefined : d.get !== undefined ? maybe : d.value;
+}
+
+/** Whether a CPU tensor-like may be half, seen without running getters (own data properties only; an accessor: maybe). */
+function maybeHalfCpu(t: unknown): boolean {
+  if (t === null || typeof t !== "object") return false;
+  const d = Object.getOwnPropertyDescriptor(t, "dtype");
+  if (d !== undefined && (d.get !== undefined || (d.value !== undefined && d.value !== "float32"))) return true;
+  const data = Object.getOwnPropertyDescriptor(t, "data");
+  if (data === undefined) return false;
+  if (data.get !== undefined) return true;
+  const tag = typedTag(data.value);
+  return tag === "Uint16Array" || tag === "Float16Array";
 }
 
 /** wantsExt for `gpu.cpu.*`: CPU tensors that may be half (seen without running getters), or #12 option keys. */

@@ -4,15 +4,13 @@
  * row-steps.ts): tensors of any dtype, weightOffset, castingMode, and the fused residual add
  * (addLayerNorm/addRmsNorm: h = round_x((x + residual) + inputBias), y = norm(h); h written to a
  * new tensor, to `residualOut`, or over `residual` itself). Validation first (the core's
- * rowNormArgsOf/savedStats/gradsInto, then ext-args.ts for what the core lacks), then allocation
- * and encoding: a call that throws has made nothing that survives it.
+ * rowNormArgsOf/addNormOf/rowBackwardOf with this call's reader: the CPU's checks and NormErrors),
+ * then allocation and encoding: a call that throws has made nothing that survives it.
  */
 import { NormError } from "../../errors.js";
-import { LAYER_NORM_EPS, RMS_NORM_EPS, checkParamShape, checkShapeEqual, gradsInto, readOptions, rowNormArgsOf, savedStats, statShape } from "../../core/index.js";
+import { LAYER_NORM_EPS, RMS_NORM_EPS, addNormOf, readOptions, rowBackwardOf, rowNormArgsOf, statShape } from "../../core/index.js";
 import type { Call } from "./context.js";
-import {
-  ADD_BACKWARD_KEYS, ADD_FORWARD_KEYS, ADD_INTO_KEYS, EXT_ROW_BACKWARD_KEYS, EXT_ROW_FORWARD_KEYS, checkCastingMode, checkWeightOffset, expectDType,
-} from "./ext-args.js";
+import { EXT_ADD_BACKWARD_KEYS, EXT_ADD_FORWARD_KEYS, EXT_ROW_BACKWARD_KEYS, EXT_ROW_FORWARD_KEYS } from "./ext-args.js";
 import { extPlan } from "./ext-plan.js";
 import { Work, bytes, slotFloats, storageLimit } from "./ext-steps.js";
 import { backwardBlocks } from "./plan.js";
@@ -26,26 +24,15 @@ import { WORKGROUP, type KernelPlan } from "./wgsl.js";
 
 type Opt = AnyGpuTensor | null;
 
-/** The arguments both directions share: x (or h), normalizedShape, parameters and the #12 options. */
-function rowArgs(c: Call, rms: boolean, x: unknown, ns: unknown, options: unknown, keys: readonly string[]) {
-  const o = readOptions(options, "options", keys);
-  const a = rowNormArgsOf(c.readAny, x, ns, o, rms ? RMS_NORM_EPS : LAYER_NORM_EPS, keys);
-  return { ...a, o, offset: checkWeightOffset(o.weightOffset), mode: checkCastingMode(o.castingMode) };
-}
-type RowArgs = ReturnType<typeof rowArgs>;
+/** The row arguments both directions share (x or h, normalizedShape, parameters, eps, the #12 options). */
+type RowArgs = ReturnType<typeof rowNormArgsOf<AnyGpuTensor>>;
 
-/** An optional parameter-shaped input (inputBias). */
-function paramArg(c: Call, v: unknown, name: string, ns: readonly number[]): Opt {
-  if (v === undefined || v === null) return null;
-  const t = c.readAny(v, name);
-  checkParamShape(t, name, ns);
-  return t;
-}
+const epsOf = (rms: boolean) => (rms ? RMS_NORM_EPS : LAYER_NORM_EPS);
 
 function specOf(rms: boolean, a: RowArgs, plan: ExtSpec["plan"]): ExtSpec {
   return {
     rms, D: a.D, map: { k: "rows" }, plan, x: a.x.dtype, w: a.weight?.dtype ?? null, b: a.bias?.dtype ?? null,
-    offset: a.weight ? Math.fround(a.offset) : 0, mode: a.x.dtype === "float32" ? "gemma" : a.mode, act: null,
+    offset: a.weight ? Math.fround(a.weightOffset) : 0, mode: a.x.dtype === "float32" ? "gemma" : a.castingMode, act: null,
   };
 }
 
@@ -61,24 +48,12 @@ export interface ExtForwardOut {
  * outputs; mean/rstd are always made (the caller frees them when it returns y only).
  */
 export function extForwardSteps(c: Call, rms: boolean, x: unknown, residual: unknown, ns: unknown, options: unknown, add: boolean) {
-  const a = rowArgs(c, rms, x, ns, options, add ? ADD_FORWARD_KEYS : EXT_ROW_FORWARD_KEYS);
-  const o = a.o;
+  const o = readOptions(options, "options", add ? EXT_ADD_FORWARD_KEYS : EXT_ROW_FORWARD_KEYS);
+  // h over residual (FlashInfer's in-place add): residual is then written, so nothing it shares a buffer with may be read
+  const f = add ? addNormOf(c.reader, x, residual, ns, o, epsOf(rms)) : null;
+  const a: RowArgs = f ?? rowNormArgsOf(c.readAny, x, ns, o, epsOf(rms));
   const dt = a.x.dtype;
-  let r: Opt = null, ib: Opt = null, hTarget: Opt = null, inPlace = false;
-  if (add) {
-    // h over residual (FlashInfer's in-place add): residual is then written, so nothing it shares a buffer with may be read
-    inPlace = o.residualOut !== undefined && o.residualOut !== null && o.residualOut === residual;
-    r = inPlace ? c.writeAny(residual, "residual") : c.readAny(residual, "residual");
-    checkShapeEqual(r, a.x, "residual");
-    expectDType(r, dt, "residual", "x's dtype");
-    ib = paramArg(c, o.inputBias, "inputBias", a.normalizedShape);
-    if (!inPlace && o.residualOut !== undefined && o.residualOut !== null) {
-      hTarget = c.writeAny(o.residualOut, "residualOut");
-      checkShapeEqual(hTarget, a.x, "residualOut");
-      expectDType(hTarget, dt, "residualOut", "h has x's dtype");
-    }
-    if (inPlace) hTarget = r;
-  }
+  const hTarget: Opt = f?.residualOut ?? null;
   c.checkAliasing();
   const plan = extPlan(a.D, a.D, false, c.ctx.subgroupSize, c.ctx.f16, o.plan);
   // validated: from here on only allocation and encoding
@@ -90,7 +65,7 @@ export function extForwardSteps(c: Call, rms: boolean, x: unknown, residual: unk
     mean: rms ? null : c.empty(sshape, "mean"),
     rstd: c.empty(sshape, "rstd"),
   };
-  if (a.rows > 0 && a.D > 0) encodeForward(w, rms, a, plan, out, add ? { r: r!, ib, inPlace } : null);
+  if (a.rows > 0 && a.D > 0) encodeForward(w, rms, a, plan, out, f && { r: f.residual, ib: f.inputBias, inPlace: f.inPlace });
   return { ...w, out, args: a };
 }
 
@@ -138,41 +113,19 @@ function encodeForward(w: Work, rms: boolean, a: RowArgs, plan: ExtSpec["plan"],
  * dinputBias = Σ_rows dx). Saved statistics are used when given, else recomputed first.
  */
 export function extBackwardSteps(c: Call, rms: boolean, dy: unknown, x: unknown, ns: unknown, options: unknown, add: boolean) {
-  const a = rowArgs(c, rms, x, ns, options, add ? ADD_BACKWARD_KEYS : EXT_ROW_BACKWARD_KEYS);
-  const o = a.o;
+  const o = readOptions(options, "options", add ? EXT_ADD_BACKWARD_KEYS : EXT_ROW_BACKWARD_KEYS);
+  const a = rowBackwardOf(c.reader, dy, x, ns, o, epsOf(rms), rms, add);
   const dt = a.x.dtype;
-  const g = c.readAny(dy, "dy");
-  checkShapeEqual(g, a.x, "dy");
-  expectDType(g, dt, "dy", "x's dtype");
-  const saved = savedStats(c.read, o, rms, statShape(a.x.shape, a.normalizedShape));
-  let ib: Opt = null, dh: Opt = null, intoIb: Opt = null;
-  let intoOpt: unknown = o.into;
-  if (add) {
-    ib = paramArg(c, o.inputBias, "inputBias", a.normalizedShape);
-    if (o.dh !== undefined && o.dh !== null) {
-      dh = c.readAny(o.dh, "dh");
-      checkShapeEqual(dh, a.x, "dh");
-      expectDType(dh, dt, "dh", "x's dtype");
-    }
-    const i = readOptions(o.into ?? undefined, "into", ADD_INTO_KEYS);
-    if (i.dinputBias !== undefined && i.dinputBias !== null) {
-      if (ib === null) throw new NormError("BAD_ARGUMENT", "into.dinputBias", "expected none (no inputBias was given, so there is no gradient for it)");
-      intoIb = c.writeAny(i.dinputBias, "into.dinputBias");
-      checkParamShape(intoIb, "into.dinputBias", a.normalizedShape);
-      expectDType(intoIb, ib.dtype, "into.dinputBias", "inputBias's dtype");
-    }
-    intoOpt = { dweight: i.dweight, dbias: i.dbias };
-  }
-  const into = gradsInto(c.writeAny, intoOpt, a.weight !== null, a.bias !== null, a.normalizedShape);
-  expectDType(into.dweight, a.weight?.dtype ?? "float32", "into.dweight", "weight's dtype");
-  expectDType(into.dbias, a.bias?.dtype ?? "float32", "into.dbias", "bias's dtype");
+  const { dy: g, inputBias: ib, dh, stats: saved } = a;
+  const into = { dweight: a.into.dweight ?? null, dbias: a.into.dbias ?? null };
+  const intoIb: Opt = a.into.dinputBias ?? null;
   c.checkAliasing();
   const plan = extPlan(a.D, a.D, true, c.ctx.subgroupSize, c.ctx.f16, o.plan);
   // validated: from here on only allocation and encoding
   const w = new Work(c);
   let mean: GpuTensor | null, rstd: GpuTensor;
   if (saved !== null) {
-    ({ mean, rstd } = saved);
+    ({ mean, rstd } = saved as { mean: GpuTensor | null; rstd: GpuTensor });
   } else {
     const sshape = statShape(a.x.shape, a.normalizedShape);
     const f: ExtForwardOut = { y: w.temp(a.x.shape, "y", dt), h: null, mean: rms ? null : (w.temp(sshape, "mean") as GpuTensor), rstd: w.temp(sshape, "rstd") as GpuTensor };

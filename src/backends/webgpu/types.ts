@@ -1,22 +1,16 @@
 /// <reference types="@webgpu/types" />
 /** The WebGPU backend's option and result types. */
-import type { Tensor } from "../../core/index.js";
+import type { CastingMode, HalfTensor as CoreHalfTensor, Tensor } from "../../core/index.js";
 import type { DType, HalfDType } from "../../dtype.js";
-import type { CastingMode } from "../../reference/ops.js";
 import type { ExtPlan } from "./ext-plan.js";
 import type { GpuTensor } from "./tensor.js";
 import type { KernelPlan } from "./wgsl.js";
 
 /**
- * A CPU tensor of float16/bfloat16 bit patterns (what `read()` returns for a half GPU tensor, and
- * what `upload` takes besides float32 tensors; a Float16Array `data` is accepted as float16).
- * TODO(core): the core's half tensor type once the CPU side has it.
+ * The core's HalfTensor (float16/bfloat16 bit patterns: what `read()` returns for a half GPU
+ * tensor, and what `upload` takes besides float32 tensors), its dtype narrowed to D.
  */
-export interface HalfTensor<D extends HalfDType = HalfDType> {
-  readonly shape: readonly number[];
-  readonly data: Uint16Array;
-  readonly dtype: D;
-}
+export type HalfTensor<D extends HalfDType = HalfDType> = CoreHalfTensor & { readonly dtype: D };
 
 /** The CPU tensor `read()` gives for a GPU tensor of dtype D. */
 export type TensorOf<D extends DType> = D extends "float32" ? Tensor : D extends HalfDType ? HalfTensor<D> : never;

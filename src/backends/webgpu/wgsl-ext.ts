@@ -20,7 +20,7 @@
  * that export once it is on main.
  */
 import type { DType } from "../../dtype.js";
-import type { CastingMode } from "../../reference/ops.js";
+import type { CastingMode } from "../../core/index.js";
 import type { ExtPlan } from "./ext-plan.js";
 import { HALF_WGSL, roundFn, vecF, type Store } from "./wgsl-half.js";
 import { WORKGROUP } from "./wgsl.js";

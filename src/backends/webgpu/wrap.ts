@@ -16,9 +16,8 @@
  * any failed call does (`ready()`/`read()` reject, later ops throw).
  */
 import { NormError, describe } from "../../errors.js";
-import { checkOptions, checkShape, numel, shapeStr } from "../../core/index.js";
+import { checkDType, checkOptions, checkShape, numel, shapeStr } from "../../core/index.js";
 import { STORAGE, type Call } from "./context.js";
-import { checkDType } from "./ext-args.js";
 import { bytesOf, makeTensor, stateOf } from "./tensor.js";
 import type { AnyGpuTensor } from "./types.js";
 import type { GpuWrapOptions } from "./types.js";
