@@ -5,8 +5,10 @@
  * that binds only 8 storage buffers, failed calls leaving no buffer and no caller array changed,
  * and no leak over many calls. Browser-safe; run by runGpuSuite in Chromium and on Dawn.
  */
+import * as nk from "../../src/index.js";
 import { createGpuBackend, type AnyGpuTensor, type GpuBackend } from "../../src/backends/webgpu/index.js";
 import { f32ToF16BitsArray } from "../../src/dtype.js";
+import { NormError } from "../../src/errors.js";
 import { check, instrumentedDevice, throwsNorm } from "./gpu-helpers.js";
 import { held, randomOf, readValues, type AnyT } from "./ops12-props.js";
 import type { SuiteEnv, T } from "./suite.js";
@@ -22,6 +24,69 @@ export function ops12ErrorTests(env: SuiteEnv): T[] {
   const list: T[] = [];
   const add = (name: string, fn: () => Promise<void>) => list.push({ name, fn });
   const D = 16, rows = 3;
+
+  add("#12 errors: gpu.cpu.* and the CPU ops give the same NormError (code, argument) for the same misuse (one validation core)", async () => {
+    const x = randomOf(1, [rows, D], "float16").t, r = randomOf(2, [rows, D], "float16").t, x32 = randomOf(3, [rows, D], "float32").t;
+    const w = randomOf(4, [D], "bfloat16").t, w16 = randomOf(5, [D], "float16").t, rm = randomOf(6, [D], "float32").t, rv = randomOf(7, [D], "float32").t;
+    const rstd = { shape: [rows], data: new Float32Array(rows).fill(1) };
+    const x4 = { shape: [4], data: new Float32Array(4) }, x14 = { shape: [1, 4], data: new Float32Array(4) }, x231 = { shape: [2, 3, 1], data: new Float32Array(6) };
+    type Api = Record<string, (...a: unknown[]) => unknown>;
+    const cases: [string, (api: Api) => unknown][] = [
+      ["unknown key", (a) => a.layerNorm!(x, D, { weightOfset: 1 })],
+      ["castingMode", (a) => a.rmsNorm!(x, D, { castingMode: "fast" })],
+      ["weightOffset NaN", (a) => a.rmsNorm!(x, D, { weight: w, weightOffset: NaN })],
+      ["out's dtype", (a) => a.layerNorm!(x, D, { out: x32 })],
+      ["dy's dtype", (a) => a.layerNormBackward!(x32, x, D)],
+      ["half mean", (a) => a.layerNormBackward!(x, x, D, { mean: x, rstd })],
+      ["rstd's shape", (a) => a.rmsNormBackward!(x, x, D, { rstd: x4 })],
+      ["into.dweight's shape", (a) => a.rmsNormBackward!(x, x, D, { weight: w, into: { dweight: x32 } })],
+      ["into.dweight's dtype", (a) => a.rmsNormBackward!(x, x, D, { weight: w, into: { dweight: w16 } })],
+      ["into.dbias without bias", (a) => a.layerNormBackward!(x, x, D, { into: { dbias: w } })],
+      ["residual's dtype", (a) => a.addRmsNorm!(x, x32, D)],
+      ["residualOut's dtype", (a) => a.addRmsNorm!(x, r, D, { residualOut: x32 })],
+      ["inputBias's shape", (a) => a.addRmsNorm!(x, r, D, { inputBias: x })],
+      ["out over residual", (a) => a.addLayerNorm!(x, r, D, { out: r })],
+      ["dh's dtype", (a) => a.addRmsNormBackward!(x, r, D, { dh: x32 })],
+      ["into.dinputBias without inputBias", (a) => a.addRmsNormBackward!(x, r, D, { into: { dinputBias: w } })],
+      ["into key", (a) => a.addRmsNormBackward!(x, r, D, { into: { dinputbias: w } })],
+      ["activation", (a) => a.groupNorm!(x, 4, { activation: "gelu" })],
+      ["groups", (a) => a.groupNorm!(x, 3, { channelsLast: true })],
+      ["channels-last rank", (a) => a.groupNorm!(x4, 2, { channelsLast: true })],
+      ["groupNorm weight's shape", (a) => a.groupNorm!(x, 4, { channelsLast: true, weight: randomOf(8, [3], "float16").t })],
+      ["eval without running stats", (a) => a.batchNorm!(x)],
+      ["one value per channel", (a) => a.batchNorm!(x14, { training: true })],
+      ["momentum null", (a) => a.batchNorm!(x, { training: true, momentum: null, runningMean: rm })],
+      ["half running mean", (a) => a.batchNorm!(x32, { training: true, runningMean: w })],
+      ["running stats aliasing (training)", (a) => a.batchNorm!(x32, { training: true, runningMean: rm, runningVar: rm })],
+      ["running stats aliasing (backward, eval)", (a) => a.batchNormBackward!(x32, x32, { runningMean: rm, runningVar: rm })],
+      ["running var's shape (backward)", (a) => a.batchNormBackward!(x32, x32, { training: true, runningMean: rm, runningVar: x4 })],
+      ["useInputStats false", (a) => a.instanceNorm!(x, { useInputStats: false })],
+      ["one spatial element", (a) => a.instanceNorm!(x231)],
+      ["useInputStats string", (a) => a.instanceNorm!(x, { useInputStats: "yes" })],
+      ["instance running mean's shape (backward)", (a) => a.instanceNormBackward!(x, x, { runningMean: x4 })],
+      ["cast dtype", (a) => a.cast!(x, "float64")],
+      ["cast Uint16Array without dtype", (a) => a.cast!({ shape: [2], data: new Uint16Array(2) }, "float32")],
+      ["half bits in a Float32Array", (a) => a.rmsNorm!({ shape: [2], data: new Float32Array(2), dtype: "bfloat16" }, 2)],
+    ];
+    const caught = async (fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        if (e instanceof NormError) return `${e.code} ${e.argument}`;
+        return `not a NormError: ${String(e)}`;
+      }
+      return "no error";
+    };
+    const before = gpu.liveBuffers();
+    const diffs: string[] = [];
+    for (const [what, fn] of cases) {
+      const [cpu, onGpu] = [await caught(() => fn(nk as unknown as Api)), await caught(() => fn(gpu.cpu as unknown as Api))];
+      if (cpu !== onGpu || cpu === "no error" || cpu.startsWith("not")) diffs.push(`${what}: CPU ${cpu}, gpu.cpu ${onGpu}`);
+    }
+    check(diffs.length ? diffs.join("; ") : null);
+    check(gpu.liveBuffers() === before ? null : `rejected calls left ${gpu.liveBuffers() - before} buffers`);
+    noErrors(gpu);
+  });
 
   add("#12 errors: options and dtypes are checked at the call (NormError naming the argument), nothing left behind", async () => {
     await held(gpu, async (up) => {
@@ -58,7 +123,7 @@ export function ops12ErrorTests(env: SuiteEnv): T[] {
         [() => gpu.layerNorm(x, D, { plan: { vec: 3 } } as never), "BAD_ARGUMENT", "plan"],
         [() => gpu.layerNorm(x, D, { weightOffset: 1, plan: { wgsum: true } } as never), "BAD_ARGUMENT", "plan.wgsum"],
         [() => gpu.upload({ shape: [2], data: new Uint16Array(2), dtype: "float8" } as never), "BAD_DTYPE", "tensor.dtype"],
-        [() => gpu.upload({ shape: [2], data: new Float32Array(2), dtype: "bfloat16" } as never), "BAD_DTYPE", "tensor.data"],
+        [() => gpu.upload({ shape: [2], data: new Float32Array(2), dtype: "bfloat16" } as never), "BAD_DTYPE", "tensor.dtype"],
         [() => gpu.upload({ shape: [2], data: new Proxy(new Uint16Array(2), {}), dtype: "float16" } as never), "BAD_DTYPE", "tensor.data"],
         [() => gpu.upload({ shape: [3], data: new Uint16Array(2), dtype: "float16" }), "SHAPE_MISMATCH", "tensor"],
       ];

@@ -8,7 +8,7 @@ import {
   groupNormArgs, out, rowNormArgs, rowNormBackwardArgs, statShape, type BackwardOptions, type ForwardOptions, type Grads, type NormOptions, LAYER_NORM_EPS, RMS_NORM_EPS, checkSameShape, type Tensor,
 } from "../../core/index.js";
 import type { GpuBackend } from "./backend.js";
-import type { AnyTensor } from "../../core/index.js";
+import type { AnyTensor, GroupNormBackwardOptions } from "../../core/index.js";
 import type { ExtPlan } from "./ext-plan.js";
 import type { HalfTensor } from "./types.js";
 import { extCpuOps, type CpuResult } from "./ext-cpu.js";
@@ -156,31 +156,13 @@ export interface CpuGrads {
 type Out<T> = T extends HalfTensor ? CpuResult : Tensor;
 type GradsOf<T> = T extends HalfTensor ? CpuGrads : Grads;
 
-/** Options of `gpu.cpu` LayerNorm/RMSNorm: the core's, with tensors of any dtype and the #12 options. */
-export interface CpuRowOptions {
-  weight?: AnyTensor | null;
-  bias?: AnyTensor | null;
-  eps?: number;
-  out?: AnyTensor | null;
-  weightOffset?: number;
-  castingMode?: "gemma" | "llama" | "none";
-  plan?: Partial<ExtPlan>;
-}
-export interface CpuRowBackwardOptions extends CpuRowOptions {
-  mean?: Tensor | null;
-  rstd?: Tensor | null;
-  into?: { dweight?: AnyTensor | null; dbias?: AnyTensor | null } | null;
-}
-export interface CpuGroupOptions {
-  weight?: AnyTensor | null;
-  bias?: AnyTensor | null;
-  eps?: number;
-  channelsLast?: boolean;
-  activation?: "silu" | null;
-  mean?: Tensor | null;
-  rstd?: Tensor | null;
+/** Options of `gpu.cpu` LayerNorm/RMSNorm: the core's (tensors of any dtype, the #12 options), and `plan`. */
+export type CpuRowOptions = ForwardOptions<AnyTensor> & { plan?: Partial<ExtPlan> };
+export type CpuRowBackwardOptions = BackwardOptions<AnyTensor> & { plan?: Partial<ExtPlan> };
+/** Options of `gpu.cpu` GroupNorm: the core's, with `into` (gradients added into) and `plan`. */
+export type CpuGroupOptions = GroupNormBackwardOptions<AnyTensor> & {
   into?: { dweight?: AnyTensor | null; dbias?: AnyTensor | null } | null;
   plan?: Partial<ExtPlan>;
-}
+};
 
 export type GpuCpuOps = ReturnType<typeof cpuOps>;

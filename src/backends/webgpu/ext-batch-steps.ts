@@ -98,22 +98,22 @@ function batchArgs(c: Call, x: unknown, options: unknown, keys: readonly string[
 }
 
 /**
- * The gradient side of a channel op's backward (BatchNorm, InstanceNorm, GroupNorm): dy (x's shape
- * and dtype) and `into` (each of its parameter's dtype); then, once the caller checked aliasing,
- * `alloc` makes dx and the gradients not going into the caller's tensors.
+ * The start of a channel op's backward (BatchNorm, InstanceNorm, GroupNorm): dy (x's shape and
+ * dtype) and `into` (each of its parameter's dtype), then the op's own last checks (`more`), the
+ * aliasing check, and only then dx and the gradients not going into the caller's tensors.
  */
-export function channelGradArgs(c: Call, dy: unknown, a: ChannelGpuArgs, into: unknown) {
+export function channelBackwardOf(c: Call, dy: unknown, a: ChannelGpuArgs, into: unknown, more: () => void = () => {}) {
   const g = likeX(c.readAny, dy, a.x, "dy");
   const i = gradsIntoOf(c.writeAny, into, [["dweight", "weight", a.weight], ["dbias", "bias", a.bias]], [a.C], INTO_KEYS);
-  return {
-    dy: g,
-    acc: { dweight: i.dweight != null, dbias: i.dbias != null },
-    alloc: () => ({
-      dx: c.empty(a.x.shape, "dx", a.x.dtype),
-      dweight: a.weight === null ? null : (i.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
-      dbias: a.bias === null ? null : (i.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
-    }),
+  more();
+  c.checkAliasing();
+  // validated: from here on only allocation and encoding
+  const grads = {
+    dx: c.empty(a.x.shape, "dx", a.x.dtype),
+    dweight: a.weight === null ? null : (i.dweight ?? c.empty([a.C], "dweight", a.weight.dtype)),
+    dbias: a.bias === null ? null : (i.dbias ?? c.empty([a.C], "dbias", a.bias.dtype)),
   };
+  return { dy: g, acc: { dweight: i.dweight != null, dbias: i.dbias != null }, w: new Work(c), grads };
 }
 
 /** BatchNorm forward: y (x's dtype); in training the running statistics are updated in place. */
@@ -129,10 +129,7 @@ export function batchForwardSteps(c: Call, x: unknown, options: unknown) {
 /** BatchNorm backward: { dx, dweight, dbias } (batch statistics recomputed in training). */
 export function batchBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
   const a = batchArgs(c, x, options, EXT_BATCH_BACKWARD_KEYS);
-  const gr = channelGradArgs(c, dy, a, a.o.into);
-  c.checkAliasing();
-  const w = new Work(c);
-  const grads = gr.alloc();
+  const { w, grads, ...gr } = channelBackwardOf(c, dy, a, a.o.into);
   let stats: { mean: GpuTensor; rstd: GpuTensor } | { runningMean: GpuTensor; runningVar: GpuTensor };
   if (a.training) {
     stats = { mean: w.temp([a.C], "mean") as GpuTensor, rstd: w.temp([a.C], "rstd") as GpuTensor };

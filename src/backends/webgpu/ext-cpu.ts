@@ -22,23 +22,28 @@ type Cpu = CheckedTensor;
 export type CpuResult = AnyTensor;
 
 const TENSOR_KEYS = ["weight", "bias", "inputBias", "mean", "rstd", "dh", "runningMean", "runningVar"];
+/** Checked as written in every mode (the core's rule), written back only when the call updates them. */
+const RUNNING = ["runningMean", "runningVar"];
 
 /** The uploads, results and caller-owned targets of one call. */
 class Mirror {
   readonly held: AnyGpuTensor[] = [];
   /** CPU arrays the call reads (for the aliasing check of what it writes) */
   readonly reads: [string, Float32Array | Uint16Array][] = [];
+  /** CPU arrays checked as written that the call does not write back (running statistics it does not update) */
+  readonly guarded: [string, Float32Array | Uint16Array][] = [];
   /** caller-owned CPU tensors written once every read succeeded */
   readonly writes: { name: string; cpu: Cpu; gpu: AnyGpuTensor | null }[] = [];
   constructor(readonly gpu: GpuBackend) {}
 
-  /** Uploads a CPU tensor (null/undefined: none). */
-  up(t: unknown, name: string, write = false): AnyGpuTensor | null {
+  /** Uploads a CPU tensor (null/undefined: none); `write`: written back at the end, "guard": only checked as written. */
+  up(t: unknown, name: string, write: boolean | "guard" = false): AnyGpuTensor | null {
     if (t === undefined || t === null) return null;
     const c = checkAnyTensor(t, name);
     const g = this.gpu.upload(c.dtype === "float32" ? { shape: c.shape, data: c.data as Float32Array } : { shape: c.shape, data: c.data as Uint16Array, dtype: c.dtype }, name);
     this.held.push(g);
-    if (write) this.writes.push({ name, cpu: c, gpu: g });
+    if (write === "guard") this.guarded.push([name, c.data]);
+    else if (write) this.writes.push({ name, cpu: c, gpu: g });
     else this.reads.push([name, c.data]);
     return g;
   }
@@ -58,7 +63,7 @@ class Mirror {
     const g: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o)) {
       if (drop.includes(k) || k === "into") continue;
-      g[k] = TENSOR_KEYS.includes(k) ? this.up(v, k, written.includes(k)) : v;
+      g[k] = TENSOR_KEYS.includes(k) ? this.up(v, k, written.includes(k) || (RUNNING.includes(k) && "guard")) : v;
     }
     if (o.into !== undefined && o.into !== null) {
       const i = readOptions(o.into, "into", null);
@@ -70,7 +75,7 @@ class Mirror {
   }
   /** Checks the written arrays against the read ones (run once everything is uploaded). */
   checkWrites(): void {
-    checkWrites(this.writes.map((x) => [x.name, x.cpu.data] as const), this.reads);
+    checkWrites([...this.writes.map((x) => [x.name, x.cpu.data] as const), ...this.guarded], this.reads);
   }
   /** Reads GPU results back, then writes the caller's targets; returns the results. */
   async finish<K extends string>(results: Record<K, AnyGpuTensor | null>, into: Record<string, AnyGpuTensor | null> = {}): Promise<Record<K, CpuResult | null>> {

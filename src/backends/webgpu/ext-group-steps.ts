@@ -9,7 +9,7 @@
 import { groupNormOf, instanceNormOf, readFloat32, readOptions, savedStats } from "../../core/index.js";
 import type { Call } from "./context.js";
 import { EXT_GROUP_BACKWARD_KEYS, EXT_GROUP_KEYS, INSTANCE_BACKWARD_KEYS, INSTANCE_KEYS } from "./ext-args.js";
-import { channelGradArgs, encodeBnBackward, encodeBnForward, type ChannelGpuArgs } from "./ext-batch-steps.js";
+import { channelBackwardOf, encodeBnBackward, encodeBnForward, type ChannelGpuArgs } from "./ext-batch-steps.js";
 import { extPlan } from "./ext-plan.js";
 import { Work, bytes, slotFloats } from "./ext-steps.js";
 import { backwardBlocks } from "./plan.js";
@@ -103,17 +103,15 @@ export function extGroupForwardSteps(c: Call, x: unknown, numGroups: unknown, op
 export function extGroupBackwardSteps(c: Call, dy: unknown, x: unknown, numGroups: unknown, options: unknown) {
   const o = readOptions(options, "options", EXT_GROUP_BACKWARD_KEYS);
   const a = groupArgs(c, x, numGroups, o);
-  const gr = channelGradArgs(c, dy, a, o.into);
-  const saved = savedStats((t, name) => readFloat32(c.reader, t, name), o, false, [a.N, a.G]);
-  c.checkAliasing();
-  extPlan((a.C / a.G) * a.S, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, o.plan); // a bad plan fails before allocation
-  const w = new Work(c);
-  let stats = saved as { mean: GpuTensor; rstd: GpuTensor } | null;
+  let stats: { mean: GpuTensor; rstd: GpuTensor } | null = null;
+  const { w, grads, ...gr } = channelBackwardOf(c, dy, a, o.into, () => {
+    stats = savedStats((t, name) => readFloat32(c.reader, t, name), o, false, [a.N, a.G]) as typeof stats;
+    extPlan((a.C / a.G) * a.S, runOf(a), true, c.ctx.subgroupSize, c.ctx.f16, o.plan); // a bad plan fails before allocation
+  });
   if (stats === null) {
     stats = { mean: w.temp([a.N, a.G], "mean") as GpuTensor, rstd: w.temp([a.N, a.G], "rstd") as GpuTensor };
     encodeGroupForward(w, a, { y: w.temp(a.x.shape, "y", a.x.dtype), ...stats }, null);
   }
-  const grads = gr.alloc();
   encodeGroupBackward(w, a, gr.dy, stats, grads, gr.acc, o.plan);
   return { ...w, grads };
 }
@@ -156,10 +154,7 @@ export function instanceForwardSteps(c: Call, x: unknown, options: unknown) {
 /** InstanceNorm backward: per-instance statistics recomputed (useInputStats), or the running ones. */
 export function instanceBackwardSteps(c: Call, dy: unknown, x: unknown, options: unknown) {
   const a = instanceArgs(c, x, options, INSTANCE_BACKWARD_KEYS);
-  const gr = channelGradArgs(c, dy, a, a.o.into);
-  c.checkAliasing();
-  const w = new Work(c);
-  const grads = gr.alloc();
+  const { w, grads, ...gr } = channelBackwardOf(c, dy, a, a.o.into);
   if (!a.useInputStats) {
     encodeBnBackward(w, a, gr.dy, grads.dx, { runningMean: a.runningMean!, runningVar: a.runningVar! }, grads, gr.acc);
   } else {

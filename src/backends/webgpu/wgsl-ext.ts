@@ -23,7 +23,7 @@ import type { DType } from "../../dtype.js";
 import type { CastingMode } from "../../core/index.js";
 import type { ExtPlan } from "./ext-plan.js";
 import { HALF_WGSL, roundFn, vecF, type Store } from "./wgsl-half.js";
-import { WORKGROUP } from "./wgsl.js";
+import { WORKGROUP, teamReduce } from "./wgsl.js";
 
 export type RowMap =
   | { k: "rows" }
@@ -77,44 +77,7 @@ export function extPrelude(s: ExtSpec, more: (DType | null)[] = []): string {
     const l = w === 1 ? "" : `.${c}`;
     return `merge(${acc}, vec4<f32>(a.s${l}, b.s${l}, a.e${l}, b.e${l}))`;
   }, "vec4<f32>(0.0)");
-  // lanes i and i ^ o merge: TwoSum's error term is exact in either order, so every lane ends with the same bits
-  const butterfly = `var r = v;
-  for (var o = 1u; o < ${plan.sg}u; o = o << 1u) { r = merge(r, subgroupShuffleXor(r, o)); }`;
-  let reduce: string;
-  if (plan.sg === 0) {
-    reduce = `
-var<workgroup> red: array<vec4<f32>, ${WORKGROUP}>;
-fn reduce(v: vec4<f32>, lid: u32, lane: u32) -> vec2<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${plan.T / 2}u; s > 0u; s = s >> 1u) {
-    if (lane < s) { red[lid] = merge(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[lid - lane];
-  workgroupBarrier();
-  return total(r);
-}`;
-  } else if (plan.sg === plan.T) {
-    reduce = `
-fn reduce(v: vec4<f32>, lid: u32, lane: u32) -> vec2<f32> {
-  ${butterfly}
-  return total(r);
-}`;
-  } else {
-    reduce = `
-var<workgroup> red: array<vec4<f32>, ${WORKGROUP / plan.sg}>;
-fn reduce(v: vec4<f32>, lid: u32, lane: u32) -> vec2<f32> {
-  ${butterfly}
-  if (lid % ${plan.sg}u == 0u) { red[lid / ${plan.sg}u] = r; }
-  workgroupBarrier();
-  let base = (lid - lane) / ${plan.sg}u;
-  var t = red[base];
-  for (var j = 1u; j < ${plan.T / plan.sg}u; j++) { t = merge(t, red[base + j]); }
-  workgroupBarrier();
-  return total(t);
-}`;
-  }
+  const reduce = teamReduce(plan, "", `lid % ${plan.sg}u == 0u`);
   return `${plan.sg ? "enable subgroups;\n" : ""}
 alias V = ${vecF(w)};
 const D = ${s.D}u;
