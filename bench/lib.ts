@@ -4,14 +4,19 @@
  * covers them without installing any peer.
  */
 
-export type Op = "layerNorm" | "rmsNorm";
+export type Op = "layerNorm" | "rmsNorm" | "addLayerNorm" | "addRmsNorm";
 export type Dir = "forward" | "backward";
+/** Storage dtypes of issue #12's half cases (a case without `dtype` is float32). */
+export type HalfDType = "float16" | "bfloat16";
+export type CaseDType = "float32" | HalfDType;
 
 export interface Case {
   op: Op;
   dir: Dir;
   rows: number;
   D: number;
+  /** storage dtype of x, residual, dy, γ, β and of y, h, dx, dγ, dβ (statistics stay float32); absent: float32 */
+  dtype?: HalfDType;
 }
 
 /** The shapes of the issue; [16384, 1024] exists for the 1-vs-2-threads comparison. */
@@ -24,33 +29,86 @@ export const SHAPES: readonly (readonly [number, number])[] = [
 ];
 export const THREADS_SHAPE: readonly [number, number] = [16384, 1024];
 export const LATENCY_SHAPE: readonly [number, number] = [64, 768];
+/** Issue #12's shape for the half-storage target (16M elements: 64 MiB in float32, 32 MiB in half). */
+export const BIG_SHAPE: readonly [number, number] = [4096, 4096];
+/** Shapes of #12's fused float32 cases: BIG_SHAPE and every classic shape. */
+export const FUSED_SHAPES: readonly (readonly [number, number])[] = [BIG_SHAPE, ...SHAPES];
+/**
+ * Shapes of #12's half-storage forward cases (backward: BIG_SHAPE only). The [16384, *] shapes of
+ * the thread comparison are left out to keep the full run's length in bounds (each case ≈ 10 s).
+ */
+export const HALF_SHAPES: readonly (readonly [number, number])[] = [BIG_SHAPE, [4096, 768], [1024, 4096], LATENCY_SHAPE];
 
 export const EPS = 1e-5; // torch's default for both layer_norm and (manual) rms_norm here
 
+const DIRS = ["forward", "backward"] as const;
+
+/** The classic cases (float32 LayerNorm/RMSNorm at SHAPES), then issue #12's (issue12Cases). */
 export function allCases(): Case[] {
   const cases: Case[] = [];
   for (const op of ["layerNorm", "rmsNorm"] as const)
-    for (const dir of ["forward", "backward"] as const)
+    for (const dir of DIRS)
       for (const [rows, D] of SHAPES) cases.push({ op, dir, rows, D });
+  return [...cases, ...issue12Cases()];
+}
+
+/**
+ * Issue #12's cases: the plain float32 norms at BIG_SHAPE (the other shapes are classic cases), the
+ * fused add + norm in float32 at FUSED_SHAPES, and bfloat16/float16 storage of all four ops
+ * (forward at HALF_SHAPES, backward at BIG_SHAPE), each beside the float32 case of the same shape.
+ */
+export function issue12Cases(): Case[] {
+  const cases: Case[] = [];
+  for (const op of ["layerNorm", "rmsNorm"] as const) for (const dir of DIRS) cases.push({ op, dir, rows: BIG_SHAPE[0], D: BIG_SHAPE[1] });
+  for (const op of ["addLayerNorm", "addRmsNorm"] as const)
+    for (const dir of DIRS)
+      for (const [rows, D] of FUSED_SHAPES) cases.push({ op, dir, rows, D });
+  for (const dtype of ["bfloat16", "float16"] as const) {
+    for (const op of ["layerNorm", "rmsNorm", "addLayerNorm", "addRmsNorm"] as const) {
+      for (const [rows, D] of HALF_SHAPES) cases.push({ op, dir: "forward", rows, D, dtype });
+      cases.push({ op, dir: "backward", rows: BIG_SHAPE[0], D: BIG_SHAPE[1], dtype });
+    }
+  }
   return cases;
 }
 
-export const caseKey = (c: Case) => `${c.op} ${c.dir} [${c.rows}, ${c.D}]`;
+export const caseKey = (c: Case) => `${c.op} ${c.dir} [${c.rows}, ${c.D}]${c.dtype ? ` ${c.dtype}` : ""}`;
+
+/**
+ * `--cases='a|b'`: the cases whose key contains any of the `|`-separated texts (every case without
+ * a filter). Not commas: the keys' shapes have them ("[4096, 768]").
+ */
+export function matchesFilter(c: Case, filter: string | undefined): boolean {
+  if (!filter) return true;
+  const key = caseKey(c);
+  return filter.split("|").some((f) => f !== "" && key.includes(f));
+}
 
 /** LayerNorm has γ and β (and saves mean and rstd); RMSNorm has γ only (and saves rstd). */
-export const hasBias = (op: Op) => op === "layerNorm";
+export const hasBias = (op: Op) => op === "layerNorm" || op === "addLayerNorm";
+/** The fused residual add + norm (h = x + residual, y = norm(h)). */
+export const isFused = (op: Op) => op === "addLayerNorm" || op === "addRmsNorm";
+export const isRms = (op: Op) => op === "rmsNorm" || op === "addRmsNorm";
+export const caseDType = (c: Case): CaseDType => c.dtype ?? "float32";
+/** Bytes per stored element of the case's tensors (statistics are float32 in every case). */
+export const elementBytes = (c: Case) => (c.dtype === undefined ? 4 : 2);
+/** A case of issue #12 (fused, half, or at BIG_SHAPE), rather than one of the classic float32 cases. */
+export const isIssue12 = (c: Case) => isFused(c.op) || c.dtype !== undefined || (c.rows === BIG_SHAPE[0] && c.D === BIG_SHAPE[1]);
 
 /**
  * Bytes a kernel must move, the same for every variant of a case (so GB/s compares like time):
- * forward reads x, γ (, β) and writes y; backward reads x, dy, the saved row statistics and γ, and
- * writes dx, dγ (, dβ). Statistics written by forward are not counted (not every peer writes them).
+ * forward reads x, γ (, β) and writes y (fused: reads x and residual, writes y and h); backward
+ * reads x (fused: h), dy, the saved row statistics and γ, and writes dx, dγ (, dβ). Tensors take
+ * the case's element size, statistics 4 bytes. Statistics written by forward are not counted (not
+ * every peer writes them).
  */
 export function caseBytes(c: Case): number {
   const n = c.rows * c.D;
+  const es = elementBytes(c);
   const params = (hasBias(c.op) ? 2 : 1) * c.D;
-  if (c.dir === "forward") return 4 * (n + params + n);
-  const stats = (c.op === "layerNorm" ? 2 : 1) * c.rows;
-  return 4 * (2 * n + stats + c.D + n + params);
+  if (c.dir === "forward") return es * ((isFused(c.op) ? 4 : 2) * n + params);
+  const stats = (isRms(c.op) ? 1 : 2) * c.rows;
+  return es * (2 * n + c.D + n + params) + 4 * stats;
 }
 
 /**
@@ -87,13 +145,28 @@ export interface VariantInfo {
   peer: string;
   label: string;
   threads: number;
-  /** what is timed, per direction (shown under the table) */
-  timed: Partial<Record<Dir, string>>;
+  /** what is timed, per direction (shown under the table); other keys (e.g. "fused forward") for what a variant times differently on #12's cases */
+  timed: Partial<Record<Dir, string>> & Record<string, string>;
   /** set when the variant cannot run at all */
   skip?: string;
   /** a label for one op where it differs (e.g. PyTorch's RMSNorm as a manual formula) */
   opLabel?: Partial<Record<Op, string>>;
+  /** the cases the variant runs on (union of the products); absent: the classic float32 LayerNorm/RMSNorm cases */
+  covers?: Coverage[];
 }
+
+export interface Coverage {
+  ops: Op[];
+  dtypes: CaseDType[];
+  /** absent: both */
+  dirs?: Dir[];
+}
+
+const CLASSIC: Coverage[] = [{ ops: ["layerNorm", "rmsNorm"], dtypes: ["float32"] }];
+
+/** Whether a variant runs on a case at all (a variant not covering a case gets no row, not a skip). */
+export const variantCovers = (v: Pick<VariantInfo, "covers">, c: Case) =>
+  (v.covers ?? CLASSIC).some((k) => k.ops.includes(c.op) && k.dtypes.includes(caseDType(c)) && (k.dirs ?? DIRS).includes(c.dir));
 
 export interface Hello {
   peer: string;
@@ -102,7 +175,8 @@ export interface Hello {
 }
 
 export type Request =
-  | { cmd: "case"; case: Case }
+  /** `check`: the flat indices of the output whose values the first batch reports (checkIndices) */
+  | { cmd: "case"; case: Case; check: number[] }
   | { cmd: "measure"; variant: string; budgetMs: number; maxReps: number }
   | { cmd: "quit" };
 
@@ -112,16 +186,33 @@ export type Reply =
   | { skip: string }
   | { error: string };
 
-/** Deterministic inputs, computed identically by every child (the Python one too) so outputs can be cross-checked. */
+/**
+ * Deterministic inputs, computed identically by every child (the Python one too) so outputs can be
+ * cross-checked; rounded to float32, then (half cases) to the case's dtype.
+ */
 export const inputX = (i: number) => Math.sin(i * 0.7 + 0.3) * 2;
 export const inputDy = (i: number) => Math.cos(i * 1.3);
 export const inputW = (j: number) => 1 + 0.1 * Math.sin(j);
 export const inputB = (j: number) => 0.1 * Math.cos(j);
+/** the residual stream of the fused cases */
+export const inputR = (i: number) => Math.cos(i * 0.37 + 1.1) * 1.5;
 
-/** Indices of the output elements each child reports back, for the cross-check between peers. */
+/** Rows whose every element #12's cases check: about 16K values, at least 4 rows, spread from first to last. */
+export function checkRows(c: Case): number[] {
+  const k = Math.min(c.rows, Math.max(4, Math.floor(16384 / Math.max(c.D, 1))));
+  if (k <= 1) return [0];
+  return [...new Set(Array.from({ length: k }, (_, i) => Math.round((i * (c.rows - 1)) / (k - 1))))];
+}
+
+/**
+ * Indices of the output elements each child reports back (for a fused forward: of y, then the same
+ * of h), checked against the float64 reference and cross-checked between peers: six scattered ones
+ * in the classic cases, whole rows (checkRows) in #12's.
+ */
 export function checkIndices(c: Case): number[] {
   const n = c.rows * c.D;
-  return [0, 1, c.D - 1, c.D, Math.floor(n / 2) + 3, n - 1];
+  if (!isIssue12(c)) return [0, 1, c.D - 1, c.D, Math.floor(n / 2) + 3, n - 1];
+  return checkRows(c).flatMap((r) => Array.from({ length: c.D }, (_, i) => r * c.D + i));
 }
 
 // ---- results ----
@@ -141,6 +232,8 @@ export interface Measurement {
   skip?: string;
   /** max |output − normkit js| over the checked elements */
   checkError?: number;
+  /** max error against the float64 reference over the checked elements, in units of the dtype's epsilon × the row's max |value| (lib12.ts refCheck) */
+  refError?: number;
 }
 
 export interface Results {
@@ -178,7 +271,7 @@ export function summarize(ms: Measurement[], isNormkit: (variant: string) => boo
   }
 }
 
-const sameCase = (a: Case, b: Case) => a.op === b.op && a.dir === b.dir && a.rows === b.rows && a.D === b.D;
+export const sameCase = (a: Case, b: Case) => a.op === b.op && a.dir === b.dir && a.rows === b.rows && a.D === b.D && a.dtype === b.dtype;
 
 export function bestNormkit(ms: Measurement[], c: Case, isNormkit: (v: string) => boolean, threads1?: (v: string) => boolean) {
   let best: Measurement | undefined;
@@ -215,7 +308,7 @@ export interface TargetVariants {
   ort1: string[];
 }
 
-function check(target: string, c: Case, value: number | undefined, bound: number, sense: "le" | "ge", note?: string): TargetCheck {
+export function check(target: string, c: Case, value: number | undefined, bound: number, sense: "le" | "ge", note?: string): TargetCheck {
   const v = value === undefined || !Number.isFinite(value) ? null : value;
   return {
     target, case: caseKey(c), value: v, bound, sense,
@@ -224,13 +317,16 @@ function check(target: string, c: Case, value: number | undefined, bound: number
   };
 }
 
+/** The fastest median of the variants `ids` in case `c` (undefined if none was measured). */
+export function bestOf(ms: readonly Measurement[], c: Case, ids: readonly string[]): number | undefined {
+  let best: number | undefined;
+  for (const m of ms) if (sameCase(m.case, c) && ids.includes(m.variant) && m.medianMs !== undefined) best = best === undefined ? m.medianMs : Math.min(best, m.medianMs);
+  return best;
+}
+
 /** Evaluates the issue's targets on one run's medians; a target whose inputs are missing has pass = null. */
 export function evaluateTargets(ms: Measurement[], tv: TargetVariants): TargetCheck[] {
-  const t = (c: Case, ids: string[]) => {
-    let best: number | undefined;
-    for (const m of ms) if (sameCase(m.case, c) && ids.includes(m.variant) && m.medianMs !== undefined) best = best === undefined ? m.medianMs : Math.min(best, m.medianMs);
-    return best;
-  };
+  const t = (c: Case, ids: string[]) => bestOf(ms, c, ids);
   const out: TargetCheck[] = [];
   for (const op of ["layerNorm", "rmsNorm"] as const) {
     for (const [rows, D] of [[4096, 768], [1024, 4096]] as const) {

@@ -1,6 +1,7 @@
 /**
- * Builds the small ONNX models the onnxruntime peer runs, in-process, with protobufjs and the few
- * ONNX messages they need (field numbers from onnx/onnx.proto).
+ * Builds the small ONNX models the onnxruntime peers run, in-process, with protobufjs and the few
+ * ONNX messages they need (field numbers from onnx/onnx.proto). Raw tensor data is copied from the
+ * typed arrays as they lie in memory: ONNX wants little-endian, which x64 and arm64 are.
  */
 import { importPeer } from "./deps.js";
 
@@ -24,7 +25,9 @@ message OperatorSetIdProto { string domain = 1; int64 version = 2; }
 message ModelProto { int64 ir_version = 1; string producer_name = 2; GraphProto graph = 7; repeated OperatorSetIdProto opset_import = 8; }
 `;
 
-const FLOAT = 1; // TensorProto.DataType.FLOAT
+/** TensorProto.DataType of each storage dtype */
+export const ONNX_TYPE = { float32: 1, float16: 10, bfloat16: 16 } as const;
+export type OnnxDType = keyof typeof ONNX_TYPE;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 
@@ -36,11 +39,12 @@ export interface OnnxNode {
   attrs?: Record<string, { f: number } | { i: number }>;
 }
 
+/** A graph's tensors are float32 unless `dtype` says otherwise (half data: Uint16Array bit patterns). */
 export interface OnnxGraph {
   nodes: OnnxNode[];
-  inputs: { name: string; shape: number[] }[];
-  outputs: { name: string; shape: (number | string)[] }[];
-  initializers: { name: string; shape: number[]; data: Float32Array }[];
+  inputs: { name: string; shape: number[]; dtype?: OnnxDType }[];
+  outputs: { name: string; shape: (number | string)[]; dtype?: OnnxDType }[];
+  initializers: { name: string; shape: number[]; data: Float32Array | Uint16Array; dtype?: OnnxDType }[];
   opsets: Record<string, number>;
 }
 
@@ -50,9 +54,9 @@ let root: any = null;
 export async function buildModel(g: OnnxGraph): Promise<Uint8Array> {
   if (root === null) root = (await importPeer("protobufjs")).parse(ONNX_PROTO).root;
   const Model = root.lookupType("onnx.ModelProto");
-  const valueInfo = (name: string, shape: (number | string)[]) => ({
+  const valueInfo = (name: string, shape: (number | string)[], dtype: OnnxDType = "float32") => ({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
+    type: { tensorType: { elemType: ONNX_TYPE[dtype], shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
   });
   const msg = {
     irVersion: 10,
@@ -71,14 +75,25 @@ export async function buildModel(g: OnnxGraph): Promise<Uint8Array> {
       initializer: g.initializers.map((t) => ({
         name: t.name,
         dims: t.shape,
-        dataType: FLOAT,
+        dataType: ONNX_TYPE[t.dtype ?? "float32"],
         rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
       })),
-      input: g.inputs.map((i) => valueInfo(i.name, i.shape)),
-      output: g.outputs.map((o) => valueInfo(o.name, o.shape)),
+      input: g.inputs.map((i) => valueInfo(i.name, i.shape, i.dtype)),
+      output: g.outputs.map((o) => valueInfo(o.name, o.shape, o.dtype)),
     },
   };
   const err = Model.verify(msg);
   if (err) throw new Error(`ONNX model: ${err}`);
   return Model.encode(Model.fromObject(msg)).finish();
+}
+
+/** An onnxruntime-node session of the graph on the CPU execution provider, `threads` intra-op threads, all graph optimizations. */
+export async function cpuSession(ort: any, g: OnnxGraph, threads: number): Promise<any> {
+  return ort.InferenceSession.create(await buildModel(g), {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
 }

@@ -27,10 +27,7 @@ export const peer: Peer = {
     const src = new Float32Array(k);
     for (let i = 0; i < k; i++) src[i] = d.x[i % d.x.length]!;
     const dst = new Float32Array(k);
-    return {
-      run: () => dst.set(src),
-      // the floor computes no normalization: nothing to cross-check
-      output: () => new Float32Array(d.x.length).fill(NaN),
-    };
+    // no output: the floor computes no normalization, there is nothing to check
+    return { run: () => dst.set(src) };
   },
 };

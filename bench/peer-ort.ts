@@ -6,7 +6,7 @@
  */
 import type { CaseData, Peer, Runner } from "./child.js";
 import { importPeer, peerVersion } from "./deps.js";
-import { buildModel, type OnnxGraph } from "./onnx.js";
+import { buildModel, cpuSession, type OnnxGraph } from "./onnx.js";
 import { EPS, type Case } from "./lib.js";
 
 let ort: any;
@@ -38,15 +38,7 @@ function graph(c: Case, d: CaseData | null, rows = c.rows): OnnxGraph {
   };
 }
 
-async function session(g: OnnxGraph, threads: number) {
-  return ort.InferenceSession.create(await buildModel(g), {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  });
-}
+const session = (g: OnnxGraph, threads: number) => cpuSession(ort, g, threads);
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
 

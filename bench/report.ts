@@ -7,11 +7,33 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { importPeer, REPO } from "./deps.js";
 import { ensurePeersInstalled } from "./run.js";
 import {
-  caseKey, crossCheckLine, loadText, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows, SHAPES, TARGET_HEADER,
-  type Measurement, type Results,
+  caseDType, caseKey, crossCheckLine, isIssue12, loadText, timedLines, variantLabel, fmtGbps, fmtMs, fmtRatio, markdownTable, targetRows,
+  BIG_SHAPE, SHAPES, TARGET_HEADER, type CaseDType, type Dir, type Measurement, type Op, type Results,
 } from "./lib.js";
+import { refCheckLines } from "./lib12.js";
 
 const shapeKey = (r: number, d: number) => `[${r}, ${d}]`;
+/** Table columns, in this order where measured. */
+const COLUMN_SHAPES = [...SHAPES, BIG_SHAPE];
+const OP_TITLE: Record<Op, string> = { layerNorm: "LayerNorm", rmsNorm: "RMSNorm", addLayerNorm: "Fused add + LayerNorm", addRmsNorm: "Fused add + RMSNorm" };
+
+/** One table per op × direction × dtype that has measurements, in a fixed order. */
+function tableGroups(r: Results): { op: Op; dir: Dir; dtype: CaseDType; shapes: (readonly [number, number])[] }[] {
+  const groups = [];
+  for (const dtype of ["float32", "bfloat16", "float16"] as const) {
+    for (const op of ["layerNorm", "rmsNorm", "addLayerNorm", "addRmsNorm"] as const) {
+      for (const dir of ["forward", "backward"] as const) {
+        const ms = r.measurements.filter((m) => m.case.op === op && m.case.dir === dir && caseDType(m.case) === dtype);
+        if (ms.length === 0) continue;
+        // the classic tables keep every classic shape as a column (— where not measured)
+        const classic = dtype === "float32" && (op === "layerNorm" || op === "rmsNorm");
+        const shapes = COLUMN_SHAPES.filter(([R, D]) => (classic && SHAPES.some(([a, b]) => a === R && b === D)) || ms.some((m) => m.case.rows === R && m.case.D === D));
+        groups.push({ op, dir, dtype, shapes });
+      }
+    }
+  }
+  return groups;
+}
 
 /** Markdown: the machine, one table per op × direction (variants × shapes), skips, targets. */
 export function markdownReport(r: Results): string {
@@ -20,26 +42,29 @@ export function markdownReport(r: Results): string {
   out.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}${loadText(r)}${r.quick ? " — quick mode (few runs): not for quoting" : ""}.`);
   if (r.filters) out.push(`A partial run: ${[r.filters.cases && `cases matching "${r.filters.cases}"`, r.filters.only && `peers ${r.filters.only.join(", ")}`].filter(Boolean).join("; ")}.`);
   out.push(`Peers: ${[...new Set(r.peers.flatMap((p) => Object.entries(p.versions).map(([k, v]) => `${k} ${v}`)))].join(", ")}.`);
-  out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). Float32, ε = 1e-5, γ (and β for LayerNorm) present.");
-  for (const op of ["layerNorm", "rmsNorm"] as const) {
-    for (const dir of ["forward", "backward"] as const) {
-      const rows: string[][] = [];
-      for (const v of variants) {
-        const cells = SHAPES.map(([R, D]) => {
-          const m = r.measurements.find((x) => x.variant === v && x.case.op === op && x.case.dir === dir && x.case.rows === R && x.case.D === D);
-          return m?.medianMs === undefined ? "—" : `${fmtMs(m.medianMs)} (${fmtGbps(m.gbps)}; ${fmtRatio(m.ratio)})`;
-        });
-        if (cells.some((c) => c !== "—")) rows.push([variantLabel(r.peers, v, op), ...cells]);
-      }
-      if (rows.length === 0) continue; // not measured in this (partial) run
-      out.push("");
-      out.push(`**${op === "layerNorm" ? "LayerNorm" : "RMSNorm"} ${dir}**`);
-      out.push("");
-      out.push(markdownTable(["variant", ...SHAPES.map(([R, D]) => shapeKey(R, D))], rows, ["l", ...SHAPES.map(() => "r" as const)]));
+  out.push("Each cell: median time per call (GB/s of the bytes the op must move; time ÷ normkit's best variant). ε = 1e-5, γ (and β for LayerNorm) present; half cases store every tensor (γ, β too) in the dtype, statistics in float32.");
+  for (const g of tableGroups(r)) {
+    const rows: string[][] = [];
+    for (const v of variants) {
+      const cells = g.shapes.map(([R, D]) => {
+        const m = r.measurements.find((x) => x.variant === v && x.case.op === g.op && x.case.dir === g.dir && caseDType(x.case) === g.dtype && x.case.rows === R && x.case.D === D);
+        return m?.medianMs === undefined ? "—" : `${fmtMs(m.medianMs)} (${fmtGbps(m.gbps)}; ${fmtRatio(m.ratio)})`;
+      });
+      if (cells.some((c) => c !== "—")) rows.push([variantLabel(r.peers, v, g.op), ...cells]);
     }
+    if (rows.length === 0) continue; // nothing measured (every variant skipped)
+    out.push("");
+    out.push(`**${OP_TITLE[g.op]} ${g.dir}${g.dtype === "float32" ? "" : `, ${g.dtype}`}**`);
+    out.push("");
+    out.push(markdownTable(["variant", ...g.shapes.map(([R, D]) => shapeKey(R, D))], rows, ["l", ...g.shapes.map(() => "r" as const)]));
   }
   out.push("");
   out.push(crossCheckLine(r.measurements));
+  const ref = refCheckLines(r.measurements);
+  if (ref.length) {
+    out.push("");
+    out.push(`Reference check (every variant's checked outputs against the float64 reference, once per case; error in units of the dtype's epsilon × the row's largest |value|): ${ref.join("; ")}.`);
+  }
   out.push("");
   out.push("What was timed:");
   out.push("");
@@ -58,17 +83,17 @@ export function markdownReport(r: Results): string {
     for (const [k, cs] of skips) out.push(`- ${k} (${cs.length <= 3 ? cs.join("; ") : `${cs.length} cases`})`);
   }
   out.push("");
-  out.push("Targets of the issue (normkit's best single-thread variant; missing inputs: n/a):");
+  out.push("Targets of the issues (normkit's best single-thread variant; missing inputs: n/a):");
   out.push("");
   out.push(markdownTable(TARGET_HEADER, targetRows(r.targets)));
   return `${out.join("\n")}\n`;
 }
 
-/** The Vega-Lite spec: GB/s per variant (log scale), one panel per case. */
+/** The Vega-Lite spec: GB/s per variant (log scale), one panel per classic case (#12's are in the tables only). */
 export function chartSpec(r: Results): Record<string, unknown> {
   const label = new Map(r.peers.flatMap((p) => p.variants.map((v) => [v.id, v.label] as const)));
   const data = r.measurements
-    .filter((m): m is Measurement & { gbps: number } => m.gbps !== undefined)
+    .filter((m): m is Measurement & { gbps: number } => m.gbps !== undefined && !isIssue12(m.case))
     .map((m) => ({
       variant: m.variant, // the short id: full labels are in the tables
       label: label.get(m.variant) ?? m.variant,
@@ -133,7 +158,12 @@ async function main(argv: string[]) {
   const r = JSON.parse(readFileSync(file, "utf8")) as Results;
   const base = file.replace(/\.json$/, "");
   writeFileSync(`${base}.md`, markdownReport(r));
-  writeFileSync(`${base}.svg`, await renderSvg(chartSpec(r)));
+  const spec = chartSpec(r) as { data: { values: unknown[] } };
+  if (spec.data.values.length === 0) {
+    process.stdout.write(`wrote ${base}.md (no chart: no classic case was measured)\n`);
+    return;
+  }
+  writeFileSync(`${base}.svg`, await renderSvg(spec));
   process.stdout.write(`wrote ${base}.md and ${base}.svg\n`);
 }
 

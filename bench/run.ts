@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only=normkit,floor,onnxruntime,tfjs,pytorch] [--cases=…] [--out=…]`: normkit's CPU
+ * `npm run bench [-- --quick] [--only=normkit,floor,onnxruntime,tfjs,pytorch] [--cases='a|b…'] [--out=…]`: normkit's CPU
  * benchmark against its peers. One child process per peer (child.ts; peer_torch.py for PyTorch),
  * driven one at a time: for each case, R rounds, each round giving every variant a time slice in a
  * rotating order, so slow drifts of a shared machine hit all variants alike. Medians of every timed
@@ -14,9 +14,10 @@ import { createInterface } from "node:readline";
 import { REPO } from "./deps.js";
 import {
   allCases, caseKey, evaluateTargets, summarize, textTable, resultRows, targetRows, RESULT_HEADER, TARGET_HEADER,
-  checkIndices, crossCheckLine, loadText, timedLines, LATENCY_SHAPE, THREADS_SHAPE,
+  checkIndices, crossCheckLine, loadText, matchesFilter, timedLines, variantCovers, BIG_SHAPE, LATENCY_SHAPE, THREADS_SHAPE,
   type Case, type Hello, type Measurement, type Reply, type Request, type Results, type VariantInfo,
 } from "./lib.js";
+import { evaluateTargets12, refCheck, refCheckLines, refCheckText } from "./lib12.js";
 
 interface Settings {
   rounds: number;
@@ -129,6 +130,7 @@ const lastLine = (s: string) => s.trim().split("\n").filter((l) => l.trim() !== 
 function policySkip(v: VariantInfo, c: Case, quick: boolean): string | undefined {
   if (v.peer !== "tfjs") return undefined;
   if (c.rows === THREADS_SHAPE[0] && c.D === THREADS_SHAPE[1]) return "not run at the threads-comparison shape (single-threaded, and seconds per call at the other shapes)";
+  if (c.rows === BIG_SHAPE[0] && c.D === BIG_SHAPE[1]) return "not run at [4096, 4096] (single-threaded, and seconds per call at the other shapes)";
   if (quick && !(c.rows === LATENCY_SHAPE[0] && c.D === LATENCY_SHAPE[1])) return "quick mode runs tfjs at [64, 768] only";
   return undefined;
 }
@@ -152,8 +154,10 @@ export async function main(argv: string[]): Promise<Results> {
   const childJs = `${REPO}build/bench/child.js`;
   const specs: { peer: string; cmd: string; args: string[] }[] = [
     { peer: "normkit", cmd: node, args: [childJs, "normkit"] },
+    { peer: "normkit12", cmd: node, args: [childJs, "normkit12"] },
     { peer: "floor", cmd: node, args: [childJs, "floor"] },
     { peer: "onnxruntime", cmd: node, args: [childJs, "onnxruntime"] },
+    { peer: "onnxruntime-skip", cmd: node, args: [childJs, "onnxruntime-skip"] },
     { peer: "tfjs", cmd: node, args: [childJs, "tfjs"] },
   ];
   const skippedPeers: { peer: string; reason: string }[] = [];
@@ -181,14 +185,18 @@ export async function main(argv: string[]): Promise<Results> {
   const measurements: Measurement[] = [];
   // quick mode (a smoke test of every peer and direction) keeps two shapes
   const quickShape = (c: Case) => (c.rows === LATENCY_SHAPE[0] && c.D === LATENCY_SHAPE[1]) || (c.rows === 4096 && c.D === 768);
-  const cases = allCases().filter((c) => (!args.cases || caseKey(c).includes(args.cases)) && (!args.quick || quickShape(c)));
+  const cases = allCases().filter((c) => matchesFilter(c, args.cases) && (!args.quick || quickShape(c)));
   for (const c of cases) {
     const key = caseKey(c);
     log(`${key}`);
     const live = new Map<Child, boolean>();
-    for (const ch of children) {
+    const check = checkIndices(c);
+    const caseReq: Request = { cmd: "case", case: c, check };
+    // children none of whose variants runs the case are not asked to prepare it
+    const involved = children.filter((ch) => ch.hello!.variants.some((v) => variantCovers(v, c)));
+    for (const ch of involved) {
       try {
-        await ch.request({ cmd: "case", case: c }, 120_000);
+        await ch.request(caseReq, 120_000);
         live.set(ch, true);
       } catch (e) {
         live.set(ch, false);
@@ -196,8 +204,9 @@ export async function main(argv: string[]): Promise<Results> {
       }
     }
     const todo: { v: VariantInfo; ch: Child; m: Measurement; spent: number }[] = [];
-    for (const ch of children) {
+    for (const ch of involved) {
       for (const v of ch.hello!.variants) {
+        if (!variantCovers(v, c)) continue;
         const m: Measurement = { case: c, variant: v.id };
         measurements.push(m);
         const skip = v.skip ?? policySkip(v, c, args.quick) ?? (live.get(ch) ? undefined : `${ch.peer} could not prepare this case`);
@@ -223,7 +232,7 @@ export async function main(argv: string[]): Promise<Results> {
           t.ch.kill();
           try {
             await t.ch.start();
-            await t.ch.request({ cmd: "case", case: c }, 120_000);
+            await t.ch.request(caseReq, 120_000);
           } catch (e2) {
             log(`  ${t.ch.peer} did not restart: ${(e2 as Error).message}`);
             for (const o of todo) if (o.ch === t.ch && o.m.skip === undefined) o.m.skip = `${t.ch.peer} did not restart`;
@@ -235,7 +244,16 @@ export async function main(argv: string[]): Promise<Results> {
         else if ("times" in reply) {
           (t.m.times ??= []).push(...reply.times);
           t.spent += reply.times.reduce((a, b) => a + b, 0);
-          if (reply.check) (t.m as Measurement & { check?: number[] }).check = reply.check;
+          if (reply.check) {
+            (t.m as Measurement & { check?: number[] }).check = reply.check;
+            // once per case: a wrong result is not timed further (and its times are dropped)
+            const r = refCheck(c, check, reply.check);
+            t.m.refError = r.error;
+            if (!r.ok) {
+              t.m.skip = refCheckText(c, check, reply.check, r);
+              log(`  ${t.v.id}: ${t.m.skip}`);
+            }
+          }
         }
       }
     }
@@ -251,7 +269,7 @@ export async function main(argv: string[]): Promise<Results> {
   summarize(measurements, isNormkit);
   crossCheck(measurements);
   for (const m of measurements) delete m.times; // the file keeps runs and quartiles
-  const targets = evaluateTargets(measurements, {
+  const allTargets = evaluateTargets(measurements, {
     normkit1: ["normkit-js", "normkit-wasm", "normkit-wasm-out"],
     normkitPool: "normkit-wasm-2t",
     normkitPoolBase: "normkit-wasm-1t",
@@ -259,6 +277,13 @@ export async function main(argv: string[]): Promise<Results> {
     torch1: ["torch-1t"],
     ort1: ["ort-1t"],
   });
+  allTargets.push(...evaluateTargets12(measurements, {
+    normkit1: ["normkit-js", "normkit-wasm", "normkit-wasm-out", "normkit-fn-js", "normkit-fn-wasm", "normkit-fn-wasm-out", "normkit-fn-wasm-inplace"],
+    ortFused1: ["ort-skip-1t"],
+  }));
+  // a partial run (--cases, --quick) lists the targets of the cases it ran
+  const ran = new Set(cases.map(caseKey));
+  const targets = allTargets.filter((t) => ran.has(t.case));
   const now = new Date();
   const cpus = os.cpus();
   const results: Results = {
@@ -289,15 +314,17 @@ export async function main(argv: string[]): Promise<Results> {
 }
 
 /**
- * Each variant's checked outputs against normkit js's (same inputs in every child): a peer that
- * computes something else (another eps, no affine) shows up here rather than as a fast time.
+ * Each variant's checked outputs against normkit js's (same inputs in every child; #12's cases:
+ * normkit-fn-js's): a peer that computes something else (another eps, no affine) shows up here
+ * rather than as a fast time. The float64 reference check (lib12.ts) is the stricter test.
  */
 function crossCheck(ms: Measurement[]): void {
   type M = Measurement & { check?: number[] };
-  const refs = new Map((ms as M[]).filter((o) => o.variant === "normkit-js" && o.check).map((o) => [caseKey(o.case), o.check!]));
+  const refs = new Map<string, number[]>();
+  for (const o of ms as M[]) if ((o.variant === "normkit-js" || o.variant === "normkit-fn-js") && o.check) refs.set(caseKey(o.case), o.check);
   for (const m of ms as M[]) {
     const ref = refs.get(caseKey(m.case));
-    if (m.check && ref && m.check.length === checkIndices(m.case).length && m.variant !== "copy") {
+    if (m.check && ref && m.check.length === ref.length) {
       m.checkError = Math.max(...m.check.map((v, i) => Math.abs(v - ref[i]!)));
     }
     delete m.check;
@@ -314,7 +341,10 @@ export function printable(r: Results): string {
   lines.push(textTable(RESULT_HEADER, resultRows({ ...r, measurements: measured })));
   lines.push("");
   lines.push(crossCheckLine(r.measurements));
-  const bad = measured.filter((m) => m.checkError !== undefined && m.checkError > 1e-3);
+  const ref = refCheckLines(r.measurements);
+  if (ref.length) lines.push(`Reference check (float64, once per case; error in units of the dtype's epsilon × the row's largest |value|): ${ref.join("; ")}.`);
+  // half outputs differ by their ulps (bfloat16: 2⁻⁶ at 2); the reference check above bounds those
+  const bad = measured.filter((m) => m.checkError !== undefined && m.checkError > 1e-3 && m.case.dtype === undefined);
   if (bad.length) {
     lines.push("");
     lines.push("WARNING: outputs differing from normkit js by more than 1e-3:");
@@ -334,7 +364,7 @@ export function printable(r: Results): string {
   for (const p of r.skippedPeers) lines.push(`  peer ${p.peer}: ${p.reason}`);
   for (const [k, cs] of skips) lines.push(`  ${k} [${cs.length} case${cs.length > 1 ? "s" : ""}${cs.length <= 3 ? `: ${cs.join("; ")}` : ""}]`);
   lines.push("");
-  lines.push("Targets of the issue (normkit's best 1-thread variant unless stated):");
+  lines.push("Targets of the issues (normkit's best 1-thread variant unless stated):");
   lines.push(textTable(TARGET_HEADER, targetRows(r.targets)));
   lines.push("");
   lines.push(`${r.seconds} s in all`);

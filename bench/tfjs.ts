@@ -11,24 +11,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { layerNorm } from "../src/tfjs/index.js";
 import * as core from "../src/index.js";
 import { median } from "./lib.js";
+import { race as timeRace } from "./race.js";
 
 const REPS = Number(process.argv[2] ?? 9);
 tf.env().set("PROD", true); // no "install tfjs-node" banner
 await tf.setBackend("cpu");
 
 function race(contenders: Record<string, () => void>): Record<string, number> {
-  const names = Object.keys(contenders);
-  const t: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) contenders[n]!();
-  for (let r = 0; r < REPS; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const n = names[(i + r) % names.length]!;
-      const t0 = performance.now();
-      contenders[n]!();
-      t[n]!.push(performance.now() - t0);
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, median(t[n]!)]));
+  return Object.fromEntries(Object.entries(timeRace(contenders, REPS)).map(([n, t]) => [n, median(t.wall)]));
 }
 
 // TF.js's layer takes seconds per call on wider inputs

@@ -25,8 +25,9 @@ export function usage(experimentIds: readonly string[]): string {
   return [
     "Usage: npm start -- [options]   (or: node build/lab/cli.js [options])",
     "",
-    "Trains small models with normkit's normalization layers and tests five claims about them;",
-    "prints a summary and writes <out>/index.html and <out>/results.json.",
+    "Trains small models with normkit's normalization layers, tests six claims about them and",
+    "reproduces three papers at small scale; prints a summary and writes <out>/index.html and",
+    "<out>/results.json.",
     "",
     "Options:",
     "  --full               more seeds, steps and depths (slower; default is the quick suite)",

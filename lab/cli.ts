@@ -14,14 +14,17 @@ import { createProgress, formatDuration, type ProgressSink } from "./progress.js
 import { writeReport } from "./report/index.js";
 import { writeReadmeAssets } from "./report/readme-assets.js";
 import { formatSummaryTable } from "./report/summary.js";
+import { nodeLabEnvironment } from "./node-env.js";
 import { commandLine, runExperiments } from "./suite.js";
-import type { Experiment } from "./types.js";
+import type { Experiment, LabEnvironment } from "./types.js";
 
 export interface CliDeps {
   experiments: Experiment[];
   loadDefaultCorpus: () => { text: string; name: string };
   stdout: ProgressSink;
   stderr: { write(s: string): unknown };
+  /** platform services for the experiments (WebGPU, …); the command line gives Node's */
+  env?: LabEnvironment;
 }
 
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -73,6 +76,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     seed: opts.seed,
     corpus,
     progress,
+    env: deps.env,
     onClaim: (_claim, exp, _seconds, failure) => {
       if (failure === undefined) return;
       const e = failure.error;
@@ -105,7 +109,13 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main(process.argv.slice(2), { experiments: registeredExperiments, loadDefaultCorpus: () => ({ text: loadDefaultCorpus(), name: DEFAULT_CORPUS_NAME }), stdout: process.stdout, stderr: process.stderr }).then(
+  main(process.argv.slice(2), {
+    experiments: registeredExperiments,
+    loadDefaultCorpus: () => ({ text: loadDefaultCorpus(), name: DEFAULT_CORPUS_NAME }),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: nodeLabEnvironment(),
+  }).then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
       process.stderr.write(`lab: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CORPUS_NAME, loadDefaultCorpus } from "./corpus/index.js";
 import { experiments } from "./experiments/index.js";
+import { nodeLabEnvironment } from "./node-env.js";
 import type { ExperimentContext, Progress, RunRecord } from "./types.js";
 
 const args = process.argv.slice(2);
@@ -32,7 +33,7 @@ const progress: Progress = {
 };
 
 const runs: RunRecord[] = [];
-const ctx: ExperimentContext = { full, seed, corpus: loadDefaultCorpus(), corpusName: DEFAULT_CORPUS_NAME, progress, record: (r) => runs.push(r) };
+const ctx: ExperimentContext = { full, seed, corpus: loadDefaultCorpus(), corpusName: DEFAULT_CORPUS_NAME, progress, record: (r) => runs.push(r), env: nodeLabEnvironment() };
 const t0 = performance.now();
 for (const e of experiments) {
   if (only.length && !only.includes(e.id)) continue;

@@ -5,7 +5,7 @@
  */
 import { formatDuration } from "./progress.js";
 import { VERDICTS } from "./report/format.js";
-import type { ClaimResult, Experiment, ExperimentContext, Progress, RunRecord } from "./types.js";
+import type { ClaimResult, Experiment, ExperimentContext, LabEnvironment, Progress, RunRecord } from "./types.js";
 
 /** An experiment that threw still gets a claim, so the report shows what happened instead of losing it. */
 export function failedClaim(e: Experiment, err: unknown): ClaimResult {
@@ -45,6 +45,8 @@ export interface SuiteOptions {
   seed: number;
   corpus: { text: string; name: string };
   progress: Progress;
+  /** the front end's platform services (WebGPU, …), handed to every experiment as ctx.env */
+  env?: LabEnvironment;
   /** an experiment is about to run (index in the selection) */
   onStart?: (e: Experiment, index: number) => void;
   /** an experiment finished, or failed: then `failure` holds what it threw and `claim` is its failedClaim */
@@ -80,6 +82,7 @@ export async function runExperiments(selected: readonly Experiment[], o: SuiteOp
         runs.push(run);
         o.onRecord?.(run);
       },
+      env: o.env,
     };
     const te = performance.now();
     let claim: ClaimResult;

@@ -19,12 +19,17 @@ export interface ChartSpec {
   facet?: string;
   /** field for a shaded band (error band): rows carry `${y.field}Lo`, `${y.field}Hi` when set */
   band?: boolean;
+  /**
+   * field with a label for rows whose y is null ("never", "diverged"): a bar chart draws the label
+   * where the bar would be, a line chart lists the missing curves under the chart
+   */
+  marker?: string;
   data: Record<string, number | string | null>[];
   caption?: string;
 }
 
 export interface ClaimResult {
-  id: string; // "hidden-state-scale" | "stable-training" | "batchnorm-batch-dependence" | "per-sample-inference" | "rmsnorm-cost"
+  id: string; // "hidden-state-scale", "stable-training", … (lab/experiments/index.ts)
   title: string;
   /** a short explanation shown above the charts (plain text / simple HTML-free prose) */
   explanation: string;
@@ -36,6 +41,55 @@ export interface ClaimResult {
   charts: ChartSpec[];
   /** one-line summary for the terminal table */
   summary: string;
+  /** the title shortened for narrow tables (terminal, README); the full title stays in the report */
+  shortTitle?: string;
+  /** the deciding numbers in a few words, for the README's short table (else the summary) */
+  headline?: string;
+  /** "claim" (default): one of the lab's claims; "paper": a published result reproduced at small scale */
+  kind?: "claim" | "paper";
+  /** for a paper: authors, year and title */
+  source?: string;
+  /** the control the verdict had to survive, in words (shown beside the rule) */
+  control?: string;
+}
+
+/** WebGPU memory-bandwidth measurement asked of a front end (see LabEnvironment.gpuBandwidth). */
+export interface GpuBandwidthRequest {
+  /** [rows, D] of x */
+  shape: [number, number];
+  /** a smaller x for software renderers, whose compute shaders run at tens of MB/s (forward only) */
+  softwareShape: [number, number];
+  /** timed repetitions per kernel (median taken) */
+  reps: number;
+}
+
+/** One adapter's kernel times against a copy of the same bytes (lab/experiments/gpuBandwidth.ts). */
+export interface GpuBandwidthResult {
+  /** adapter as reported: "google swiftshader (SwiftShader driver 5.0.0)" */
+  adapter: string;
+  /** true for software renderers (SwiftShader, lavapipe, WARP): the CPU, labelled as such */
+  cpu: boolean;
+  shape: [number, number];
+  /** "timestamps" (GPU timestamp queries) or "wall clock" (many dispatches in one submit) */
+  timing: string;
+  /** median ms: a copy kernel moving x's bytes (the reference), copyBufferToBuffer of them (shown) */
+  copyMs: number;
+  copyBufferMs: number;
+  /**
+   * median ms of each forward and each backward (from saved statistics); the backward is null on
+   * software renderers, where it runs at a few MB/s and would take minutes to time
+   */
+  ms: { layerNormForward: number; rmsNormForward: number; layerNormBackward: number | null; rmsNormBackward: number | null };
+}
+
+/**
+ * What differs between front ends (Node's CLI, the browser lab), injected by them; experiments use
+ * it instead of importing anything platform-specific. Every member is optional: absent means not
+ * available here, and the experiment reports that instead of failing.
+ */
+export interface LabEnvironment {
+  /** Runs the WebGPU bandwidth measurement on the adapter(s) this front end reaches; [] when none. */
+  gpuBandwidth?: (request: GpuBandwidthRequest) => Promise<{ results: GpuBandwidthResult[]; note?: string }>;
 }
 
 /** One training run, as stored in results.json `runs`. */
@@ -61,6 +115,8 @@ export interface ExperimentContext {
   progress: Progress;
   /** record a run for results.json */
   record(run: RunRecord): void;
+  /** the front end's platform services (WebGPU, …); absent members mean not available */
+  env?: LabEnvironment;
 }
 
 export interface Experiment {

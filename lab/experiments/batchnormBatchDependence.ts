@@ -5,6 +5,7 @@
  */
 import type { MlpNorm, ResidualMLP } from "../models/mlp.js";
 import type { TrainResult } from "../train/trainer.js";
+import { formatNumber } from "../report/format.js";
 import type { ChartSpec, ClaimResult, Experiment, ExperimentContext } from "../types.js";
 import { curveRows, mean, MLP_DIN, mlpTask, runMlp, sig, type MlpTask } from "./common.js";
 
@@ -88,19 +89,23 @@ export const batchnormBatchDependence: Experiment = {
     const verdict = bnGapGrows && lnBitwise ? (noisier ? "reproduced" : "inconclusive") : "not reproduced";
 
     const label = (n: MlpNorm) => (n === "pre-bn" ? "BatchNorm" : "LayerNorm");
+    const gapRows = batches.flatMap((b) => variants.map((n): Record<string, number | string | null> => {
+      const g = gap(n, b);
+      return g > 0 ? { batch: b, gap: sig(g), norm: label(n) } : { batch: b, gap: null, norm: label(n), why: g === 0 ? "0 at this batch size: train and eval outputs bitwise equal" : "no value" };
+    }));
     const charts: ChartSpec[] = [
       {
-        id: "bn-train-eval-gap", title: "Train-mode vs eval-mode output disagreement of the trained model, by batch size", kind: "line",
-        x: { field: "batch", title: "batch size", scale: "log" }, y: { field: "gap", title: "RMS(train − eval logits) / RMS(eval logits)", scale: "symlog" },
-        series: "norm", data: batches.flatMap((b) => variants.map((n) => ({ batch: b, gap: sig(gap(n, b)), norm: label(n) }))),
-        caption: "LayerNorm's train and eval modes are the same computation, so its disagreement is exactly 0.",
+        id: "bn-train-eval-gap", title: "Train-mode vs eval-mode output disagreement of the trained model, RMS(train − eval logits) ÷ RMS(eval logits), by batch size", kind: "line",
+        x: { field: "batch", title: "batch size", scale: "log" }, y: { field: "gap", title: "relative train/eval gap", scale: "log" },
+        series: "norm", marker: "why", data: gapRows,
+        caption: "LayerNorm's train and eval modes are the same computation, so its disagreement is exactly 0, which a log axis cannot draw.",
       },
       {
         id: "bn-heldout-loss", title: `Held-out loss after ${steps} steps, by batch size (mean over ${seeds} seeds)`, kind: "line",
         x: { field: "batch", title: "batch size", scale: "log" }, y: { field: "loss", title: "held-out loss (eval mode)" },
-        series: "norm", data: batches.flatMap((b) => variants.map((n) => {
+        series: "norm", marker: "why", data: batches.flatMap((b) => variants.map((n) => {
           const v = heldOut(n, b);
-          return { batch: b, loss: Number.isFinite(v) ? sig(v) : null, norm: label(n) };
+          return { batch: b, loss: Number.isFinite(v) ? sig(v) : null, norm: label(n), why: Number.isFinite(v) ? null : `diverged at batch ${b}` };
         })),
       },
       {
@@ -109,19 +114,18 @@ export const batchnormBatchDependence: Experiment = {
         data: batches.flatMap((b) => variants.flatMap((n) => curveRows(runs.get(`${n}@${b}`)!.map((r) => r.result), logEvery, { norm: label(n), batch: `batch ${b}` }))),
       },
     ];
-    const evidence: Record<string, number | string | boolean | null> = { depth, steps, seeds, lr };
+    const evidence: Record<string, number | string | boolean | null> = { "Depth, steps, seeds, learning rate": `${depth}, ${steps}, ${seeds}, ${lr}` };
     for (const b of batches) {
-      evidence[`bn_trainEvalGap_batch${b}`] = sig(gap("pre-bn", b));
-      evidence[`ln_trainEvalGap_batch${b}`] = sig(gap("pre-ln", b));
-      evidence[`bn_heldOut_batch${b}`] = sig(heldOut("pre-bn", b));
-      evidence[`ln_heldOut_batch${b}`] = sig(heldOut("pre-ln", b));
+      evidence[`Batch ${b}: train/eval disagreement, BatchNorm · LayerNorm`] = `${formatNumber(gap("pre-bn", b))} · ${formatNumber(gap("pre-ln", b))}`;
+      evidence[`Batch ${b}: held-out loss, BatchNorm · LayerNorm`] = `${formatNumber(heldOut("pre-bn", b))} · ${formatNumber(heldOut("pre-ln", b))}`;
     }
-    evidence.ln_trainEqualsEvalBitwise = lnBitwise;
-    evidence[`bnMinusLnHeldOut_batch${small}`] = sig(penaltySmall);
-    evidence[`bnMinusLnHeldOut_batch${large}`] = sig(penaltyLarge);
+    evidence["LayerNorm: train and eval outputs bitwise equal at every batch size"] = lnBitwise;
+    evidence[`BatchNorm's held-out penalty over LayerNorm at batch ${small}`] = sig(penaltySmall);
+    evidence[`BatchNorm's held-out penalty over LayerNorm at batch ${large}`] = sig(penaltyLarge);
     return {
       id: ID,
       title: this.title,
+      shortTitle: "BatchNorm depends on the batch size (and train ≠ eval); LayerNorm does not",
       explanation:
         `Depth-${depth} pre-norm residual MLPs with BatchNorm or LayerNorm, trained ${steps} steps at batch sizes ${batches.join(", ")} (AdamW, lr ${lr}, ${seeds} seeds). ` +
         "After training, each model's outputs on the held-out set are computed in eval mode (BatchNorm: running statistics) and in train mode with batches of the training size (BatchNorm: that batch's statistics). " +
@@ -130,9 +134,11 @@ export const batchnormBatchDependence: Experiment = {
       rule:
         `Reproduced when (1) BatchNorm's train/eval disagreement at batch ${small} is ≥ 2× that at batch ${large}, (2) LayerNorm's train-mode and eval-mode outputs are bitwise equal at every batch size, ` +
         `and (3) BatchNorm's held-out-loss penalty over LayerNorm is larger at batch ${small} than at batch ${large}. (1) and (2) without (3): inconclusive; otherwise not reproduced.`,
+      control: `LayerNorm models trained the same way at every batch size: the batch-size effect must be BatchNorm's, not small batches'. BatchNorm's held-out penalty over them: ${formatNumber(penaltySmall)} at batch ${small}, ${formatNumber(penaltyLarge)} at batch ${large}.`,
       evidence,
       charts,
-      summary: `${verdict}: BatchNorm train/eval gap ${sig(gap("pre-bn", small))} at batch ${small} vs ${sig(gap("pre-bn", large))} at ${large}; LayerNorm gap 0 (bitwise: ${lnBitwise}); BN−LN held-out ${sig(penaltySmall)} vs ${sig(penaltyLarge)}`,
+      headline: `BatchNorm train/eval gap ${formatNumber(gap("pre-bn", small))} at batch ${small}, ${formatNumber(gap("pre-bn", large))} at ${large}; LayerNorm 0`,
+      summary: `BatchNorm train/eval gap ${formatNumber(gap("pre-bn", small))} at batch ${small} vs ${formatNumber(gap("pre-bn", large))} at ${large}; LayerNorm's 0 (bitwise equal: ${lnBitwise ? "yes" : "no"}); BN−LN held-out ${formatNumber(penaltySmall)} vs ${formatNumber(penaltyLarge)}`,
     };
   },
 };

@@ -1,6 +1,6 @@
 /** Helpers shared by the experiments: statistics, loss-curve bands, and the MLP/GPT run drivers. */
 import { GPT, type GptConfig, type GptNorm } from "../models/gpt.js";
-import { ResidualMLP, type MlpConfig, type MlpNorm } from "../models/mlp.js";
+import { ResidualMLP, type MlpConfig, type MlpInit, type MlpNorm } from "../models/mlp.js";
 import { normTimer } from "../models/norm.js";
 import { CharData, TeacherTask } from "../train/data.js";
 import { AdamW } from "../train/params.js";
@@ -19,6 +19,10 @@ export const std = (a: number[]) => {
   const m = mean(a);
   return a.length > 1 ? Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1)) : 0;
 };
+/** How variants are named in charts and evidence. */
+const NORM_LABELS: Record<string, string> = { none: "no norm", "post-ln": "post-LN", "pre-ln": "pre-LN", "pre-rms": "pre-RMSNorm", "pre-bn": "BatchNorm" };
+export const variantLabel = (norm: string, init?: MlpInit | "scaled") => (init === "scaled" ? "no norm, scaled init" : NORM_LABELS[norm] ?? norm);
+
 /** Rounds for evidence/JSON: 4 significant digits. */
 export const sig = (v: number | null) => (v === null || !Number.isFinite(v) ? v === null ? null : String(v) : Number(v.toPrecision(4)));
 
@@ -83,6 +87,8 @@ export interface MlpRunSpec {
   task: MlpTask;
   width?: number;
   clip?: number;
+  /** "scaled": the fair no-norm baseline's init (residual branches ×1/√(2L)); default "standard" */
+  init?: MlpInit;
   /** called after backward at step 0 and at the last step (per-layer snapshots) */
   snapshot?: (phase: "init" | "trained", model: ResidualMLP) => void;
 }
@@ -90,7 +96,9 @@ export interface MlpRunSpec {
 /** Builds and trains one MLP; returns the trained model with the run's result. */
 export function runMlp(s: MlpRunSpec): { model: ResidualMLP; result: TrainResult } {
   const width = s.width ?? 32;
-  const cfg: MlpConfig = { din: MLP_DIN, width, hidden: 2 * width, depth: s.depth, classes: MLP_CLASSES, norm: s.norm, maxBatch: Math.max(s.batch, 64) };
+  const init = s.init ?? "standard";
+  const cfg: MlpConfig = { din: MLP_DIN, width, hidden: 2 * width, depth: s.depth, classes: MLP_CLASSES, norm: s.norm, maxBatch: Math.max(s.batch, 64), init };
+  // the standard init keeps the seeds it always had; the scaled one draws the same weights, scaled
   const seed = deriveSeed(s.ctx.seed, s.experiment, s.norm, s.depth, s.batch, s.lr, s.seedIndex);
   const rng = new Rng(seed);
   const model = new ResidualMLP(cfg, rng);
@@ -98,8 +106,8 @@ export function runMlp(s: MlpRunSpec): { model: ResidualMLP; result: TrainResult
   const x = new Float32Array(s.batch * MLP_DIN);
   const y = new Int32Array(s.batch);
   const result = train({
-    ctx: s.ctx, experiment: s.experiment, label: `mlp ${s.norm} depth=${s.depth} batch=${s.batch} lr=${s.lr} seed#${s.seedIndex}`,
-    config: { model: "residual-mlp", norm: s.norm, depth: s.depth, width, batch: s.batch, seedIndex: s.seedIndex },
+    ctx: s.ctx, experiment: s.experiment, label: `mlp ${s.norm}${init === "scaled" ? " (scaled init)" : ""} depth=${s.depth} batch=${s.batch} lr=${s.lr} seed#${s.seedIndex}`,
+    config: { model: "residual-mlp", norm: s.norm, init, depth: s.depth, width, batch: s.batch, seedIndex: s.seedIndex },
     seed, steps: s.steps, logEvery: s.logEvery, params: model.params, opt,
     forward: () => {
       s.task.task.sample(x, y, s.batch, rng);
@@ -129,7 +137,7 @@ export interface GptSettings {
 
 export function gptSettings(full: boolean): GptSettings {
   return full
-    ? { steps: 300, logEvery: 20, lr: 3e-3, batch: 4, T: 48, C: 48, heads: 4, layers: 3, seeds: 3 }
+    ? { steps: 300, logEvery: 20, lr: 3e-3, batch: 4, T: 32, C: 48, heads: 4, layers: 3, seeds: 3 }
     : { steps: 150, logEvery: 10, lr: 3e-3, batch: 4, T: 32, C: 32, heads: 4, layers: 2, seeds: 2 };
 }
 
@@ -155,11 +163,27 @@ let charDataCache: { text: string; data: CharData } | null = null;
 /** The claims that read the GPT runs (recorded with each run). */
 const GPT_USED_BY = "hidden-state-scale, stable-training, rmsnorm-cost";
 
+/** The corpus as character tokens (built once per corpus text). */
+export function charData(ctx: ExperimentContext): CharData {
+  if (charDataCache?.text !== ctx.corpus) charDataCache = { text: ctx.corpus, data: new CharData(ctx.corpus) };
+  return charDataCache.data;
+}
+
+/** Mean loss over `nb` held-out batches, from a fixed stream (the same windows for every model of a run). */
+export function gptHeldOut(ctx: ExperimentContext, model: GPT, data: CharData, tokens: Int32Array, targets: Int32Array, batch: number, T: number, nb = 8): number {
+  const er = new Rng(deriveSeed(ctx.seed, "gpt-heldout"));
+  let s = 0;
+  for (let i = 0; i < nb; i++) {
+    data.batch(tokens, targets, batch, T, er, true);
+    s += model.forward(tokens, targets, batch);
+  }
+  return s / nb;
+}
+
 /** `caller`: the experiment that asked first; the run is recorded and shown under it. */
 export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number, caller: string): GptRun {
   const st = gptSettings(ctx.full);
-  if (charDataCache?.text !== ctx.corpus) charDataCache = { text: ctx.corpus, data: new CharData(ctx.corpus) };
-  const data = charDataCache.data;
+  const data = charData(ctx);
   const key = JSON.stringify([ctx.seed, ctx.full, ctx.corpusName, ctx.corpus.length, norm, seedIndex]);
   const hit = gptCache.get(key);
   if (hit) return hit;
@@ -196,14 +220,7 @@ export function gptRun(ctx: ExperimentContext, norm: GptNorm, seedIndex: number,
     },
     evaluate: () => {
       normTimer.enabled = false;
-      const er = new Rng(deriveSeed(ctx.seed, "gpt-heldout"));
-      let s = 0;
-      const nb = 8;
-      for (let i = 0; i < nb; i++) {
-        data.batch(tokens, targets, st.batch, st.T, er, true);
-        s += model.forward(tokens, targets, st.batch);
-      }
-      return s / nb;
+      return gptHeldOut(ctx, model, data, tokens, targets, st.batch, st.T);
     },
   });
   normTimer.enabled = false;

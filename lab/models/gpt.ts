@@ -5,8 +5,10 @@
  *   pre-ln / pre-rms:  r ← r + F(N(r)),  final N_f before the head   (GPT-2)
  *   post-ln:           r ← N(r + F(r))                              (original Transformer)
  *   none:              r ← r + F(r)
- * N is normkit's LayerNorm or RMSNorm module. GPT-2 init: N(0, 0.02), residual projections scaled
- * by 1/√(2L), zero biases, the same for every variant.
+ * N is normkit's LayerNorm or RMSNorm module. GPT-2 init (default): N(0, 0.02), residual
+ * projections scaled by 1/√(2L), zero biases, the same for every variant. "xavier" (Xiong et al.
+ * 2020's setting, the original Transformer's): every matrix Xavier-normal, std √(2/(fan_in + fan_out)),
+ * no residual scaling, token and position embeddings N(0, ½) so that their sum has unit variance.
  */
 import {
   attentionBackward, attentionForward, crossEntropyBackward, crossEntropyForward, geluBackward, geluForward, l2,
@@ -29,6 +31,8 @@ export interface GptConfig {
   norm: GptNorm;
   /** largest batch (sequences) the buffers hold */
   maxBatch: number;
+  /** "gpt2" (default) or "xavier" */
+  init?: "gpt2" | "xavier";
 }
 
 /** One residual sublayer's saved activations: its input stream, normalized input, output, sum. */
@@ -83,15 +87,19 @@ export class GPT {
       if (norm) this.params.push(...norm.params);
       return { norm, rin: new Float32Array(N * C), u: new Float32Array(N * C), out: new Float32Array(N * C), s: new Float32Array(N * C) };
     };
-    this.wte = mk("wte", V * C, true, 0.02);
-    this.wpe = mk("wpe", T * C, true, 0.02);
-    const projStd = 0.02 / Math.sqrt(2 * L);
+    const xavier = cfg.init === "xavier";
+    // std of a [fanIn, fanOut] matrix: GPT-2's 0.02 (residual projections 0.02/√(2L)), or Xavier's
+    const std = (fanIn: number, fanOut: number, residual = false) =>
+      xavier ? Math.sqrt(2 / (fanIn + fanOut)) : residual ? 0.02 / Math.sqrt(2 * L) : 0.02;
+    const embStd = xavier ? Math.SQRT1_2 : 0.02;
+    this.wte = mk("wte", V * C, true, embStd);
+    this.wpe = mk("wpe", T * C, true, embStd);
     for (let l = 0; l < L; l++) {
       this.layers.push({
-        qkvw: mk(`h${l}.qkv.w`, C * 3 * C, true, 0.02), qkvb: mk(`h${l}.qkv.b`, 3 * C, false, 0),
-        projw: mk(`h${l}.proj.w`, C * C, true, projStd), projb: mk(`h${l}.proj.b`, C, false, 0),
-        fcw: mk(`h${l}.fc.w`, C * 4 * C, true, 0.02), fcb: mk(`h${l}.fc.b`, 4 * C, false, 0),
-        fcpw: mk(`h${l}.fcproj.w`, 4 * C * C, true, projStd), fcpb: mk(`h${l}.fcproj.b`, C, false, 0),
+        qkvw: mk(`h${l}.qkv.w`, C * 3 * C, true, std(C, 3 * C)), qkvb: mk(`h${l}.qkv.b`, 3 * C, false, 0),
+        projw: mk(`h${l}.proj.w`, C * C, true, std(C, C, true)), projb: mk(`h${l}.proj.b`, C, false, 0),
+        fcw: mk(`h${l}.fc.w`, C * 4 * C, true, std(C, 4 * C)), fcb: mk(`h${l}.fc.b`, 4 * C, false, 0),
+        fcpw: mk(`h${l}.fcproj.w`, 4 * C * C, true, std(4 * C, C, true)), fcpb: mk(`h${l}.fcproj.b`, C, false, 0),
         attn: sub(`h${l}.ln1`), mlp: sub(`h${l}.ln2`),
         qkv: new Float32Array(N * 3 * C), preatt: new Float32Array(maxBatch * heads * T * T),
         att: new Float32Array(maxBatch * heads * T * T), atty: new Float32Array(N * C),
@@ -100,7 +108,7 @@ export class GPT {
     }
     this.finalNorm = pre ? new NormLayer(kind, C, "lnf") : null;
     if (this.finalNorm) this.params.push(...this.finalNorm.params);
-    this.lmw = mk("lm_head.w", C * V, true, 0.02);
+    this.lmw = mk("lm_head.w", C * V, true, std(C, V));
     this.x0 = new Float32Array(N * C);
     this.xf = new Float32Array(N * C);
     this.lastStream = new Float32Array(N * C); this.headIn = new Float32Array(N * C);
@@ -253,6 +261,11 @@ export class GPT {
   blockInputRms(): number[] {
     const n = this.B * this.cfg.T * this.cfg.C;
     return this.layers.map((L) => rms(this.pre ? L.attn.u : L.attn.rin, n));
+  }
+
+  /** ‖∂loss/∂W^{FFN,2}‖ per block (the MLP's output matrix, the one Xiong et al. 2020 plot), from the accumulated grads. */
+  ffnOutGradNorms(): number[] {
+    return this.layers.map((L) => l2(L.fcpw.grad));
   }
 
   /** ‖∂loss/∂(block matrices)‖ per block, from the accumulated grads. */

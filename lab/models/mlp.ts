@@ -6,6 +6,8 @@
  * with f(u) = GELU(u·W1 + b1)·W2 + b2 (hidden width H). Input x·Win + bin, head logits = h·Wout + bout,
  * softmax cross-entropy. He-normal W1, LeCun-normal Win/W2/Wout, zero biases: the textbook inits
  * that keep a plain (non-residual) layer's output variance at its input's; the same for every variant.
+ * init "scaled" (the fair no-norm baseline) multiplies W2's standard deviation by 1/√(2L), GPT-2's
+ * residual-branch scaling, so the stream's variance stays bounded over depth at initialization.
  */
 import {
   crossEntropyBackward, crossEntropyForward, geluBackward, geluForward, l2, matmulBackward, matmulForward, rms,
@@ -24,7 +26,11 @@ export interface MlpConfig {
   classes: number;
   norm: MlpNorm;
   maxBatch: number;
+  /** "standard" (default) or "scaled": residual branches' output weights ×1/√(2·depth) at init */
+  init?: MlpInit;
 }
+
+export type MlpInit = "standard" | "scaled";
 
 const normKind = (n: MlpNorm): NormKind | null =>
   n === "pre-ln" || n === "post-ln" ? "layernorm" : n === "pre-rms" ? "rmsnorm" : n === "pre-bn" ? "batchnorm" : null;
@@ -66,12 +72,13 @@ export class ResidualMLP {
     };
     this.win = mk("in.w", din * W, true, Math.sqrt(1 / din));
     this.bin = mk("in.b", W, false, 0);
+    const branch = cfg.init === "scaled" ? 1 / Math.sqrt(2 * depth) : 1;
     for (let l = 0; l < depth; l++) {
       const norm = kind ? new NormLayer(kind, W, `block${l}.norm`) : null;
       const b: Block = {
         w1: mk(`block${l}.w1`, W * H, true, Math.sqrt(2 / W)),
         b1: mk(`block${l}.b1`, H, false, 0),
-        w2: mk(`block${l}.w2`, H * W, true, Math.sqrt(1 / H)),
+        w2: mk(`block${l}.w2`, H * W, true, branch * Math.sqrt(1 / H)),
         b2: mk(`block${l}.b2`, W, false, 0),
         norm,
         u: new Float32Array(N * W), a: new Float32Array(N * H), g: new Float32Array(N * H), f: new Float32Array(N * W),

@@ -5,6 +5,7 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { ChartSpec } from "../types.js";
+import { chartNotes, distinct, yValues } from "./chart-notes.js";
 
 type Row = Record<string, number | string | null>;
 type Json = Record<string, unknown>;
@@ -25,16 +26,6 @@ export class SeriesColors {
     }
     return c;
   }
-}
-
-/** Distinct values of a field, in order of appearance. */
-function distinct(data: readonly Row[], field: string): (string | number)[] {
-  const seen = new Set<string | number>();
-  for (const r of data) {
-    const v = r[field];
-    if (v !== null && v !== undefined) seen.add(v);
-  }
-  return [...seen];
 }
 
 /** Vega-Lite reads dots and brackets in field names as nested access; a metric name like "grad.norm" is flat. */
@@ -64,7 +55,10 @@ function allIntegers(data: readonly Row[], field: string): boolean {
   return data.every((r) => r[field] === null || r[field] === undefined || (typeof r[field] === "number" && Number.isInteger(r[field])));
 }
 
-/** 0 and ±powers of ten spanning the data (and its band), for a symlog axis. */
+/**
+ * Ticks for a symlog axis: 0 and the powers of ten spanning the data (and its band), with 2 and 5
+ * between them when the data span two decades or fewer, so a value such as 0.49 or 5.5 can be read.
+ */
 export function symlogTicks(data: readonly Row[], field: string, band: boolean): number[] {
   let lo = 0;
   let hi = 0;
@@ -77,20 +71,40 @@ export function symlogTicks(data: readonly Row[], field: string, band: boolean):
       }
     }
   }
-  const ticks = [0];
-  const pow = (m: number) => (m >= 1 ? Math.ceil(Math.log10(m)) : 0);
-  for (let k = 0; k <= pow(hi) && hi >= 1; k++) ticks.push(10 ** k);
-  for (let k = 0; k <= pow(-lo) && -lo >= 1; k++) ticks.unshift(-(10 ** k));
-  // small magnitudes (all |v| < 1) still get a tick at their extreme
-  if (hi > 0 && hi < 1) ticks.push(Number(hi.toPrecision(1)));
-  if (lo < 0 && lo > -1) ticks.unshift(Number(lo.toPrecision(1)));
-  return ticks;
+  // symlog is linear below 1 and logarithmic above: below 1 even steps, above it 1-2-5 (up to two
+  // decades) or the powers of ten
+  const side = (m: number): number[] => {
+    if (m <= 0) return [];
+    if (m < 1) {
+      const step = 10 ** Math.floor(Math.log10(m));
+      const n = Math.ceil(m / step - 1e-9);
+      const every = n > 5 ? 2 : 1;
+      return Array.from({ length: Math.ceil(n / every) }, (_, i) => Number((step * every * (i + 1)).toPrecision(2)));
+    }
+    const top = Math.ceil(Math.log10(m) - 1e-9);
+    const steps = top <= 2 ? [1, 2, 5] : [1];
+    const t: number[] = [];
+    for (let e = 0; e <= top; e++) for (const s of steps) t.push(s * 10 ** e);
+    const end = t.findIndex((v) => v >= m);
+    return t.slice(0, end < 0 ? t.length : end + 1);
+  };
+  return [...side(-lo).reverse().map((v) => -v), 0, ...side(hi)];
 }
 
 export interface ChartLayout {
+  /** the most the whole SVG (axes, legend, padding included) may measure across, in px */
   width: number;
+  /** height of the plot area (of each panel when faceted) */
   height: number;
+  /** narrow screens: one facet column, legend in fewer columns */
+  narrow?: boolean;
+  /** draw the title inside the SVG (standalone files); the report puts it in HTML, where it wraps */
+  title?: boolean;
 }
+
+/** The report's chart sizes: a desktop column, and a phone's (a 390 px viewport less the page's padding). */
+export const WIDE: ChartLayout = { width: 860, height: 240 };
+export const NARROW: ChartLayout = { width: 336, height: 200, narrow: true };
 
 function logBarBase(data: Record<string, unknown>[], field: string): number {
   let min = Infinity;
@@ -101,8 +115,40 @@ function logBarBase(data: Record<string, unknown>[], field: string): number {
   return Number.isFinite(min) ? 10 ** Math.floor(Math.log10(min)) : 1;
 }
 
-/** The Vega-Lite spec for a chart. */
-export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), layout: ChartLayout = { width: 600, height: 260 }): Json {
+/**
+ * Tick labels of log axes: "1e7" rather than "10,000,000" (which takes a hundred pixels beside the
+ * plot), plain numbers in between.
+ */
+const COMPACT_LABEL = "abs(datum.value) >= 1e4 || (datum.value != 0 && abs(datum.value) < 1e-3) ? replace(format(datum.value, '.0e'), 'e+', 'e') : format(datum.value, ',~g')";
+
+/**
+ * Log-axis labels: every tick within one decade, 1-2-5 over up to three, powers of ten beyond (Vega
+ * labels 1…9 of every decade, which overlap or crowd out the powers of ten).
+ */
+function logLabelExpr(values: readonly number[]): string {
+  const pos = values.filter((v) => v > 0);
+  const decades = pos.length > 1 ? Math.log10(Math.max(...pos) / Math.min(...pos)) : 0;
+  if (decades <= 1) return COMPACT_LABEL;
+  const keep = decades <= 3 ? "[1, 2, 5]" : "[1]";
+  const mant = "round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))";
+  return `indexof(${keep}, ${mant}) >= 0 ? (${COMPACT_LABEL}) : ''`;
+}
+
+/** Legend columns that fit `width`: entries sized by their longest label (≈ 7 px a character at 12 px). */
+function legendColumns(values: readonly string[], width: number): number {
+  const entry = 30 + 7 * Math.max(0, ...values.map((v) => v.length));
+  return Math.max(1, Math.min(values.length, Math.floor((width - 16) / entry)));
+}
+
+/** Space (px) a y axis with its title takes left of a panel, a first guess refined by measuring. */
+const Y_AXIS_GUESS = 70;
+const FACET_SPACING = 16;
+
+/**
+ * The Vega-Lite spec for a chart. `plotWidth` overrides the width of the plot area (of each panel),
+ * which renderChartSvg adjusts until the whole SVG fits layout.width.
+ */
+export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), layout: ChartLayout = WIDE, plotWidth?: number): Json {
   const data = cleanData(spec.data);
   const { x, y } = spec;
   const xNumeric = isNumeric(data, x.field);
@@ -116,43 +162,64 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
   if (y.scale === "log") valid.push(`${datumRef(y.field)} > 0`);
 
   const seriesValues = spec.series !== undefined ? distinct(data, spec.series).map(String) : [];
+  const colorScale = { domain: seriesValues, range: seriesValues.map((v) => colors.colorOf(v)) };
+
   const color =
     spec.series !== undefined
-      ? {
-          color: {
-            field: fieldRef(spec.series),
-            type: "nominal",
-            title: spec.series,
-            scale: { domain: seriesValues, range: seriesValues.map((v) => colors.colorOf(v)) },
-          },
-        }
+      ? { color: { field: fieldRef(spec.series), type: "nominal", title: spec.series, scale: colorScale, legend: { orient: "bottom", direction: "horizontal", columns: legendColumns(seriesValues, layout.width - Y_AXIS_GUESS) } } }
       : {};
 
+  const xCategories = xType !== "quantitative" ? distinct(data, x.field) : [];
+  const columns = spec.facet !== undefined ? (layout.narrow ? 1 : Math.min(distinct(data, spec.facet).length, 3)) : 1;
+  const plot = plotWidth ?? (spec.facet !== undefined ? Math.floor((layout.width - Y_AXIS_GUESS - (columns - 1) * FACET_SPACING) / columns) - 12 : layout.width - Y_AXIS_GUESS);
   const xEnc: Json = {
     field: fieldRef(x.field),
     type: xType,
     title: x.title,
     ...(xLog ? { scale: { type: "log" } } : {}),
-    // layers, steps, depths are integers: no 1.5 ticks
-    ...(xType === "quantitative" && !xLog && allIntegers(data, x.field) ? { axis: { tickMinStep: 1, format: "d" } } : {}),
-    ...(xType !== "quantitative" ? { sort: distinct(data, x.field), axis: { labelAngle: 0 } } : {}),
+    // a title or label longer than the plot would widen the chart past its column
+    axis: {
+      titleLimit: plot,
+      // layers, steps, depths are integers: no 1.5 ticks
+      ...(xType === "quantitative" && !xLog && allIntegers(data, x.field) ? { tickMinStep: 1, format: "d" } : {}),
+      ...(xType !== "quantitative" ? { labelAngle: 0, labelLimit: Math.min(layout.narrow ? 90 : 160, plot) } : {}),
+      ...(xLog ? { labelExpr: logLabelExpr(data.map((r) => r[x.field]).filter((v): v is number => typeof v === "number")) } : {}),
+    },
+    // every category keeps its slot, also one whose bars are all missing (its markers show why)
+    ...(xType !== "quantitative" ? { sort: xCategories, scale: { domain: xCategories } } : {}),
   };
+  const height = spec.facet !== undefined ? Math.round(layout.height * 0.85) : layout.height;
   const yEnc: Json = {
     field: fieldRef(y.field),
     type: "quantitative",
     title: y.title,
     scale: yScale,
-    // Vega's own symlog ticks crowd at the top; powers of ten read like a log axis that also shows 0
-    ...(y.scale === "symlog" ? { axis: { values: symlogTicks(data, y.field, spec.band === true), labelExpr: "format(datum.value, ',~g')" } } : {}),
+    axis: {
+      titleLimit: height,
+      // Vega's own symlog ticks crowd at the top; these read like a log axis that also shows 0
+      ...(y.scale === "symlog" ? { values: symlogTicks(data, y.field, spec.band === true), labelExpr: COMPACT_LABEL } : {}),
+      ...(y.scale === "log" ? { labelExpr: logLabelExpr(yValues(spec)) } : {}),
+    },
   };
+  const xOffset = spec.kind === "bar" && spec.series !== undefined ? { xOffset: { field: fieldRef(spec.series), type: "nominal", sort: seriesValues, scale: { domain: seriesValues } } } : {};
 
+  // points on the lines when they are short, or when some series has a single point (a run that
+  // diverged at its first logged step), which a line alone would not draw
+  const groups = new Map<string, number>();
+  for (const r of data) {
+    if (typeof r[y.field] !== "number") continue;
+    const k = `${spec.series !== undefined ? r[spec.series] : ""}|${spec.facet !== undefined ? r[spec.facet] : ""}`;
+    groups.set(k, (groups.get(k) ?? 0) + 1);
+  }
   const nPerSeries = data.length / Math.max(1, seriesValues.length);
+  const showPoints = nPerSeries <= 24 || [...groups.values()].some((n) => n === 1);
   const mainMark: Json =
     spec.kind === "line"
-      ? { type: "line", strokeWidth: 2, point: nPerSeries <= 24 ? { size: 28 } : false }
+      ? { type: "line", strokeWidth: 2, point: showPoints ? { size: 28 } : false }
       : spec.kind === "bar"
         ? { type: "bar", cornerRadiusEnd: 2 }
         : { type: "point", filled: true, size: 56, opacity: 0.85 };
+  const barBase = y.scale === "log" ? logBarBase(data, y.field) : 0;
 
   const main: Json = {
     transform: [{ filter: valid.join(" && ") }],
@@ -161,9 +228,9 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
       x: xEnc,
       y: yEnc,
       ...color,
-      ...(spec.kind === "bar" && spec.series !== undefined ? { xOffset: { field: fieldRef(spec.series), type: "nominal", sort: seriesValues } } : {}),
+      ...xOffset,
       // bars on a log axis cannot start at 0: start them at the power of ten below the smallest value
-      ...(spec.kind === "bar" && y.scale === "log" ? { y2: { datum: logBarBase(data, y.field) } } : {}),
+      ...(spec.kind === "bar" && y.scale === "log" ? { y2: { datum: barBase } } : {}),
     },
   };
 
@@ -187,38 +254,53 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
         x: xEnc,
         y: { field: fieldRef(lo), type: "quantitative", title: y.title, scale: yScale },
         y2: { field: fieldRef(hi) },
-        // the band's colour needs no legend of its own: at band opacity it would show washed-out swatches
+        // the band's colour needs no legend of its own (at band opacity it would show washed-out
+        // swatches): its hidden legend merges into the line's, which Vega-Lite keeps shown. (Resolving
+        // legends "independent" instead would draw a legend inside every facet panel.)
         ...(spec.kind === "bar" || spec.series === undefined ? {} : { color: { ...(color as { color: Json }).color, legend: null } }),
-        ...(spec.kind === "bar" && spec.series !== undefined ? { xOffset: { field: fieldRef(spec.series), type: "nominal", sort: seriesValues } } : {}),
+        ...xOffset,
       },
     });
   }
   layers.push(main);
+  // a bar that is missing (never reached, diverged) is drawn as its marker's words, rising from the baseline
+  if (spec.kind === "bar" && spec.marker !== undefined && data.some((r) => r[y.field] === null && typeof r[spec.marker!] === "string")) {
+    layers.push({
+      transform: [{ filter: `!isValid(${datumRef(y.field)}) && isValid(${datumRef(spec.marker)})` }],
+      mark: { type: "text", angle: 270, align: "left", baseline: "middle", dx: 4, fontSize: 11, fontWeight: 600 },
+      encoding: {
+        x: xEnc,
+        y: { datum: barBase, type: "quantitative", scale: yScale },
+        text: { field: fieldRef(spec.marker) },
+        ...(spec.series !== undefined ? { color: { field: fieldRef(spec.series), type: "nominal", scale: colorScale, legend: null } } : {}),
+        ...xOffset,
+      },
+    });
+  }
 
-  // a null legend on the band layer would hide the shared legend; independent legends keep the line's
-  const legendResolve = spec.band === true && spec.series !== undefined ? { resolve: { legend: { color: "independent" } } } : {};
 
   const config = {
     font: FONT,
     background: "white",
-    padding: 8,
+    padding: 6,
     view: { stroke: "#ddd" },
-    axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 600, gridColor: "#eee", domainColor: "#888", tickColor: "#888", labelColor: "#333", titleColor: "#222" },
+    axis: { labelFontSize: 12, titleFontSize: 12, titleFontWeight: 600, gridColor: "#eee", domainColor: "#888", tickColor: "#888", labelColor: "#333", titleColor: "#222", labelOverlap: true },
     legend: { labelFontSize: 12, titleFontSize: 12, titleFontWeight: 600, symbolStrokeWidth: 2, labelLimit: 220 },
     header: { labelFontSize: 13, titleFontSize: 13, labelFontWeight: 600, titleFontWeight: 400, titleColor: "#555" },
-    title: { fontSize: 15, fontWeight: 600, anchor: "start", color: "#111", offset: 10 },
+    title: { fontSize: 14, fontWeight: 600, anchor: "start", color: "#111", offset: 10, limit: layout.width - 20, subtitleFontSize: 12 },
+    text: { fontSize: 11 },
   };
-  const title = { text: spec.title };
+  const title = layout.title === true ? { title: { text: spec.title } } : {};
 
   if (spec.facet !== undefined) {
     const facetValues = distinct(data, spec.facet);
-    const columns = Math.min(facetValues.length, 3);
-    const panel = columns <= 1 ? layout.width : Math.floor((layout.width + 60) / columns) - 40;
+    const panel = plot;
     return {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title,
+      ...title,
       data: { values: data },
       columns,
+      spacing: FACET_SPACING,
       facet: {
         field: fieldRef(spec.facet),
         type: isNumeric(data, spec.facet) ? "ordinal" : "nominal",
@@ -229,42 +311,91 @@ export function chartToVegaLite(spec: ChartSpec, colors = new SeriesColors(), la
           ? { title: null, labelExpr: `${JSON.stringify(spec.facet + " ")} + (datum.label)` } // parentheses: Vega-Lite inlines datum.label as a bare a ? b : c
           : { title: null },
       },
-      spec: { width: panel, height: Math.round(layout.height * 0.8), layer: layers, ...legendResolve },
+      spec: { width: panel, height, layer: layers },
       // y shared so panels compare by eye; x independent since panels may span different ranges (depths)
-      resolve: { scale: { y: "shared", x: "independent" } },
+      resolve: { scale: { y: "shared", x: "independent", ...(spec.kind === "bar" && spec.series !== undefined ? { xOffset: "independent" } : {}) } },
       config,
     };
   }
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title,
+    ...title,
     data: { values: data },
-    width: layout.width,
-    height: layout.height,
+    width: plot,
+    height,
     layer: layers,
-    ...legendResolve,
     config,
   };
 }
 
 let chartCounter = 0;
 
-/**
- * Renders a chart to an SVG string. Vega numbers clip paths and gradients with process-wide counters;
- * ids are prefixed per chart anyway so several SVGs inline in one page can never collide.
- */
-export async function renderChartSvg(spec: ChartSpec, colors?: SeriesColors, layout?: ChartLayout): Promise<string> {
-  const vlSpec = chartToVegaLite(spec, colors, layout);
-  const compiled = vl.compile(vlSpec as unknown as vl.TopLevelSpec).spec;
+type Logger = NonNullable<NonNullable<Parameters<typeof vl.compile>[1]>["logger"]>;
+const QUIET: Logger = {
+  level: () => QUIET as never,
+  info: () => QUIET,
+  debug: () => QUIET,
+  warn: () => QUIET,
+  error: (...m: readonly unknown[]) => {
+    throw new Error(m.map(String).join(" "));
+  },
+} as unknown as Logger;
+
+async function toSvg(vlSpec: Json): Promise<string> {
+  // Vega-Lite warns that the band's and markers' hidden legends conflict with the line's; resolve
+  // "independent" already keeps the line's, so the warning says nothing a reader of the log can act on
+  const compiled = vl.compile(vlSpec as unknown as vl.TopLevelSpec, { logger: QUIET }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Warn });
   try {
-    const svg = await view.toSVG();
-    const prefix = `c${++chartCounter}-`;
-    return svg
-      .replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`)
-      .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`)
-      .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${prefix}${id}"`);
+    return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+const svgWidth = (svg: string) => Number(/^<svg[^>]*\bwidth="([\d.]+)"/.exec(svg)?.[1] ?? NaN);
+
+export interface RenderedSvg {
+  svg: string;
+  /** what the chart cannot show: missing curves, an axis that leaves out zero (chart-notes.ts) */
+  notes: string[];
+}
+
+/**
+ * Renders a chart to an SVG string no wider than layout.width: rendered once at a guessed plot
+ * width, then again with the plot narrowed by what the axes and legend took beyond the guess.
+ * Vega numbers clip paths and gradients with process-wide counters; ids are prefixed per chart
+ * anyway so several SVGs inline in one page can never collide.
+ */
+export async function renderChart(spec: ChartSpec, colors = new SeriesColors(), layout: ChartLayout = WIDE): Promise<RenderedSvg> {
+  const columns = spec.facet !== undefined ? (layout.narrow ? 1 : Math.min(distinct(spec.data, spec.facet).length, 3)) : 1;
+  let svg = "";
+  // what the plot is given, and when axes or a legend still overflow, a smaller budget (fewer legend columns)
+  let budget = layout;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const first = chartToVegaLite(spec, colors, budget);
+    let plot = (spec.facet !== undefined ? (first.spec as Json).width : first.width) as number;
+    svg = await toSvg(first);
+    for (let i = 0; i < 3; i++) {
+      const over = svgWidth(svg) - layout.width;
+      if (!(over > 0) && !(over < -24)) break;
+      // shrink (or grow back toward the column) by the excess, shared among the panels in a row
+      plot = Math.max(60, Math.floor(plot - over / columns) - (over > 0 ? 1 : 0));
+      svg = await toSvg(chartToVegaLite(spec, colors, budget, plot));
+    }
+    const over = svgWidth(svg) - layout.width;
+    if (!(over > 0)) break;
+    budget = { ...budget, width: budget.width - over - 8 };
+  }
+  const prefix = `c${++chartCounter}-`;
+  svg = svg
+    .replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}${id})`)
+    .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${prefix}${id}"`);
+  return { svg, notes: chartNotes(spec) };
+}
+
+/** renderChart's SVG alone. */
+export async function renderChartSvg(spec: ChartSpec, colors?: SeriesColors, layout?: ChartLayout): Promise<string> {
+  return (await renderChart(spec, colors, layout)).svg;
 }

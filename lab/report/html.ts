@@ -7,8 +7,13 @@ import { escapeHtml as h, formatValue } from "./format.js";
 
 export interface RenderedChart {
   id: string;
-  /** the SVG markup, or null when rendering failed */
+  title?: string;
+  /** the SVG markup for a desktop column, or null when rendering failed */
   svg: string | null;
+  /** the same chart laid out for a phone (one facet column); shown below 960 px */
+  svgNarrow?: string | null;
+  /** what the chart cannot show by itself (missing curves, an axis without zero) */
+  notes?: string[];
   error?: string;
   caption?: string;
 }
@@ -33,7 +38,7 @@ h2 { font-size: 22px; margin: 0; line-height: 1.3; }
 h3 { font-size: 15px; margin: 20px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 p { margin: 8px 0; }
 a { color: #2456b3; text-decoration: none; } a:hover { text-decoration: underline; }
-code { font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background:#eef0f4; padding: 2px 6px; border-radius: 4px; }
+code { font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background:#eef0f4; padding: 2px 6px; border-radius: 4px; overflow-wrap: anywhere; }
 .sub { color: var(--muted); margin: 0 0 6px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 22px 24px; margin: 22px 0; }
 table { border-collapse: collapse; width: 100%; font-size: 15px; }
@@ -53,15 +58,45 @@ td.num { font-variant-numeric: tabular-nums; font-family: ui-monospace, SFMono-R
 .verdict-box.reproduced { border-left-color: var(--ok); }
 .verdict-box.not-reproduced { border-left-color: var(--bad); }
 .verdict-box .rule { font-size: 15px; }
-.charts { display: flex; flex-direction: column; gap: 18px; margin-top: 10px; }
-figure.chart { margin: 0; overflow-x: auto; }
-figure.chart svg { display: block; max-width: 100%; height: auto; }
+.control-box { background: #f4f7fd; border: 1px solid #d8e2f4; border-radius: 8px; padding: 10px 14px; margin: 8px 0 6px; font-size: 15px; }
+.source { color: var(--muted); font-style: italic; margin: 4px 0 8px; }
+.charts { display: flex; flex-direction: column; gap: 22px; margin-top: 14px; }
+figure.chart { margin: 0; min-width: 0; }
+.chart-title { font-weight: 600; font-size: 15px; line-height: 1.35; margin: 0 0 4px; }
+.chart-svg svg { display: block; max-width: 100%; height: auto; }
+.chart-svg.narrow { display: none; }
 figcaption { color: var(--muted); font-size: 14px; margin-top: 4px; }
+figcaption .note { display: block; color: #6b4e00; }
 .chart-error { color: var(--bad); background: var(--bad-bg); padding: 10px 12px; border-radius: 6px; font-size: 14px; }
-.evidence td:first-child { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 14px; color: #2c3444; width: 45%; word-break: break-word; }
+.evidence td:first-child { color: #2c3444; width: 55%; }
+.evidence td.num { text-align: right; white-space: nowrap; }
+.evidence td.text { font-size: 14px; }
+td { overflow-wrap: anywhere; }
+section.part-head { margin: 36px 0 0; }
+section.part-head h2 { font-size: 24px; }
 .overview td:nth-child(2) { width: 150px; }
 .env td:first-child { color: var(--muted); width: 30%; }
 footer { color: var(--muted); font-size: 14px; }
+/* below 960 px the desktop chart (860 px) would be scaled down and its text shrunk: show the phone layout */
+@media (max-width: 959px) {
+  .chart-svg.wide { display: none; }
+  .chart-svg.narrow { display: block; }
+}
+@media (max-width: 640px) {
+  main { padding: 18px 10px 32px; }
+  .card { padding: 14px; margin: 14px 0; }
+  h1 { font-size: 24px; }
+  h2 { font-size: 19px; }
+  table.overview, table.overview tbody, table.overview tr, table.overview td { display: block; width: auto !important; }
+  table.overview thead { display: none; }
+  table.overview tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.overview td { border: none; padding: 2px 0; }
+  .evidence td.num { white-space: normal; }
+  th { letter-spacing: 0; font-size: 12px; }
+  th, td { padding: 6px 5px; }
+  table { font-size: 14px; }
+  .verdict-box { flex-direction: column; gap: 6px; }
+}
 `;
 
 function verdictClass(v: string): string {
@@ -81,22 +116,28 @@ function paragraphs(text: string, cls: string): string {
     .join("\n");
 }
 
+function figure(ch: RenderedChart): string {
+  const title = ch.title ? `<div class="chart-title">${h(ch.title)}</div>` : "";
+  const body =
+    ch.svg !== null
+      ? `<div class="chart-svg wide">${ch.svg}</div><div class="chart-svg narrow">${ch.svgNarrow ?? ch.svg}</div>`
+      : `<div class="chart-error">This chart could not be rendered: ${h(ch.error ?? "unknown error")}</div>`;
+  const notes = (ch.notes ?? []).map((n) => `<span class="note">${h(n)}</span>`).join("");
+  const cap = ch.caption || notes ? `<figcaption>${ch.caption ? h(ch.caption) : ""}${notes}</figcaption>` : "";
+  return `<figure class="chart" data-chart-id="${h(ch.id)}">${title}${body}${cap}</figure>`;
+}
+
 export function claimSection(c: ClaimResult, index: number, charts: RenderedChart[]): string {
-  const figures = charts
-    .map((ch) => {
-      const body = ch.svg !== null ? ch.svg : `<div class="chart-error">This chart could not be rendered: ${h(ch.error ?? "unknown error")}</div>`;
-      const cap = ch.caption ? `<figcaption>${h(ch.caption)}</figcaption>` : "";
-      return `<figure class="chart" data-chart-id="${h(ch.id)}">${body}${cap}</figure>`;
-    })
-    .join("\n");
   const evidence = Object.entries(c.evidence)
-    .map(([k, v]) => `<tr><td>${h(k)}</td><td class="num">${h(formatValue(v))}</td></tr>`)
+    .map(([k, v]) => `<tr><td>${h(k)}</td><td class="${typeof v === "string" && v.length > 24 ? "text" : "num"}">${h(formatValue(v))}</td></tr>`)
     .join("");
   return `<section class="card claim" id="claim-${h(c.id)}" data-claim-id="${h(c.id)}">
 <div class="claim-head"><h2><span class="num">${index + 1}.</span>${h(c.title)}</h2>${badge(c.verdict)}</div>
+${c.source ? `<p class="source">${h(c.source)}</p>` : ""}
 ${paragraphs(c.explanation ?? "", "explanation")}
 <div class="verdict-box ${h(verdictClass(c.verdict))}"><div>${badge(c.verdict)}</div><div class="rule"><strong>Rule:</strong> ${h(c.rule)}</div></div>
-${charts.length > 0 ? `<div class="charts">${figures}</div>` : ""}
+${c.control ? `<div class="control-box"><strong>Control:</strong> ${h(c.control)}</div>` : ""}
+${charts.length > 0 ? `<div class="charts">${charts.map(figure).join("\n")}</div>` : ""}
 <h3>Evidence</h3>
 ${evidence.length > 0 ? `<table class="evidence"><tbody>${evidence}</tbody></table>` : `<p class="sub">No evidence recorded.</p>`}
 </section>`;
@@ -120,6 +161,10 @@ function runsSection(runs: readonly RunRecord[]): string {
 <p class="sub">Every run's configuration, seed and loss curve is in <code>results.json</code>.</p>
 <table class="runs"><thead><tr><th>Experiment</th><th>Runs</th><th>Diverged</th><th>Steps</th><th>Seconds</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
+
+const PAPERS_HEAD = `<section class="part-head"><h2>The papers, at small scale</h2>
+<p class="sub">Published results about normalization, rerun on models small enough for this machine. Each states its rule before its data; a small model can fail to show an effect the paper found at scale, and then says so.</p></section>
+`;
 
 export function renderHtml(input: ReportInput): string {
   const { claims, environment: env } = input;
@@ -150,7 +195,7 @@ Each claim gets a verdict computed from the measurements by the rule stated next
 <section class="card"><h2>Claims</h2>
 <table class="overview"><thead><tr><th>Claim</th><th>Verdict</th><th>Summary</th></tr></thead><tbody>${overview}</tbody></table>
 </section>
-${claims.map((c, i) => claimSection(c, i, input.charts.get(c.id) ?? [])).join("\n")}
+${claims.map((c, i) => (i > 0 && c.kind === "paper" && claims[i - 1].kind !== "paper" ? PAPERS_HEAD : "") + claimSection(c, i, input.charts.get(c.id) ?? [])).join("\n")}
 ${runsSection(input.runs)}
 <footer class="card"><h2>Environment</h2><table class="env"><tbody>${envRows}</tbody></table></footer>
 </main>

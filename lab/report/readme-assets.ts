@@ -23,9 +23,10 @@ export function pickChart(claims: readonly Partial<ClaimResult>[], chartId?: str
 
 const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 
+/** The README's short table: the claim (its short title), the verdict, the numbers behind it. */
 export function claimsMarkdown(claims: readonly Partial<ClaimResult>[]): string {
-  const rows = claims.map((c) => `| ${mdCell(c.title ?? c.id ?? "")} | **${c.verdict ?? ""}** | ${mdCell(c.summary ?? "")} |`);
-  return ["| Claim | Verdict | Summary |", "| --- | --- | --- |", ...rows].join("\n") + "\n";
+  const rows = claims.map((c) => `| ${mdCell(c.shortTitle ?? c.title ?? c.id ?? "")} | **${c.verdict ?? ""}** | ${mdCell(c.headline ?? c.summary ?? "")} |`);
+  return ["| Claim | Verdict | Measured |", "| --- | --- | --- |", ...rows].join("\n") + "\n";
 }
 
 export interface ReadmeAssets {
@@ -43,7 +44,7 @@ export async function writeReadmeAssets(dir: string, claims: readonly Partial<Cl
   if (chart === undefined) return { svg: null, md, chartId: null };
   const svg = join(dir, "chart.svg");
   // a standalone file: the XML prolog lets viewers and GitHub treat it as an image
-  await writeFile(svg, `<?xml version="1.0" encoding="UTF-8"?>\n${await renderChartSvg(chart, new SeriesColors(), { width: 640, height: 280 })}\n`);
+  await writeFile(svg, `<?xml version="1.0" encoding="UTF-8"?>\n${await renderChartSvg(chart, new SeriesColors(), { width: 680, height: 260, title: true })}\n`);
   return { svg, md, chartId: chart.id };
 }
 

@@ -1,6 +1,6 @@
 /** The lab's data: a synthetic classification task for the MLP, character batches for the GPT. */
 import type { Rng } from "./rng.js";
-import { tanh } from "./math.js";
+import { cos, exp, sin, tanh } from "./math.js";
 
 /**
  * Labels from a fixed random teacher, y = argmax(tanh(x·A)·M) with x ~ N(0, I): learnable, not
@@ -71,6 +71,38 @@ export class CharData {
         tokens[b * T + t] = this.tokens[start + t];
         targets[b * T + t] = this.tokens[start + t + 1];
       }
+    }
+  }
+}
+
+/**
+ * A synthetic image task (Wu & He 2018's experiment, at small scale): one-channel size×size images
+ * of a sine grating whose orientation is the class (k·180°/K), with random frequency and phase, a
+ * random contrast and brightness per image (what normalization has to undo), and pixel noise.
+ * Unlimited fresh samples, so a held-out set is just more of them.
+ */
+export class GratingTask {
+  constructor(readonly size: number, readonly classes: number, readonly noise: number) {}
+
+  /** Fills B images [B, 1, size, size] and their labels. */
+  sample(x: Float32Array, y: Int32Array, B: number, rng: Rng): void {
+    const S = this.size;
+    for (let b = 0; b < B; b++) {
+      const k = rng.int(this.classes);
+      const theta = (Math.PI * k) / this.classes;
+      const freq = 2 * Math.PI * (0.18 + 0.04 * rng.uniform());
+      const phase = 2 * Math.PI * rng.uniform();
+      const contrast = exp(0.7 * rng.normal());
+      const brightness = 3 * rng.normal();
+      // portable sin/cos/exp (./math.ts): the web lab must draw the same images bitwise
+      const c = cos(theta);
+      const s = sin(theta);
+      for (let py = 0; py < S; py++) {
+        for (let px = 0; px < S; px++) {
+          x[b * S * S + py * S + px] = contrast * (sin(freq * (px * c + py * s) + phase) + this.noise * rng.normal()) + brightness;
+        }
+      }
+      y[b] = k;
     }
   }
 }

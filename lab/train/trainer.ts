@@ -28,6 +28,8 @@ export interface TrainSpec {
   evaluate?: () => number;
   /** blow-up threshold, relative to the loss at step 0 (default 3) */
   blowUp?: number;
+  /** learning rate at a step (a warm-up schedule); default the optimizer's constant lr */
+  lrAt?: (step: number) => number;
 }
 
 export interface TrainResult {
@@ -63,7 +65,7 @@ export function train(spec: TrainSpec): TrainResult {
     } else {
       spec.backward();
       spec.afterBackward?.(step);
-      const gnorm = spec.opt.step();
+      const gnorm = spec.opt.step(spec.lrAt?.(step));
       if (!Number.isFinite(gnorm)) reason = `gradient norm ${gnorm} at step ${step}`;
     }
     if (reason !== null) {

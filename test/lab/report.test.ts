@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../lab/cli.js";
-import { chartToVegaLite, renderChartSvg, SeriesColors, symlogTicks } from "../../lab/report/charts.js";
+import { chartToVegaLite, NARROW, renderChartSvg, SeriesColors, symlogTicks, WIDE } from "../../lab/report/charts.js";
 import { fromJson, toJson, formatValue } from "../../lab/report/format.js";
 import { claimsMarkdown, pickChart, writeReadmeAssets } from "../../lab/report/readme-assets.js";
 import { formatSummaryTable } from "../../lab/report/summary.js";
@@ -66,9 +66,11 @@ test("chart mapping: one colour per series value across charts", () => {
   assert.notEqual(map(a)["none"], map(a)["pre-LN"]);
 });
 
-test("symlog ticks span the data with powers of ten", () => {
+test("symlog ticks: powers of ten over wide ranges, 1-2-5 over narrow ones, even steps below 1 — never just 0 and 1", () => {
   assert.deepEqual(symlogTicks([{ v: 0.5 }, { v: 4096 }], "v", false), [0, 1, 10, 100, 1000, 10000]);
-  assert.deepEqual(symlogTicks([{ v: -20 }, { v: 0.3 }], "v", false), [-100, -10, -1, 0, 0.3]);
+  assert.deepEqual(symlogTicks([{ v: 0 }, { v: 5.5 }], "v", false), [0, 1, 2, 5, 10]);
+  assert.deepEqual(symlogTicks([{ v: 0 }, { v: 0.49 }], "v", false), [0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+  assert.deepEqual(symlogTicks([{ v: -20 }, { v: 0.3 }], "v", false), [-20, -10, -5, -2, -1, 0, 0.1, 0.2, 0.3]);
 });
 
 test("every fake chart renders to an SVG with data marks; ids are unique across charts", async () => {
@@ -76,8 +78,12 @@ test("every fake chart renders to an SVG with data marks; ids are unique across 
   const colors = new SeriesColors();
   const ids: string[] = [];
   for (const spec of claims.flatMap((c) => c.charts)) {
-    const svg = await renderChartSvg(spec, colors);
+    const svg = await renderChartSvg(spec, colors, { ...WIDE, title: true });
     assert.match(svg, /^<svg [^>]*width="\d+" height="\d+"/, spec.id);
+    for (const layout of [WIDE, NARROW]) {
+      const w = Number(/^<svg [^>]*width="(\d+)"/.exec(await renderChartSvg(spec, colors, layout))![1]);
+      assert.ok(w <= layout.width && w >= layout.width - 40, `${spec.id}: ${w} px for a ${layout.width} px column`);
+    }
     assert.match(svg, /class="mark-(line|symbol|rect|area|rule) role-mark/, `${spec.id} has data marks`);
     assert.ok(svg.includes(spec.title), `${spec.id} shows its title`);
     for (const m of svg.matchAll(/\bid="([^"]+)"/g)) ids.push(m[1]);
@@ -92,20 +98,39 @@ test("non-finite numbers survive results.json as strings and come back", () => {
   assert.ok(Number.isNaN(back.a));
   assert.equal(back.b, Infinity);
   assert.equal(back.c, -Infinity);
-  assert.equal(formatValue(0.000012345), "1.234e-5");
+  assert.equal(formatValue(0.000012345), "1.23·10⁻⁵");
+  assert.equal(formatValue(3884000), "3.88·10⁶", "no ×3884000");
+  assert.equal(formatValue(65536), "65,536");
+  assert.equal(formatValue(1234.5678), "1,235");
+  assert.equal(formatValue(-0.5), "−0.5");
   assert.equal(formatValue(3.14159), "3.142");
+  assert.equal(formatValue(0.1 + 0.2), "0.3");
+  assert.equal(formatValue(Infinity), "∞");
   assert.equal(formatValue(true), "yes");
 });
 
-test("summary table: aligned columns, cut to the terminal width", () => {
+test("summary table: fits 100 columns (or a narrower terminal) with every verdict on its claim's first line", () => {
+  const long = "Without normalization hidden states and gradients grow with depth; LayerNorm keeps them at RMS ≈ 1 — and a much longer tail of words to force wrapping";
   const claims = [
     { title: "Short", verdict: "reproduced" as const, summary: "s1" },
-    { title: "A longer claim", verdict: "not reproduced" as const, summary: "x".repeat(100) },
+    { title: long, verdict: "not reproduced" as const, summary: "x ".repeat(150) + "END" },
+    { title: "A".repeat(130), verdict: "inconclusive" as const, summary: "unbreakable" + "y".repeat(200) },
   ];
-  const lines = formatSummaryTable(claims).split("\n");
-  assert.equal(lines.length, 4);
-  assert.equal(lines[2].indexOf("✔ reproduced"), lines[3].indexOf("✘ not reproduced"));
-  assert.ok(formatSummaryTable(claims, 60).split("\n").every((l) => l.length <= 59));
+  for (const width of [undefined, 200, 120, 100, 80, 60, 10]) {
+    const text = formatSummaryTable(claims, width);
+    const lines = text.split("\n");
+    const limit = width !== undefined && width >= 48 && width <= 100 ? width - 1 : 100;
+    for (const l of lines) assert.ok(Array.from(l).length <= limit, `width ${width}: ${Array.from(l).length} > ${limit}: ${l}`);
+    const first = lines.filter((l) => /^\d+\./.test(l));
+    assert.equal(first.length, 3, `width ${width}`);
+    assert.match(first[0], /^1\.\s+✔ reproduced\s+Short$/);
+    assert.match(first[1], /^2\.\s+✘ not reproduced\s+Without normalization/);
+    assert.match(first[2], /^3\.\s+\? inconclusive\s+A+$/);
+    // the claim wraps (nothing of it is lost); the summary is cut to two lines ending in …
+    assert.ok(text.replace(/\s+/g, " ").includes("to force wrapping"), `width ${width}: claim text kept`);
+    assert.ok(!text.includes("END") && text.includes("…"), `width ${width}: long summary clipped`);
+  }
+  assert.match(formatSummaryTable([{ ...claims[1], shortTitle: "Hidden states grow" }]), /✘ not reproduced\s+Hidden states grow\n/);
 });
 
 test("lab cli on fake experiments: summary, results.json, self-contained index.html", async () => {
@@ -113,16 +138,16 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
   try {
     const { code, out, err } = await runFake(["--out", dir, "--seed", "3"]);
     assert.equal(code, 0, err);
-    assert.match(out, /Fake: hidden-state scale\s+✔ reproduced\s+fake: normalized RMS stays near 1/);
-    assert.match(out, /Fake: stable training\s+\? inconclusive/);
-    assert.match(out, /Fake: RMSNorm cost\s+✘ not reproduced/);
+    assert.match(out, /1\.\s+✔ reproduced\s+Fake: hidden-state scale\n\s+fake: normalized RMS stays near 1/);
+    assert.match(out, /2\.\s+\? inconclusive\s+Fake: stable training/);
+    assert.match(out, /3\.\s+✘ not reproduced\s+Fake: RMSNorm cost/);
 
     const results = fromJson<LabResults>(await readFile(join(dir, "results.json"), "utf8"));
     assert.deepEqual(results.claims.map((c) => c.id), ["fake-scale", "fake-training", "fake-cost"]);
     for (const c of results.claims) {
       for (const k of ["id", "title", "verdict", "rule", "evidence"] as const) assert.ok(c[k] !== undefined, `${c.id}.${k}`);
     }
-    assert.ok(Number.isNaN(results.claims[1].evidence.finalLossPreLN), "NaN evidence kept");
+    assert.ok(Number.isNaN(results.claims[1].evidence["Final loss with pre-LN"]), "NaN evidence kept");
     assert.equal(results.runs.length, 7);
     assert.ok(results.runs.some((r) => r.diverged));
     const env = results.environment;
@@ -133,8 +158,8 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
 
     const html = await readFile(join(dir, "index.html"), "utf8");
     assert.ok(!/<script|<link|<img|<iframe|@import|src=|href="https?:|url\(https?:/i.test(html), "no scripts or external resources");
-    assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 4);
-    assert.equal((html.match(/<svg /g) ?? []).length, 4);
+    assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 7);
+    assert.equal((html.match(/<svg /g) ?? []).length, 14, "a desktop and a phone SVG per chart");
     assert.equal((html.match(/<section class="card claim"/g) ?? []).length, 3);
     for (const c of results.claims) {
       assert.ok(html.includes(`id="claim-${c.id}"`));
@@ -143,6 +168,10 @@ test("lab cli on fake experiments: summary, results.json, self-contained index.h
     assert.ok(html.includes("Second paragraph &lt;with&gt; &amp; markup-like text."), "explanations are escaped");
     assert.ok(html.includes("reproduced when every normalized layer has RMS within ×1.1 of 1"), "rule shown");
     assert.ok(html.includes(">0.733<"), "evidence shown");
+    assert.ok(html.includes(">3.88·10⁶<"), "large numbers for people");
+    assert.ok(html.includes("No none curve (depth 48): diverged at step 20 (fake)."), "a missing curve is named, with its reason");
+    assert.ok(/The y axis does not start at 0: the values span 2.633–2.68, a 1.8 % difference./.test(html), "a narrow axis is called out");
+    assert.ok(html.includes("The papers, at small scale"), "papers get their own part");
     assert.ok(html.includes("npm start -- --seed 3"));
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -174,7 +203,7 @@ test("lab cli: a failing experiment is reported, the others still make the repor
     const { code, out, err } = await runFake(["--out", dir], [fakeExperiments[0], failingExperiment]);
     assert.equal(code, 1);
     assert.match(err, /experiment fake-failing failed: Error: fake failure for testing/);
-    assert.match(out, /Fake: always fails\s+\? inconclusive\s+experiment failed: fake failure for testing/);
+    assert.match(out, /\? inconclusive\s+Fake: always fails\n\s+experiment failed: fake failure for testing/);
     const results = fromJson<LabResults>(await readFile(join(dir, "results.json"), "utf8"));
     assert.deepEqual(results.claims.map((c) => [c.id, c.verdict]), [["fake-scale", "reproduced"], ["fake-failing", "inconclusive"]]);
   } finally {
@@ -201,7 +230,7 @@ test("README assets: claims table in Markdown and one standalone chart SVG", asy
   const md = claimsMarkdown(claims);
   const rows = md.trimEnd().split("\n");
   assert.equal(rows.length, 2 + claims.length);
-  assert.equal(rows[0], "| Claim | Verdict | Summary |");
+  assert.equal(rows[0], "| Claim | Verdict | Measured |");
   assert.equal(rows[4], "| Fake: RMSNorm cost | **not reproduced** | fake: RMSNorm \\| LayerNorm timing |", "pipes escaped");
   assert.equal(pickChart(claims)?.id, "fake-rms", "first chart when no hidden-state-scale claim");
   assert.equal(pickChart([{ ...claims[2], id: "hidden-state-scale" }, ...claims])?.id, "fake-time");

@@ -49,10 +49,16 @@ test("matmul forward/backward match a float64 triple loop (sizes not multiples o
   assertClose(dx, dxWant, 1e-5, "dx");
   assertClose(dw, dwWant, 1e-5, "dw");
   assertClose(db, dbWant, 1e-5, "db");
-  // a row's output depends only on that row: bitwise the same alone
-  const one = new Float32Array(OC);
-  matmulForward(one, x.subarray(3 * C, 4 * C), w, b, 1, C, OC);
-  assertBitwise(one, out.subarray(3 * OC, 4 * OC), "row 3 alone vs in batch");
+  // a row's output and input gradient depend only on that row: bitwise the same alone, whether the
+  // row sat in a block of four (row 3), a pair (row 5) or the tail (row 6)
+  for (const r of [3, 5, 6]) {
+    const one = new Float32Array(OC);
+    matmulForward(one, x.subarray(r * C, (r + 1) * C), w, b, 1, C, OC);
+    assertBitwise(one, out.subarray(r * OC, (r + 1) * OC), `row ${r} alone vs in batch`);
+    const dxOne = new Float32Array(C);
+    matmulBackward(dxOne, new Float32Array(C * OC), null, dout.subarray(r * OC, (r + 1) * OC), x.subarray(r * C, (r + 1) * C), w, 1, C, OC);
+    assertBitwise(dxOne, dx.subarray(r * C, (r + 1) * C), `dx row ${r} alone vs in batch`);
+  }
 });
 
 test("AdamW: one step equals torch.optim.AdamW's formula", () => {
@@ -119,17 +125,42 @@ test("CharData: targets are the next characters, held-out windows come from the 
   for (let i = 0; i < tok.length; i++) assert.equal(tgt[i], (tok[i] + 1) % 10);
 });
 
-test("experiments: the five claims in order", () => {
-  assert.deepEqual(experiments.map((e) => e.id), ["hidden-state-scale", "stable-training", "batchnorm-batch-dependence", "per-sample-inference", "rmsnorm-cost"]);
+test("experiments: the claims in order, then the papers", () => {
+  assert.deepEqual(experiments.map((e) => e.id), [
+    "hidden-state-scale", "stable-training", "batchnorm-batch-dependence", "per-sample-inference", "rmsnorm-cost", "layernorm-memory-access",
+    "xiong-2020", "wu-he-2018", "zhang-sennrich-2019",
+  ]);
 });
 
 test("per-sample-inference runs end to end and decides from its measurements", async () => {
   const e = experiments.find((x) => x.id === "per-sample-inference")!;
   const r = await e.run(context());
   assert.equal(r.verdict, "reproduced");
-  assert.equal(r.evidence["LayerNorm_elementsNotBitwiseEqual"], 0);
-  assert.equal(r.evidence["preLN_MLP_elementsNotBitwiseEqual"], 0);
-  assert.ok((r.evidence["BatchNorm_train_elementsNotBitwiseEqual"] as number) > 0);
-  assert.equal(r.evidence["BatchNorm_train_alone"], "not computable: TOO_FEW_VALUES");
+  for (const b of ["js", "wasm"]) {
+    assert.equal(r.evidence[`${b}: LayerNorm, elements not bitwise equal (max |Δ|)`], "0 (0)");
+    assert.equal(r.evidence[`${b}: pre-LN MLP, elements not bitwise equal (max |Δ|)`], "0 (0)");
+    assert.match(String(r.evidence[`${b}: BatchNorm (train), elements not bitwise equal (max |Δ|)`]), /^[1-9]\d* \(.*\); not computable alone: TOO_FEW_VALUES$/);
+  }
+  for (const t of [1, 2, 4]) assert.equal(r.evidence[`Pool, ${t} thread${t > 1 ? "s" : ""}: elements not bitwise equal alone vs in batch · vs the wasm backend`], "0 · 0");
   assert.ok(r.charts.every((c) => c.data.length > 0));
+});
+
+test("memory-efficiency claim: the verdict follows its rule on a hardware GPU's numbers, and without one is inconclusive", async () => {
+  const e = experiments.find((x) => x.id === "layernorm-memory-access")!;
+  // a made-up GPU result, only to exercise the rule: LayerNorm 2× slower than RMSNorm, then as fast
+  const gpu = (lnMs: number) => ({
+    adapter: "test GPU", cpu: false, shape: [8192, 1024] as [number, number], timing: "timestamps", copyMs: 1, copyBufferMs: 1,
+    ms: { layerNormForward: lnMs, rmsNormForward: 1, layerNormBackward: 1.5 * lnMs, rmsNormBackward: 1.5 },
+  });
+  const run = (lnMs: number | null) =>
+    e.run({ ...context(), env: lnMs === null ? undefined : { gpuBandwidth: async () => ({ results: [gpu(lnMs)] }) } });
+  const slow = await run(2);
+  assert.equal(slow.verdict, "reproduced", slow.summary);
+  assert.match(String(slow.evidence["GPU: LayerNorm is"]), /^less efficient/);
+  const same = await run(1);
+  assert.equal(same.verdict, "not reproduced", same.summary);
+  const none = await run(null);
+  assert.equal(none.verdict, "inconclusive");
+  assert.match(none.summary, /no hardware GPU/);
+  assert.equal(none.evidence["WebGPU"], "this front end offers no WebGPU");
 });
