@@ -88,31 +88,31 @@ export function cpuOps(gpu: GpuBackend) {
 
   // one generic signature per op (no overloads: `rms ? gpu.cpu.rmsNorm : gpu.cpu.layerNorm` stays callable);
   // the result's dtype follows x's (parameter gradients: the parameter's, see CpuGrads)
-  async function layerNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<Out<T>> {
-    return (await fwd(false, x, ns, options, false)).y! as Out<T>;
+  async function layerNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<CpuOut<T>> {
+    return (await fwd(false, x, ns, options, false)).y! as CpuOut<T>;
   }
-  async function rmsNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<Out<T>> {
-    return (await fwd(true, x, ns, options, false)).y! as Out<T>;
+  async function rmsNorm<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<CpuOut<T>> {
+    return (await fwd(true, x, ns, options, false)).y! as CpuOut<T>;
   }
-  async function layerNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: Out<T>; mean: Tensor; rstd: Tensor }> {
+  async function layerNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: CpuOut<T>; mean: Tensor; rstd: Tensor }> {
     const r = await fwd(false, x, ns, options, true);
-    return { y: r.y as Out<T>, mean: r.mean! as Tensor, rstd: r.rstd! as Tensor };
+    return { y: r.y as CpuOut<T>, mean: r.mean! as Tensor, rstd: r.rstd! as Tensor };
   }
-  async function rmsNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: Out<T>; rstd: Tensor }> {
+  async function rmsNormForward<T extends AnyTensor = Tensor>(x: T, ns: NS, options?: CpuRowOptions): Promise<{ y: CpuOut<T>; rstd: Tensor }> {
     const r = await fwd(true, x, ns, options, true);
-    return { y: r.y as Out<T>, rstd: r.rstd! as Tensor };
+    return { y: r.y as CpuOut<T>, rstd: r.rstd! as Tensor };
   }
-  function layerNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<GradsOf<T>> {
-    return bwd(false, dy, x, ns, options) as Promise<GradsOf<T>>;
+  function layerNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<CpuGradsOf<T>> {
+    return bwd(false, dy, x, ns, options) as Promise<CpuGradsOf<T>>;
   }
-  function rmsNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<GradsOf<T>> {
-    return bwd(true, dy, x, ns, options) as Promise<GradsOf<T>>;
+  function rmsNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, ns: NS, options?: CpuRowBackwardOptions): Promise<CpuGradsOf<T>> {
+    return bwd(true, dy, x, ns, options) as Promise<CpuGradsOf<T>>;
   }
-  async function groupNorm<T extends AnyTensor = Tensor>(x: T, numGroups: number, options?: CpuGroupOptions): Promise<Out<T>> {
-    return (cpuWantsExt([x], options, GROUP_EXT_KEYS) ? (await ext.groupNormForward(x, numGroups, options)).y : await groupNormF32(x as Tensor, numGroups, options as NormOptions)) as Out<T>;
+  async function groupNorm<T extends AnyTensor = Tensor>(x: T, numGroups: number, options?: CpuGroupOptions): Promise<CpuOut<T>> {
+    return (cpuWantsExt([x], options, GROUP_EXT_KEYS) ? (await ext.groupNormForward(x, numGroups, options)).y : await groupNormF32(x as Tensor, numGroups, options as NormOptions)) as CpuOut<T>;
   }
-  function groupNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, numGroups: number, options?: CpuGroupOptions): Promise<GradsOf<T>> {
-    return (cpuWantsExt([dy, x], options, GROUP_EXT_KEYS) ? ext.groupNormBackward(dy, x, numGroups, options) : groupNormBackwardF32(dy as Tensor, x as Tensor, numGroups, options as NormOptions)) as Promise<GradsOf<T>>;
+  function groupNormBackward<T extends AnyTensor = Tensor>(dy: T, x: T, numGroups: number, options?: CpuGroupOptions): Promise<CpuGradsOf<T>> {
+    return (cpuWantsExt([dy, x], options, GROUP_EXT_KEYS) ? ext.groupNormBackward(dy, x, numGroups, options) : groupNormBackwardF32(dy as Tensor, x as Tensor, numGroups, options as NormOptions)) as Promise<CpuGradsOf<T>>;
   }
   const { rowForward: _f, rowBackward: _b, groupNormBackward: _g, ...extOps } = ext;
 
@@ -153,8 +153,9 @@ export interface CpuGrads {
 }
 
 /** A result of x's kind: float32 tensors for float32 x, else a tensor carrying its dtype. */
-type Out<T> = T extends HalfTensor ? CpuResult : Tensor;
-type GradsOf<T> = T extends HalfTensor ? CpuGrads : Grads;
+export type CpuOut<T> = T extends HalfTensor ? CpuResult : Tensor;
+/** The gradients of x's kind: float32 tensors for float32 x, else tensors carrying their dtypes. */
+export type CpuGradsOf<T> = T extends HalfTensor ? CpuGrads : Grads;
 
 /** Options of `gpu.cpu` LayerNorm/RMSNorm: the core's (tensors of any dtype, the #12 options), and `plan`. */
 export type CpuRowOptions = ForwardOptions<AnyTensor> & { plan?: Partial<ExtPlan> };

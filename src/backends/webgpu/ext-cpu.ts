@@ -7,7 +7,7 @@
  * `into` and running statistics travel to the GPU and back, so they accumulate exactly as there.
  * A failed call leaves the caller's arrays, and the backend's buffer count, as they were.
  */
-import { checkAnyTensor, checkWrites, likeX, readOptions, type AnyTensor, type CheckedTensor, type Options, type Typed } from "../../core/index.js";
+import { checkAnyTensor, checkWrites, likeX, readOptions, type AnyTensor, type CheckedTensor, type NormalizedShape, type Options, type Typed } from "../../core/index.js";
 import type { DType } from "../../dtype.js";
 import type { GpuBackend } from "./backend.js";
 import {
@@ -16,7 +16,6 @@ import {
 } from "./ext-args.js";
 import type { AnyGpuTensor } from "./types.js";
 
-type NS = number | readonly number[];
 type Cpu = CheckedTensor;
 /** A CPU result: float32, or a half tensor's bit patterns with its dtype. */
 export type CpuResult = AnyTensor;
@@ -112,7 +111,7 @@ function intoOf(m: Mirror, k: string): Cpu | null {
 }
 
 export function extCpuOps(gpu: GpuBackend) {
-  const rowForward = (rms: boolean, add: boolean, x: unknown, residual: unknown, ns: NS, options: unknown) => {
+  const rowForward = (rms: boolean, add: boolean, x: unknown, residual: unknown, ns: NormalizedShape, options: unknown) => {
     const o = readOptions(options, "options", [...(add ? EXT_ADD_FORWARD_KEYS : EXT_ROW_FORWARD_KEYS), "out"]);
     return mirror(gpu, async (m) => {
       const gx = m.up(x, "x")!;
@@ -139,7 +138,7 @@ export function extCpuOps(gpu: GpuBackend) {
     });
   };
 
-  const rowBackward = (rms: boolean, add: boolean, dy: unknown, x: unknown, ns: NS, options: unknown) => {
+  const rowBackward = (rms: boolean, add: boolean, dy: unknown, x: unknown, ns: NormalizedShape, options: unknown) => {
     const o = readOptions(options, "options", [...(add ? EXT_ADD_BACKWARD_KEYS : EXT_ROW_BACKWARD_KEYS), "out"]);
     return mirror(gpu, async (m) => {
       const gx = m.up(x, add ? "h" : "x")!;
@@ -199,13 +198,13 @@ export function extCpuOps(gpu: GpuBackend) {
   };
 
   return {
-    addLayerNorm: (x: AnyTensor, residual: AnyTensor, ns: NS, options?: object) => rowForward(false, true, x, residual, ns, options),
-    addRmsNorm: (x: AnyTensor, residual: AnyTensor, ns: NS, options?: object) => rowForward(true, true, x, residual, ns, options),
-    addLayerNormBackward: (dy: AnyTensor, h: AnyTensor, ns: NS, options?: object) => rowBackward(false, true, dy, h, ns, options),
-    addRmsNormBackward: (dy: AnyTensor, h: AnyTensor, ns: NS, options?: object) => rowBackward(true, true, dy, h, ns, options),
+    addLayerNorm: (x: AnyTensor, residual: AnyTensor, ns: NormalizedShape, options?: object) => rowForward(false, true, x, residual, ns, options),
+    addRmsNorm: (x: AnyTensor, residual: AnyTensor, ns: NormalizedShape, options?: object) => rowForward(true, true, x, residual, ns, options),
+    addLayerNormBackward: (dy: AnyTensor, h: AnyTensor, ns: NormalizedShape, options?: object) => rowBackward(false, true, dy, h, ns, options),
+    addRmsNormBackward: (dy: AnyTensor, h: AnyTensor, ns: NormalizedShape, options?: object) => rowBackward(true, true, dy, h, ns, options),
     /** LayerNorm/RMSNorm forward and backward with half tensors or #12 options (cpu.ts routes here). */
-    rowForward: (rms: boolean, x: unknown, ns: NS, options: unknown) => rowForward(rms, false, x, undefined, ns, options),
-    rowBackward: (rms: boolean, dy: unknown, x: unknown, ns: NS, options: unknown) => rowBackward(rms, false, dy, x, ns, options),
+    rowForward: (rms: boolean, x: unknown, ns: NormalizedShape, options: unknown) => rowForward(rms, false, x, undefined, ns, options),
+    rowBackward: (rms: boolean, dy: unknown, x: unknown, ns: NormalizedShape, options: unknown) => rowBackward(rms, false, dy, x, ns, options),
     groupNormForward: (x: AnyTensor, numGroups: number, options?: object) => {
       const o = readOptions(options, "options", EXT_GROUP_KEYS);
       return mirror(gpu, async (m) => {

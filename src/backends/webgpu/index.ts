@@ -2,7 +2,7 @@
 export { createGpuBackend, GpuBackend } from "./backend.js";
 export { GpuTensor } from "./tensor.js";
 export type { GpuCpuOps } from "./cpu.js";
-export type { CpuGrads, CpuRowOptions, CpuRowBackwardOptions, CpuGroupOptions } from "./cpu.js";
+export type { CpuGrads, CpuGradsOf, CpuOut, CpuRowOptions, CpuRowBackwardOptions, CpuGroupOptions } from "./cpu.js";
 export type { CpuResult } from "./ext-cpu.js";
 export type {
   GpuBackendOptions, GpuBackwardOptions, GpuGrads, GpuNormOptions, GpuWrapOptions, AnyGpuTensor, HalfTensor, TensorOf,
