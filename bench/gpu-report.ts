@@ -24,10 +24,13 @@ export interface GpuResults {
   kernels: { shape: [number, number]; op: string; dir: string; variant: string; isDefault: boolean; ms: number; gbs: number | null }[];
   /** GroupNorm [N, C, S, G] (absent in results from before it was benchmarked) */
   groupNorm?: { shape: [number, number, number, number]; dir: string; ms: number; gbs: number | null; copyGBs: number | null }[];
+  /** issue #12 cases: fused add + norm, half storage (bench/gpu-ext.ts; absent in older results) */
+  ext?: { shape: [number, number]; op: string; dtype: string; dir: string; ms: number; gbs: number | null }[];
   torch: {
     device: string; torch: string;
     rows: { shape: [number, number]; op: string; dir: string; ms: number; gbs: number }[];
     groupNorm?: { shape: number[]; dir: string; ms: number; gbs: number }[];
+    ext?: { shape: [number, number]; op: string; dtype: string; dir: string; ms?: number; gbs?: number; error?: string }[];
   } | { skipped: string } | null;
 }
 
@@ -137,6 +140,7 @@ export function gpuMarkdown(r: GpuResults): string {
       ["l", "l", "r", "r", "r", "r", "r", "r"],
     ));
   }
+  if (r.ext?.length) lines.push("", ...extMarkdown(r));
   const tg = targets(r);
   const count = (m: boolean | null) => tg.filter((t) => t.met === m).length;
   lines.push("");
@@ -147,6 +151,42 @@ export function gpuMarkdown(r: GpuResults): string {
     lines.push(table(["missed", "shape", "target", "measured"], missed.map((t) => [`${t.op} ${t.dir}`, key(t.shape), t.target, t.target.includes("%") ? `${(100 * t.value!).toFixed(0)}%` : `${t.value!.toFixed(2)}×`]), ["l", "l", "l", "r"]));
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The issue #12 section: every case beside PyTorch, then the two ratios the issue sets targets for
+ * on the CPU, measured here on the GPU: the fused add's cost (addRmsNorm ÷ rmsNorm forward, same
+ * kernels and dtype; CPU target ≤ 1.15) and half storage's (bfloat16 ÷ float32 rmsNorm forward;
+ * CPU target ≤ 0.7, half the bytes).
+ */
+export function extMarkdown(r: GpuResults): string[] {
+  const ext = r.ext ?? [];
+  const torch = r.torch && "rows" in r.torch ? (r.torch.ext ?? []) : [];
+  const lines = ["Issue #12 kernels (fused residual add + norm, half storage; float32 rows: the same kernels in float32), PyTorch beside them (add: `F.*_norm(x + r)`, two kernels):", ""];
+  lines.push(table(
+    ["shape", "op", "dtype", "dir", "normkit", "GB/s", "% copy", "PyTorch", "normkit ÷ PyTorch"],
+    ext.map((k) => {
+      const t = torch.find((t) => same(t.shape, k.shape) && t.op === k.op && t.dtype === k.dtype && t.dir === k.dir);
+      const lim = copyLimit(r, k.shape);
+      return [
+        key(k.shape), k.op, k.dtype, k.dir, us(k.ms), fmt(k.gbs), lim !== null && k.gbs !== null ? `${((100 * k.gbs) / lim).toFixed(0)}%` : "—",
+        t?.ms !== undefined ? us(t.ms) : t?.error ? `error: ${t.error.slice(0, 60)}` : "—", t?.ms !== undefined ? `${(k.ms / t.ms).toFixed(2)}×` : "—",
+      ];
+    }),
+    ["l", "l", "l", "l", "r", "r", "r", "r", "r"],
+  ));
+  const find = (shape: [number, number], op: string, dtype: string) => ext.find((k) => same(k.shape, shape) && k.op === op && k.dtype === dtype && k.dir === "forward");
+  const shapes = [...new Map(ext.map((k) => [key(k.shape), k.shape])).values()];
+  lines.push("", table(
+    ["shape", "addRmsNorm ÷ rmsNorm (float32)", "addRmsNorm ÷ rmsNorm (bfloat16)", "bfloat16 ÷ float32 (rmsNorm)", "float16 ÷ float32 (rmsNorm)"],
+    shapes.map((sh) => {
+      const ratio = (a?: { ms: number }, b?: { ms: number }) => (a && b && b.ms > 0 ? `${(a.ms / b.ms).toFixed(2)}×` : "—");
+      return [key(sh), ratio(find(sh, "addRmsNorm", "float32"), find(sh, "rmsNorm", "float32")), ratio(find(sh, "addRmsNorm", "bfloat16"), find(sh, "rmsNorm", "bfloat16")),
+        ratio(find(sh, "rmsNorm", "bfloat16"), find(sh, "rmsNorm", "float32")), ratio(find(sh, "rmsNorm", "float16"), find(sh, "rmsNorm", "float32"))];
+    }),
+    ["l", "r", "r", "r", "r"],
+  ));
+  return lines;
 }
 
 function newestGpu(dir: string): string {

@@ -3,7 +3,7 @@
  * bandwidth of the same device in the same run and, when a python3 with CUDA PyTorch is present,
  * against F.layer_norm / F.rms_norm and their autograd backward on the same GPU (CUDA events).
  *
- *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch] [--quantized-timestamps]
+ *   node build/bench/gpu.js [--quick] [--iters N] [--shapes 8192x4096,...] [--dawn TOGGLE]... [--no-torch] [--no-ext] [--quantized-timestamps]
  *   on the GPU machine: bash .gpu-kit/run.sh node build/bench/gpu.js
  *
  * Kernel time: timestamp queries around each compute pass (one pass per repetition, all in one
@@ -12,7 +12,9 @@
  * stamps stay coarse, each timed pass holds a batch of dispatches (gpu-timing.ts). GB/s counts bytes read + written once (forward: x, y; backward: dy, x, dx; plus the
  * parameters and row statistics). The copy limit: copyBufferToBuffer (timed between two empty
  * timestamped passes) and a vec4 copy kernel, over a buffer of x's size. `--quick` shrinks the
- * shapes 64× for a smoke run (on SwiftShader those are CPU numbers, labelled so).
+ * shapes 64× for a smoke run (on SwiftShader those are CPU numbers, labelled so). The issue #12
+ * cases (fused add + norm, bfloat16/float16 storage; bench/gpu-ext.ts) run at the same shapes
+ * unless --no-ext, with PyTorch's half-precision and add-then-norm calls beside them.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ import { createNodeGpu, type GpuBackend, type GpuStep, type GpuTensor, type Kern
 import { copyPipeline, copyStep, encodeSteps, groupBackward, groupForward, rowBackward, rowForward, submitSteps } from "./gpu-steps.js";
 import { BENCH_DAWN_OPTIONS, timeCopies, timePasses, timestampGridNs } from "./gpu-timing.js";
 import { gpuMarkdown, type GpuResults } from "./gpu-report.js";
+import { timeExtCases } from "./gpu-ext.js";
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -251,6 +254,9 @@ async function main() {
     if (gpu.errors.length) throw new Error(`GPU errors: ${gpu.errors.join("; ")}`);
   }
 
+  // issue #12: the fused add + norm and half storage, on the #12 kernels (float32 too, as their baseline)
+  const ext = flag("--no-ext") ? [] : await timeExtCases(gpu, SHAPES, { iters: ITERS, warmup: WARMUP, perPass, progress });
+
   if (!flag("--no-torch")) progress("PyTorch on the same shapes (bench/torch_gpu.py)");
   const torch = flag("--no-torch") ? null : runTorch();
   const result = {
@@ -270,6 +276,7 @@ async function main() {
     copies,
     kernels: rows,
     groupNorm: gnRows,
+    ext,
     torch,
   };
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -291,10 +298,10 @@ async function main() {
 type TorchRow = { shape: [number, number]; op: string; dir: string; ms: number; gbs: number };
 
 /** The PyTorch CUDA side (bench/torch_gpu.py), or null with the reason printed. */
-function runTorch(): { device: string; torch: string; rows: TorchRow[]; groupNorm?: { shape: number[]; dir: string; ms: number; gbs: number }[] } | { skipped: string } {
+function runTorch(): { device: string; torch: string; rows: TorchRow[]; groupNorm?: { shape: number[]; dir: string; ms: number; gbs: number }[]; ext?: unknown[] } | { skipped: string } {
   const py = process.env.PYTHON ?? "python3";
   const script = fileURLToPath(new URL("../../bench/torch_gpu.py", import.meta.url));
-  const r = spawnSync(py, [script, JSON.stringify({ shapes: SHAPES, gn_shapes: GN_SHAPES, iters: ITERS, warmup: WARMUP })], { encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(py, [script, JSON.stringify({ shapes: SHAPES, gn_shapes: GN_SHAPES, ext: !flag("--no-ext"), iters: ITERS, warmup: WARMUP })], { encoding: "utf8", timeout: 600_000 });
   const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !last.startsWith("{")) {
     const why = r.error ? String(r.error) : (r.stderr || last || `exit ${r.status}`).trim().split("\n").pop();

@@ -1,7 +1,8 @@
 """PyTorch CUDA side of bench/gpu.ts: F.layer_norm and F.rms_norm (weight; LayerNorm also bias)
 forward and their autograd backward on the same shapes, timed with CUDA events (median of `iters`
 single-call timings after `warmup`). Backward is torch.autograd.grad from one forward's graph
-(retain_graph), i.e. the backward kernels alone. Prints one JSON line; exits 2 without CUDA."""
+(retain_graph), i.e. the backward kernels alone. With cfg "ext": the same in bfloat16/float16 and
+the residual add + norm (issue #12). Prints one JSON line; exits 2 without CUDA."""
 import json
 import os
 import sys
@@ -96,5 +97,46 @@ for N, C, S, G in cfg.get("gn_shapes", []):
     if not ON_CPU:
         torch.cuda.empty_cache()
 
+# issue #12 (bench/gpu-ext.ts): the norms in bfloat16/float16 storage (and float32), and the residual
+# add then the norm, h = x + r; F.*_norm(h) (two kernels in eager PyTorch; its fused add + norm lives
+# in Liger/FlashInfer/Apex, not in torch). A call the build cannot run (CPU float16 LayerNorm in
+# torch 1.13) is reported with its error instead of a time.
+ext_rows = []
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+for R, D in cfg["shapes"] if cfg.get("ext") else []:
+    for dname, dt in DTYPES.items():
+        el = 2 if dt != torch.float32 else 4
+        i = torch.arange(R * D, device=dev, dtype=torch.float64)
+        x = (torch.sin(i * 0.7 + 0.3) * 2).to(dt).reshape(R, D).requires_grad_(True)
+        r = torch.sin(i * 0.11).to(dt).reshape(R, D)
+        dy = torch.cos(i * 1.3).to(dt).reshape(R, D)
+        j = torch.arange(D, device=dev, dtype=torch.float64)
+        w = (1 + 0.01 * torch.sin(j)).to(dt).requires_grad_(True)
+        b = (0.01 * torch.cos(j)).to(dt).requires_grad_(True)
+        n = R * D
+        cases = [("layerNorm", lambda: F.layer_norm(x, (D,), w, b, 1e-5), (x, w, b), 2, False),
+                 ("addLayerNorm", lambda: F.layer_norm(x + r, (D,), w, b, 1e-5), None, 2, True)]
+        if has_rms:
+            cases += [("rmsNorm", lambda: F.rms_norm(x, (D,), w, 1e-6), (x, w), 1, False),
+                      ("addRmsNorm", lambda: F.rms_norm(x + r, (D,), w, 1e-6), None, 1, True)]
+        for op, fwd, inputs, nstats, add in cases:
+            params = nstats * D * el
+            try:
+                with torch.no_grad():
+                    ms = timed(fwd)
+                ext_rows.append({"shape": [R, D], "op": op, "dtype": dname, "dir": "forward", "ms": ms,
+                                 "gbs": ((4 if add else 2) * n * el + nstats * R * 4 + params) / ms / 1e6})
+                if inputs is not None:
+                    y = fwd()
+                    ms = timed(lambda: torch.autograd.grad(y, inputs, dy, retain_graph=True))
+                    ext_rows.append({"shape": [R, D], "op": op, "dtype": dname, "dir": "backward", "ms": ms,
+                                     "gbs": (3 * n * el + nstats * R * 4 + 2 * params) / ms / 1e6})
+                    del y
+            except RuntimeError as e:  # e.g. "not implemented for 'Half'" on the CPU
+                ext_rows.append({"shape": [R, D], "op": op, "dtype": dname, "dir": "forward", "error": str(e).split("\n")[0][:200]})
+        del x, r, dy, w, b, i
+        if not ON_CPU:
+            torch.cuda.empty_cache()
+
 name = "cpu (self-test)" if ON_CPU else torch.cuda.get_device_name(0)
-print(json.dumps({"device": name, "torch": torch.__version__, "rms_norm": has_rms, "rows": rows, "groupNorm": gn_rows}))
+print(json.dumps({"device": name, "torch": torch.__version__, "rms_norm": has_rms, "rows": rows, "groupNorm": gn_rows, "ext": ext_rows}))

@@ -7,7 +7,7 @@ import {
 import type { NormOptions } from "./rowArgs.js";
 import { checkActivation, checkCount, checkEps, checkMomentum, optBool, readOptions, type Options } from "./options.js";
 import { checkParam, checkParamShape } from "./shapes.js";
-import { checkAnyTensor, checkTensor, numel, shapeStr, type AnyTensor, type CheckedTensor, type Stored, type Tensor } from "./tensor.js";
+import { CPU_READER, checkTensor, numel, requireFloat32, shapeStr, type AnyTensor, type CheckedTensor, type Reader, type Stored, type Tensor, type Typed } from "./tensor.js";
 
 export interface ChannelArgs {
   x: Tensor;
@@ -106,29 +106,33 @@ export interface BatchNormArgs extends ChannelSpec {
   training: boolean;
 }
 
-/** x (any dtype) as [N, C, S], parameters of shape [C] (any dtype), eps. */
-function channelCore(op: string, x: unknown, o: Options, defaultEps: number) {
-  const a = channelArgsOf(checkAnyTensor, op, x, o, defaultEps);
-  const st = (t: CheckedTensor | null) => (t === null ? null : ({ data: t.data, dtype: t.dtype } as Stored));
-  return { ...a, weight: st(a.weight), bias: st(a.bias) };
-}
+/** Stored (data and dtype) of a checked CPU tensor. */
+const st = (t: CheckedTensor | null) => (t === null ? null : ({ data: t.data, dtype: t.dtype } as Stored));
 
-/** The running statistics (float32, shape [C]) and the factor of their update; they may not alias an input or each other. */
-function runningStats(o: Options, a: ReturnType<typeof channelCore>, updates: boolean, defaultMomentum: number) {
+/**
+ * The running statistics (float32, shape [C]) and the factor of their update, through a backend's
+ * reader. They count as written in every mode and direction (the CPU's rule since BatchNorm came:
+ * updating them in place is what they are for, so they may never alias an input or each other).
+ * `updates`: whether the mode updates them (momentum null then needs numBatchesTracked).
+ */
+function runningOf<T extends Typed>(r: Reader<T>, o: Options, C: number, updates: boolean, defaultMomentum: number) {
   const m = checkMomentum(o.momentum, defaultMomentum);
   const tracked = o.numBatchesTracked === undefined ? null : checkCount(o.numBatchesTracked, "numBatchesTracked", 0, "BAD_ARGUMENT");
-  const runningMean = checkParam(o.runningMean, "runningMean", [a.C])?.data ?? null;
-  const runningVar = checkParam(o.runningVar, "runningVar", [a.C])?.data ?? null;
+  const stat = (v: unknown, name: string): T | null => {
+    if (v === undefined || v === null) return null;
+    const t = requireFloat32(r.write(v, name), name);
+    checkParamShape(t, name, [C]);
+    return t;
+  };
+  const runningMean = stat(o.runningMean, "runningMean");
+  const runningVar = stat(o.runningVar, "runningVar");
   if (m === null && updates && (runningMean !== null || runningVar !== null) && tracked === null) {
     throw new NormError("BAD_ARGUMENT", "numBatchesTracked", "expected the number of batches averaged so far (momentum null is a cumulative average), got none");
   }
-  // the running statistics are written when training: they may not alias an input or each other
-  checkWrites([["runningMean", runningMean], ["runningVar", runningVar]], [["x", a.x.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null]],
-    "the running statistics are updated in place");
   return { runningMean, runningVar, momentum: m ?? 1 / ((tracked ?? 0) + 1) };
 }
 
-function missingRunning(mean: Float32Array | null, o: Options, C: number, why: string): NormError {
+function missingRunning(mean: unknown, o: Options, C: number, why: string): NormError {
   return new NormError(
     "MISSING_RUNNING_STATS",
     mean === null ? "runningMean" : "runningVar",
@@ -136,16 +140,33 @@ function missingRunning(mean: Float32Array | null, o: Options, C: number, why: s
   );
 }
 
-export function batchNormArgs(x: unknown, options: unknown): BatchNormArgs {
-  const o = readOptions(options, "options", BATCH_NORM_KEYS);
-  const a = channelCore("batchNorm", x, o, BATCH_NORM_EPS);
+/**
+ * BatchNorm's arguments through a backend's reader (options read with the call's keys): x as
+ * [N, C, S] (any dtype), parameters [C], eps, training, the running statistics (forward and backward).
+ */
+export function batchNormOf<T extends Typed>(r: Reader<T>, x: unknown, o: Options) {
+  const a = channelArgsOf(r.read, "batchNorm", x, o, BATCH_NORM_EPS);
   const training = optBool(o, "training", false);
-  const r = runningStats(o, a, training, BATCH_NORM_MOMENTUM);
-  if (!training && (r.runningMean === null || r.runningVar === null)) throw missingRunning(r.runningMean, o, a.C, "in eval mode (training: false)");
+  const run = runningOf(r, o, a.C, training, BATCH_NORM_MOMENTUM);
+  if (!training && (run.runningMean === null || run.runningVar === null)) throw missingRunning(run.runningMean, o, a.C, "in eval mode (training: false)");
   if (training && a.N * a.S === 1) {
     throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 value per channel when training, got input of shape ${shapeStr(a.x.shape)}`);
   }
-  return { ...a, ...r, training };
+  return { ...a, ...run, training };
+}
+
+/** A channel op's arguments as the CPU kernels take them; the running statistics may not alias an input or each other. */
+function cpuChannelSpec<A extends ReturnType<typeof channelArgsOf<CheckedTensor>> & ReturnType<typeof runningOf<CheckedTensor>>>(a: A) {
+  const runningMean = (a.runningMean?.data ?? null) as Float32Array | null, runningVar = (a.runningVar?.data ?? null) as Float32Array | null;
+  checkWrites([["runningMean", runningMean], ["runningVar", runningVar]], [["x", a.x.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null]],
+    "the running statistics are updated in place");
+  return { x: a.x, N: a.N, C: a.C, S: a.S, weight: st(a.weight), bias: st(a.bias), eps: a.eps, runningMean, runningVar, momentum: a.momentum };
+}
+
+/** BatchNorm's arguments on the CPU (forward and backward). */
+export function batchNormArgs(x: unknown, options: unknown): BatchNormArgs {
+  const a = batchNormOf(CPU_READER, x, readOptions(options, "options", BATCH_NORM_KEYS));
+  return { ...cpuChannelSpec(a), training: a.training };
 }
 
 /** instanceNorm/instanceNormBackward options: F.instance_norm's. */
@@ -166,16 +187,25 @@ export interface InstanceNormArgs extends ChannelSpec {
   useInputStats: boolean;
 }
 
-export function instanceNormArgs(x: unknown, options: unknown): InstanceNormArgs {
-  const o = readOptions(options, "options", INSTANCE_NORM_KEYS);
-  const a = channelCore("instanceNorm", x, o, INSTANCE_NORM_EPS);
+/**
+ * InstanceNorm's arguments through a backend's reader: as batchNormOf, with useInputStats (default
+ * true: each instance's statistics, the running ones updated by a forward) instead of training.
+ */
+export function instanceNormOf<T extends Typed>(r: Reader<T>, x: unknown, o: Options) {
+  const a = channelArgsOf(r.read, "instanceNorm", x, o, INSTANCE_NORM_EPS);
   const useInputStats = optBool(o, "useInputStats", true);
-  const r = runningStats(o, a, useInputStats, INSTANCE_NORM_MOMENTUM);
-  if (!useInputStats && (r.runningMean === null || r.runningVar === null)) throw missingRunning(r.runningMean, o, a.C, "with useInputStats: false");
+  const run = runningOf(r, o, a.C, useInputStats, INSTANCE_NORM_MOMENTUM);
+  if (!useInputStats && (run.runningMean === null || run.runningVar === null)) throw missingRunning(run.runningMean, o, a.C, "with useInputStats: false");
   if (useInputStats && a.S <= 1 && a.N * a.C > 0) {
     throw new NormError("TOO_FEW_VALUES", "x", `expected more than 1 spatial element per instance when using input statistics, got input of shape ${shapeStr(a.x.shape)}`);
   }
-  return { ...a, ...r, useInputStats };
+  return { ...a, ...run, useInputStats };
+}
+
+/** InstanceNorm's arguments on the CPU (forward and backward). */
+export function instanceNormArgs(x: unknown, options: unknown): InstanceNormArgs {
+  const a = instanceNormOf(CPU_READER, x, readOptions(options, "options", INSTANCE_NORM_KEYS));
+  return { ...cpuChannelSpec(a), useInputStats: a.useInputStats };
 }
 
 /** groupNorm options: NormOptions plus channels-last layout and a fused SiLU. */
@@ -206,21 +236,29 @@ export interface GroupNormSpec {
   activation: "silu" | null;
 }
 
-export function groupNormSpec(x: unknown, numGroups: unknown, options: unknown, keys: readonly string[] = GROUP_NORM_KEYS): GroupNormSpec {
-  const o = readOptions(options, "options", keys);
+/**
+ * GroupNorm's arguments through a backend's reader (options read with the call's keys): x as
+ * [N, C, S] or, channelsLast, [N, S, C] (the same checks on the shape seen as [N, C, *spatial]).
+ */
+export function groupNormOf<T extends Typed>(r: Reader<T>, x: unknown, numGroups: unknown, o: Options) {
   const channelsLast = optBool(o, "channelsLast", false);
   const activation = checkActivation(o.activation);
-  let a: ReturnType<typeof channelCore>;
-  if (!channelsLast) a = channelCore("groupNorm", x, o, GROUP_NORM_EPS);
+  let a: ReturnType<typeof channelArgsOf<T>>;
+  if (!channelsLast) a = channelArgsOf(r.read, "groupNorm", x, o, GROUP_NORM_EPS);
   else {
-    // [N, *spatial, C]: the same checks on the shape seen as [N, C, *spatial]
-    const t = checkAnyTensor(x, "x");
+    const t = r.read(x, "x");
     if (t.shape.length < 2) {
       throw new NormError("BAD_RANK", "x", `groupNorm with channelsLast expects an input of shape [N, ..., C] with at least 2 dims, got shape ${shapeStr(t.shape)}`);
     }
     const C = t.shape[t.shape.length - 1]!;
     const viewed = { ...t, shape: [t.shape[0]!, C, ...t.shape.slice(1, -1)] };
-    a = { ...channelCore("groupNorm", viewed, o, GROUP_NORM_EPS), x: t };
+    a = { ...channelArgsOf((v, name) => (v === x ? viewed : r.read(v, name)), "groupNorm", x, o, GROUP_NORM_EPS), x: t };
   }
-  return { x: a.x, N: a.N, C: a.C, S: a.S, G: checkNumGroups(numGroups, a.C), weight: a.weight, bias: a.bias, eps: a.eps, channelsLast, activation };
+  return { ...a, G: checkNumGroups(numGroups, a.C), channelsLast, activation };
+}
+
+/** GroupNorm's arguments on the CPU. */
+export function groupNormSpec(x: unknown, numGroups: unknown, options: unknown, keys: readonly string[] = GROUP_NORM_KEYS): GroupNormSpec {
+  const a = groupNormOf(CPU_READER, x, numGroups, readOptions(options, "options", keys));
+  return { x: a.x, N: a.N, C: a.C, S: a.S, G: a.G, weight: st(a.weight), bias: st(a.bias), eps: a.eps, channelsLast: a.channelsLast, activation: a.activation };
 }

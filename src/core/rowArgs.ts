@@ -13,7 +13,7 @@ import { ADD_BACKWARD_KEYS, ADD_FORWARD_KEYS, ADD_INTO_KEYS, INTO_KEYS, ROW_BACK
 import { savedStats } from "./grads.js";
 import { checkCastingMode, checkEps, checkWeightOffset, readOptions, type CastingMode, type Options } from "./options.js";
 import { checkNormalizedShape, checkParamShape, checkShapeEqual, statShape } from "./shapes.js";
-import { checkAnyTensor, checkTensor, numel, type AnyTensor, type CheckedTensor, type Stored, type Tensor } from "./tensor.js";
+import { CPU_READER, checkAnyTensor, numel, readFloat32, type AnyTensor, type CheckedTensor, type Reader, type Stored, type Tensor, type Typed } from "./tensor.js";
 
 /** A LayerNorm/RMSNorm normalizedShape: the trailing dims of x normalized over (a number: one dim). */
 export type NormalizedShape = number | readonly number[];
@@ -112,36 +112,39 @@ export interface RowNormBackwardSpec extends RowNormSpec {
 
 const storedOf = (t: CheckedTensor | null): Stored | null => (t === null ? null : ({ data: t.data, dtype: t.dtype } as Stored));
 
-/** A tensor argument that must have x's shape and dtype (dy, out, residual, dh). */
-export function checkLikeX(t: unknown, x: CheckedTensor, name: string, xName = "x"): CheckedTensor {
-  const c = checkAnyTensor(t, name);
+/** A tensor argument that must have x's shape and dtype (dy, out, residual, dh), read by `check`. */
+export function likeX<T extends Typed>(check: (t: unknown, name: string) => T, t: unknown, x: Typed, name: string, xName = "x"): T {
+  const c = check(t, name);
   checkShapeEqual(c, x, name);
   checkDTypeIs(c, x.dtype, name, `${xName}'s dtype`);
   return c;
 }
 
+/** likeX for CPU tensor-likes. */
+export function checkLikeX(t: unknown, x: Typed, name: string, xName = "x"): CheckedTensor {
+  return likeX(checkAnyTensor, t, x, name, xName);
+}
+
 /** BAD_DTYPE unless `t` has dtype `want` (`what` says whose dtype that is). */
-export function checkDTypeIs(t: CheckedTensor, want: string, name: string, what: string): void {
+export function checkDTypeIs(t: Typed, want: string, name: string, what: string): void {
   if (t.dtype !== want) throw new NormError("BAD_DTYPE", name, `expected ${what} ${describe(want)}, got a ${t.dtype} tensor`);
 }
 
 /**
  * The row arguments every LayerNorm/RMSNorm call shares — x (any dtype), normalizedShape,
- * parameters, eps, the modes — and the parameters as checked tensors (for `into`'s dtype checks).
+ * parameters, eps, the modes — as Stored, and the parameters as checked tensors (for `into`'s dtype checks).
  */
-function rowCore(x: unknown, xName: string, normalizedShape: unknown, o: Options, defaultEps: number) {
-  const a = rowNormArgsOf(checkAnyTensor, x, normalizedShape, o, defaultEps, null, xName);
-  const spec = {
+function specOf(a: ReturnType<typeof rowNormArgsOf<CheckedTensor>>) {
+  return {
     x: a.x, rows: a.rows, D: a.D, normalizedShape: a.normalizedShape, eps: a.eps, weightOffset: a.weightOffset, castingMode: a.castingMode,
     weight: storedOf(a.weight), bias: storedOf(a.bias),
   };
-  return { spec, weight: a.weight, bias: a.bias };
 }
 
 /** Validates a forward's arguments, any dtype; `keys`: the call's option keys. */
 export function rowNormSpec(x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number, keys: readonly string[] = ROW_FORWARD_KEYS): RowNormSpec {
   const o = readOptions(options, "options", keys);
-  const a = rowCore(x, "x", normalizedShape, o, defaultEps).spec;
+  const a = specOf(rowNormArgsOf(checkAnyTensor, x, normalizedShape, o, defaultEps));
   let out: Stored | null = null;
   if (o.out !== undefined && o.out !== null) {
     out = storedOf(checkLikeX(o.out, a.x, "out"));
@@ -152,13 +155,15 @@ export function rowNormSpec(x: unknown, normalizedShape: unknown, options: unkno
 
 /**
  * `options.into` of a backward for parameters of any dtype: each gradient tensor allowed only
- * where its parameter was given, with the parameter's shape and dtype. `keys` as INTO_KEYS.
+ * where its parameter was given, with the parameter's shape and dtype; `write` reads each (a
+ * tensor the call writes). `keys` as INTO_KEYS.
  */
-export function gradsIntoSpec(
-  into: unknown, params: ReadonlyArray<readonly [string, string, CheckedTensor | null]>, paramShape: readonly number[], keys: readonly string[],
-): Record<string, Stored | null> {
+export function gradsIntoOf<T extends Typed>(
+  write: (t: unknown, name: string) => T, into: unknown, params: ReadonlyArray<readonly [string, string, Typed | null]>,
+  paramShape: readonly number[], keys: readonly string[],
+): Record<string, T | null> {
   const o = readOptions(into ?? undefined, "into", keys);
-  const res: Record<string, Stored | null> = {};
+  const res: Record<string, T | null> = {};
   for (const [key, param, p] of params) {
     const t = o[key];
     const name = `into.${key}`;
@@ -167,48 +172,60 @@ export function gradsIntoSpec(
       continue;
     }
     if (p === null) throw new NormError("BAD_ARGUMENT", name, `expected none (no ${param} was given, so there is no gradient for it), got ${describe(t)}`);
-    const c = checkAnyTensor(t, name);
+    const c = write(t, name);
     checkParamShape(c, name, paramShape);
     checkDTypeIs(c, p.dtype, name, `${param}'s dtype`);
-    res[key] = storedOf(c);
+    res[key] = c;
   }
   return res;
 }
 
 /**
- * Validates a backward's arguments, any dtype: the forward's plus dy, saved statistics, out (dx),
- * into. With `add` (addLayerNormBackward/addRmsNormBackward, x named "h"): also `inputBias`
- * (normalizedShape, any dtype: only its presence, shape and dtype matter), `dh` (h's shape and
- * dtype) and `into.dinputBias`.
+ * A backward's arguments through a backend's reader (options already read with the call's keys):
+ * the forward's plus dy, saved statistics (float32), `out` (dx) and `into`. With `add`
+ * (addLayerNormBackward/addRmsNormBackward, x named "h"): also `inputBias` (normalizedShape, any
+ * dtype: only its presence, shape and dtype matter), `dh` (h's shape and dtype) and `into.dinputBias`.
+ */
+export function rowBackwardOf<T extends Typed>(
+  r: Reader<T>, dy: unknown, x: unknown, normalizedShape: unknown, o: Options, defaultEps: number, rms: boolean, add: boolean,
+) {
+  const xName = add ? "h" : "x";
+  const a = rowNormArgsOf(r.read, x, normalizedShape, o, defaultEps, null, xName);
+  const g = likeX(r.read, dy, a.x, "dy", xName);
+  const inputBias = add ? paramOf(r.read, o.inputBias, "inputBias", a.normalizedShape) : null;
+  const dh = add && o.dh !== undefined && o.dh !== null ? likeX(r.read, o.dh, a.x, "dh", xName) : null;
+  const stats = savedStats((t, name) => readFloat32(r, t, name), o, rms, statShape(a.x.shape, a.normalizedShape));
+  const into = gradsIntoOf(
+    r.write, o.into, [["dweight", "weight", a.weight], ["dbias", "bias", a.bias], ...(add ? [["dinputBias", "inputBias", inputBias] as const] : [])],
+    a.normalizedShape, add ? ADD_INTO_KEYS : INTO_KEYS,
+  );
+  const out = o.out !== undefined && o.out !== null ? likeX(r.write, o.out, a.x, "out", xName) : null;
+  return { ...a, dy: g, inputBias, dh, stats, into, out };
+}
+
+/**
+ * Validates a backward's arguments, any dtype, on the CPU (rowBackwardOf with the CPU's reader,
+ * then no written array may overlap a read one).
  */
 export function rowNormBackwardSpec(
   dy: unknown, x: unknown, normalizedShape: unknown, options: unknown, defaultEps: number, rms: boolean, add = false,
 ): RowNormBackwardSpec & AddBackwardExtras {
-  const keys = add ? ADD_BACKWARD_KEYS : ROW_BACKWARD_KEYS;
-  const xName = add ? "h" : "x";
-  const o = readOptions(options, "options", keys);
-  const { spec: a, weight: weightT, bias: biasT } = rowCore(x, xName, normalizedShape, o, defaultEps);
-  const g = checkLikeX(dy, a.x, "dy", xName);
-  const ib = add ? paramOf(o.inputBias, "inputBias", a.normalizedShape) : null;
-  const dh = add && o.dh !== undefined && o.dh !== null ? checkLikeX(o.dh, a.x, "dh", xName) : null;
-  const s = savedStats(checkTensor, o, rms, statShape(a.x.shape, a.normalizedShape));
-  const i = gradsIntoSpec(
-    o.into, [["dweight", "weight", weightT], ["dbias", "bias", biasT], ...(add ? [["dinputBias", "inputBias", ib] as const] : [])],
-    a.normalizedShape, add ? ADD_INTO_KEYS : INTO_KEYS,
-  );
-  const out = o.out !== undefined && o.out !== null ? storedOf(checkLikeX(o.out, a.x, "out", xName)) : null;
+  const o = readOptions(options, "options", add ? ADD_BACKWARD_KEYS : ROW_BACKWARD_KEYS);
+  const b = rowBackwardOf(CPU_READER, dy, x, normalizedShape, o, defaultEps, rms, add);
+  const a = specOf(b);
+  const { stats: s, into: i } = b;
   checkWrites(
-    [["out", out?.data ?? null], ["into.dweight", i.dweight?.data ?? null], ["into.dbias", i.dbias?.data ?? null], ["into.dinputBias", i.dinputBias?.data ?? null]],
+    [["out", b.out?.data ?? null], ["into.dweight", i.dweight?.data ?? null], ["into.dbias", i.dbias?.data ?? null], ["into.dinputBias", i.dinputBias?.data ?? null]],
     [
-      [xName, a.x.data], ["dy", g.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null], ["mean", s?.mean?.data ?? null],
-      ["rstd", s?.rstd.data ?? null], ["inputBias", ib?.data ?? null], ["dh", dh?.data ?? null],
+      [add ? "h" : "x", a.x.data], ["dy", b.dy.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null], ["mean", s?.mean?.data ?? null],
+      ["rstd", s?.rstd.data ?? null], ["inputBias", b.inputBias?.data ?? null], ["dh", b.dh?.data ?? null],
     ],
   );
   return {
-    ...a, out, dy: storedOf(g)!,
-    stats: s === null ? null : { mean: s.mean?.data ?? null, rstd: s.rstd.data },
-    into: { dweight: i.dweight ?? null, dbias: i.dbias ?? null },
-    inputBias: storedOf(ib), dh: storedOf(dh), intoInputBias: i.dinputBias ?? null,
+    ...a, out: storedOf(b.out), dy: storedOf(b.dy)!,
+    stats: s === null ? null : { mean: (s.mean?.data ?? null) as Float32Array | null, rstd: s.rstd.data as Float32Array },
+    into: { dweight: storedOf(i.dweight ?? null), dbias: storedOf(i.dbias ?? null) },
+    inputBias: storedOf(b.inputBias), dh: storedOf(b.dh), intoInputBias: storedOf(i.dinputBias ?? null),
   };
 }
 
@@ -222,10 +239,10 @@ export interface AddBackwardExtras {
   intoInputBias: Stored | null;
 }
 
-/** An optional parameter-shaped tensor of any dtype (undefined/null: none). */
-export function paramOf(t: unknown, name: string, shape: readonly number[]): CheckedTensor | null {
+/** An optional parameter-shaped tensor of any dtype (undefined/null: none), read by `check`. */
+export function paramOf<T extends Typed>(check: (t: unknown, name: string) => T, t: unknown, name: string, shape: readonly number[]): T | null {
   if (t === undefined || t === null) return null;
-  const c = checkAnyTensor(t, name);
+  const c = check(t, name);
   checkParamShape(c, name, shape);
   return c;
 }
@@ -239,20 +256,32 @@ export interface AddNormSpec extends RowNormSpec {
   residualOut: Stored | null;
 }
 
-/** Validates addLayerNorm/addRmsNorm's arguments. */
+/**
+ * addLayerNorm/addRmsNorm's arguments through a backend's reader (options already read): the row
+ * forward's, the residual (written when `residualOut` is `residual` itself: h over it in place,
+ * `inPlace`), inputBias, `out` and `residualOut`.
+ */
+export function addNormOf<T extends Typed>(r: Reader<T>, x: unknown, residual: unknown, normalizedShape: unknown, o: Options, defaultEps: number) {
+  const a = rowNormArgsOf(r.read, x, normalizedShape, o, defaultEps);
+  const inPlace = o.residualOut !== undefined && o.residualOut !== null && o.residualOut === residual;
+  const res = likeX(inPlace ? r.write : r.read, residual, a.x, "residual");
+  const inputBias = paramOf(r.read, o.inputBias, "inputBias", a.normalizedShape);
+  const out = o.out !== undefined && o.out !== null ? likeX(r.write, o.out, a.x, "out") : null;
+  const residualOut = inPlace ? res : o.residualOut !== undefined && o.residualOut !== null ? likeX(r.write, o.residualOut, a.x, "residualOut") : null;
+  return { ...a, residual: res, inputBias, out, residualOut, inPlace };
+}
+
+/** Validates addLayerNorm/addRmsNorm's arguments on the CPU. */
 export function addNormSpec(x: unknown, residual: unknown, normalizedShape: unknown, options: unknown, defaultEps: number): AddNormSpec {
   const o = readOptions(options, "options", ADD_FORWARD_KEYS);
-  const a = rowCore(x, "x", normalizedShape, o, defaultEps).spec;
-  const r = checkLikeX(residual, a.x, "residual");
-  const ib = paramOf(o.inputBias, "inputBias", a.normalizedShape);
-  const out = o.out !== undefined && o.out !== null ? checkLikeX(o.out, a.x, "out") : null;
-  const ro = o.residualOut !== undefined && o.residualOut !== null ? checkLikeX(o.residualOut, a.x, "residualOut") : null;
+  const b = addNormOf(CPU_READER, x, residual, normalizedShape, o, defaultEps);
+  const a = specOf(b);
   checkWrites(
-    [["out", out?.data ?? null], ["residualOut", ro?.data ?? null]],
-    [["x", a.x.data], ["residual", r.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null], ["inputBias", ib?.data ?? null]],
+    [["out", b.out?.data ?? null], ["residualOut", b.residualOut?.data ?? null]],
+    [["x", a.x.data], ["residual", b.residual.data], ["weight", a.weight?.data ?? null], ["bias", a.bias?.data ?? null], ["inputBias", b.inputBias?.data ?? null]],
     "inputs are never modified; residualOut may be residual itself", [["residualOut", "residual"]],
   );
-  return { ...a, out: storedOf(out), residual: storedOf(r)!, inputBias: storedOf(ib), residualOut: storedOf(ro) };
+  return { ...a, out: storedOf(b.out), residual: storedOf(b.residual)!, inputBias: storedOf(b.inputBias), residualOut: storedOf(b.residualOut) };
 }
 
 /** A spec as the float32-only arguments of before: BAD_DTYPE for half tensors, BAD_ARGUMENT for a weightOffset. */

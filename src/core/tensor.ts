@@ -170,6 +170,12 @@ function dataOf(t: object, name: string): unknown {
   }
 }
 
+/** A dtype argument: "float32", "float16" or "bfloat16" (BAD_DTYPE naming `name` otherwise). */
+export function checkDType(v: unknown, name: string): DType {
+  if (!isDType(v)) throw new NormError("BAD_DTYPE", name, `expected "float32", "float16" or "bfloat16", got ${describe(v)}`);
+  return v;
+}
+
 /** The dtype of a (validated or GPU) tensor-like: its `dtype`, "float32" when absent. */
 export const dtypeOf = (t: { readonly dtype?: unknown }): DType => (isDType(t.dtype) ? t.dtype : "float32");
 
@@ -191,16 +197,13 @@ export function checkAnyTensor(t: unknown, name: string): CheckedTensor {
     let dtypeArg: string;
     if (s === undefined && dims !== undefined) {
       // onnxruntime-style { dims, data, type }
-      const type = field(t, "type");
-      if (!isDType(type)) throw new NormError("BAD_DTYPE", `${name}.type`, `expected "float32", "float16" or "bfloat16", got ${describe(type)}`);
-      dtype = type;
+      dtype = checkDType(field(t, "type"), `${name}.type`);
       dtypeArg = `${name}.type`;
       shape = checkShape(dims, `${name}.dims`);
     } else {
       shape = checkShape(s, `${name}.shape`);
       const d = field(t, "dtype");
-      if (d !== undefined && !isDType(d)) throw new NormError("BAD_DTYPE", `${name}.dtype`, `expected "float32", "float16" or "bfloat16", got ${describe(d)}`);
-      dtype = d;
+      dtype = d === undefined ? undefined : checkDType(d, `${name}.dtype`);
       dtypeArg = `${name}.dtype`;
     }
     c = storedOf(dataOf(t, name), `${name}.data`, dtype, dtypeArg);
@@ -233,17 +236,43 @@ function storedOf(v: unknown, name: string, dtype: DType | undefined, dtypeArg: 
   return { data: a as Uint16Array, dtype };
 }
 
+/** BAD_DTYPE unless a validated tensor (CPU or GPU) is float32. */
+export function requireFloat32<T extends Typed>(t: T, name: string): T {
+  if (t.dtype !== "float32") {
+    throw new NormError("BAD_DTYPE", name, `expected a float32 tensor (this call computes on float32 storage; cast(t, "float32") converts), got a ${t.dtype} tensor`);
+  }
+  return t;
+}
+
 /**
  * Validates a float32 tensor-like (calls that compute on float32 tensors only); half-precision
  * tensors are BAD_DTYPE. Returns a validated copy of its shape with its data.
  */
 export function checkTensor(t: unknown, name: string): Tensor {
-  const c = checkAnyTensor(t, name);
-  if (c.dtype !== "float32") {
-    throw new NormError("BAD_DTYPE", name, `expected a float32 tensor (this call computes on float32 storage; cast(t, "float32") converts), got a ${c.dtype} tensor`);
-  }
-  return { shape: c.shape, data: c.data };
+  const c = requireFloat32(checkAnyTensor(t, name), name);
+  return { shape: c.shape, data: c.data as Float32Array };
 }
+
+/** A validated tensor of any backend (a CPU CheckedTensor, a GPU tensor): what the argument checks look at. */
+export type Typed = { readonly shape: readonly number[]; readonly dtype: DType };
+
+/**
+ * How a backend validates the tensors of one call, for the argument checks every backend shares
+ * (rowArgs.ts, channelArgs.ts): `read` for the tensors the call reads, `write` for the ones it
+ * writes (out, into, residualOut, updated running statistics). The CPU's are both checkAnyTensor
+ * (then checkWrites on the arrays); a GPU backend's also record each tensor as read or written for
+ * its own aliasing check (by GPUBuffer). Same checks, same order, same NormErrors on every backend.
+ */
+export interface Reader<T extends Typed> {
+  read(t: unknown, name: string): T;
+  write(t: unknown, name: string): T;
+}
+
+/** The CPU's reader: tensor-likes checked by checkAnyTensor. */
+export const CPU_READER: Reader<CheckedTensor> = Object.freeze({ read: checkAnyTensor, write: checkAnyTensor });
+
+/** A float32 tensor the call reads (saved statistics, running statistics in eval), through a reader. */
+export const readFloat32 = <T extends Typed>(r: Reader<T>, t: unknown, name: string): T => requireFloat32(r.read(t, name), name);
 
 /** A Float32Array of n zeros; an allocation the runtime refuses is a NormError, not a RangeError. */
 export function alloc(n: number, what: string, shared = false): Float32Array {
@@ -313,7 +342,7 @@ export function tensor(data: Uint16Array | ArrayLike<number>, shape: readonly nu
 export function tensor(data: Float32Array | Uint16Array | ArrayLike<number>, shape: readonly number[], dtype?: DType): AnyTensor;
 export function tensor(data: Float32Array | Uint16Array | ArrayLike<number>, shape: readonly number[], dtype?: DType): AnyTensor {
   const dims = checkShape(shape, "shape");
-  if (dtype !== undefined && !isDType(dtype)) throw new NormError("BAD_DTYPE", "dtype", `expected "float32", "float16" or "bfloat16", got ${describe(dtype)}`);
+  if (dtype !== undefined) checkDType(dtype, "dtype");
   const tag = typedTag(data);
   let s: Stored;
   if (tag === "Float16Array" && (dtype === undefined || dtype === "float16")) s = storedOf(data, "data", "float16", "dtype");

@@ -4,9 +4,8 @@
  * subnormals exact); half → float32 is exact; float16 ↔ bfloat16 goes through float32, which is
  * exact on the way in, so the result is rounded once. The same dtype gives a copy.
  */
-import { NormError, describe } from "../errors.js";
-import { isDType, type DType, type HalfDType } from "../dtype.js";
-import { allocStored, checkAnyTensor, tensorOf, type AnyTensor, type HalfTensor, type Tensor } from "../core/index.js";
+import type { DType, HalfDType } from "../dtype.js";
+import { allocStored, checkAnyTensor, checkDType, tensorOf, type AnyTensor, type HalfTensor, type Tensor } from "../core/index.js";
 import { narrow, widen } from "../backends/storage.js";
 
 /** Values converted a block at a time (no float32 copy of the whole tensor for half → half). */
@@ -17,7 +16,7 @@ export function cast(t: AnyTensor, dtype: HalfDType): HalfTensor;
 export function cast(t: AnyTensor, dtype: DType): AnyTensor;
 export function cast(t: AnyTensor, dtype: DType): AnyTensor {
   const src = checkAnyTensor(t, "t");
-  if (!isDType(dtype)) throw new NormError("BAD_DTYPE", "dtype", `expected "float32", "float16" or "bfloat16", got ${describe(dtype)}`);
+  checkDType(dtype, "dtype");
   const n = src.data.length;
   const dst = allocStored(dtype, n, "cast");
   const buf = new Float32Array(Math.min(n, BLOCK));

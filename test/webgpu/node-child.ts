@@ -32,8 +32,9 @@ async function gpuOrExit(dawnOptions: string[] = []) {
 if (mode === "suite") {
   const gpu = await gpuOrExit();
   const cases = JSON.parse(readFileSync(FIXTURES, "utf8")).cases;
+  const opsCases = JSON.parse(readFileSync(new URL("ops-cases.json", `file://${FIXTURES}`), "utf8")).cases;
   const accuracy = JSON.parse(readFileSync(new URL("../../../test/fixtures/accuracy.json", import.meta.url), "utf8"));
-  const results = await runGpuSuite({ gpu, cases, accuracy, fresh: () => createNodeGpu(), filter: process.env.NORMKIT_GPU_FILTER || undefined });
+  const results = await runGpuSuite({ gpu, cases, opsCases, accuracy, fresh: () => createNodeGpu(), filter: process.env.NORMKIT_GPU_FILTER || undefined });
   const info = { ...gpu.adapterInfo, subgroupSize: gpu.subgroupSize, maxBytes: gpu.maxBytes };
   gpu.destroy();
   console.log(JSON.stringify({ info, results }));

@@ -10,6 +10,8 @@ import { bitwiseError, closeError, rng } from "../shared.js";
 import type { AccuracyFixture } from "../accuracy.js";
 import { Skip, check, problem, throwsNorm } from "./gpu-helpers.js";
 import { lifecycleTests } from "./lifecycle.js";
+import type { OpsCase } from "../ops-cases.js";
+import { ops12Tests } from "./ops12-all.js";
 import { wideRowTests } from "./wide.js";
 import { wrapTests } from "./wrap.js";
 
@@ -31,6 +33,8 @@ export interface SuiteEnv {
   leakCalls?: number;
   /** Runs only the tests whose name contains this. */
   filter?: string;
+  /** The issue #12 golden cases (test/fixtures/ops-cases.json). */
+  opsCases?: OpsCase[];
   /** test/fixtures/accuracy.json: the wide-row block (./wide.ts) runs its cases. */
   accuracy?: AccuracyFixture;
 }
@@ -371,7 +375,7 @@ function tests(env: SuiteEnv): T[] {
 /** Runs the suite; never throws (failures are results). */
 export async function runGpuSuite(env: SuiteEnv): Promise<SuiteResult[]> {
   const out: SuiteResult[] = [];
-  for (const t of [...tests(env), ...lifecycleTests(env), ...wrapTests(env)]) {
+  for (const t of [...tests(env), ...lifecycleTests(env), ...wrapTests(env), ...ops12Tests(env)]) {
     if (env.filter && !t.name.includes(env.filter)) continue;
     const t0 = performance.now();
     try {

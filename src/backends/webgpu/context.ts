@@ -12,9 +12,12 @@
  * `into` tensor it added to.
  */
 import { NormError, describe } from "../../errors.js";
+import { requireFloat32, type Reader } from "../../core/index.js";
+import type { DType } from "../../dtype.js";
 import type { GpuBackend } from "./backend.js";
 import { resolvePlan } from "./plan.js";
-import { destroyedError, inheritedError, makeTensor, stateOf, type GpuTensor, type TensorState, type Verdict } from "./tensor.js";
+import { bytesOf, destroyedError, inheritedError, makeTensor, stateOf, type GpuTensor, type TensorState, type Verdict } from "./tensor.js";
+import type { AnyGpuTensor } from "./types.js";
 import type { KernelPlan } from "./wgsl.js";
 
 // GPUBufferUsage / GPUMapMode values (the globals are absent in Node unless Dawn's are installed)
@@ -31,7 +34,7 @@ export interface GpuStep {
   groups: [number, number];
 }
 
-export type Arg = { t: GpuTensor; name: string; s: TensorState };
+export type Arg = { t: AnyGpuTensor; name: string; s: TensorState };
 type ScopeError = readonly [GPUErrorFilter, GPUError];
 
 const PLAN_KEYS = new Set(["T", "vec", "sg", "store", "wgsum"]);
@@ -40,30 +43,44 @@ const PLAN_KEYS = new Set(["T", "vec", "sg", "store", "wgsum"]);
 export class Call {
   readonly reads: Arg[] = [];
   readonly writes: Arg[] = [];
-  readonly made: GpuTensor[] = [];
+  readonly made: AnyGpuTensor[] = [];
   readonly pipelines: string[] = [];
   constructor(
     readonly ctx: GpuContext,
     readonly op: string,
   ) {}
-  /** Validates a tensor the call reads (the core's validators take it as their `check`). */
-  read = (t: unknown, name: string): GpuTensor => {
+  /** Validates a float32 tensor the call reads (the core's validators take it as their `check`). */
+  read = (t: unknown, name: string): GpuTensor => requireFloat32(this.readAny(t, name), name) as GpuTensor;
+  /** Validates a tensor of any dtype the call reads. */
+  readAny = (t: unknown, name: string): AnyGpuTensor => {
     const g = this.ctx.tensorArg(t, name);
     this.reads.push({ t: g, name, s: stateOf(g)! });
     return g;
   };
-  /** Validates a caller's tensor the call writes (`into.*`). */
-  write = (t: unknown, name: string): GpuTensor => {
+  /** Validates a caller's float32 tensor the call writes (`into.*`). */
+  write = (t: unknown, name: string): GpuTensor => requireFloat32(this.writeAny(t, name), name) as GpuTensor;
+  /** Validates a caller's tensor of any dtype the call writes. */
+  writeAny = (t: unknown, name: string): AnyGpuTensor => {
     const g = this.ctx.tensorArg(t, name);
     this.writes.push({ t: g, name, s: stateOf(g)! });
     return g;
   };
+  /** This call's tensors for the core's argument checks (rowBackwardOf, batchNormOf, …): read and written ones recorded for checkAliasing. */
+  readonly reader: Reader<AnyGpuTensor> = { read: this.readAny, write: this.writeAny };
   /** A new zero-filled tensor of this call (freed if the call fails). */
-  empty(shape: readonly number[], what: string): GpuTensor {
+  empty(shape: readonly number[], what: string): GpuTensor;
+  empty(shape: readonly number[], what: string, dtype: DType): AnyGpuTensor;
+  empty(shape: readonly number[], what: string, dtype: DType = "float32"): AnyGpuTensor {
     let n = 1;
     for (const d of shape) n *= d;
-    const t = makeTensor(this.ctx, this.ctx.backend, this.ctx.buffer(n * 4, TENSOR_USAGE, what), shape);
+    const t = makeTensor(this.ctx, this.ctx.backend, this.ctx.buffer(bytesOf(n, dtype), TENSOR_USAGE, what), shape, 0, false, dtype);
     this.made.push(t);
+    return t;
+  }
+  /** A temporary tensor holding `values` as uint32 (kernel parameters that vary per call), float32-typed. */
+  meta(values: readonly number[], what: string): GpuTensor {
+    const t = this.empty([values.length], what);
+    this.ctx.device.queue.writeBuffer(stateOf(t)!.buffer!, 0, new Uint32Array(values));
     return t;
   }
   /**
@@ -94,6 +111,8 @@ export class GpuContext {
   readonly errors: string[] = [];
   /** Maximum bytes of one tensor on this device. */
   readonly maxBytes: number;
+  /** Whether float16 tensors can be bound as native f16 arrays (the device has shader-f16). */
+  readonly f16: boolean;
 
   constructor(
     readonly backend: GpuBackend,
@@ -102,6 +121,7 @@ export class GpuContext {
     readonly ownsDevice: boolean,
   ) {
     this.maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+    this.f16 = device.features.has("shader-f16");
     device.lost.then((info) => {
       this.lost = info;
     });
@@ -150,7 +170,7 @@ export class GpuContext {
   }
 
   /** Validates a GpuTensor argument: a real one, ours, not destroyed or failed, device alive. */
-  tensorArg(t: unknown, name: string): GpuTensor {
+  tensorArg(t: unknown, name: string): AnyGpuTensor {
     const s = stateOf(t);
     if (s === undefined) {
       throw new NormError("BAD_ARGUMENT", name, `expected a GpuTensor (from gpu.upload, gpu.wrap or an op; not a copy or Proxy of one), got ${describe(t)}`);
@@ -162,7 +182,7 @@ export class GpuContext {
     if (s.wrapped && s.buffer.mapState !== "unmapped") {
       throw new NormError("BAD_ARGUMENT", name, `expected an unmapped GPUBuffer, got one that is ${s.buffer.mapState}: unmap it before normkit uses it`);
     }
-    return t as GpuTensor;
+    return t as AnyGpuTensor;
   }
 
   pipeline(c: Call, key: string, code: () => string): GPUComputePipeline {
@@ -176,13 +196,16 @@ export class GpuContext {
     return p;
   }
 
-  /** A bind group: binding → [tensor, bytes bound from its offset] (null entries are skipped). */
-  bind(p: GPUComputePipeline, entries: Record<number, readonly [GpuTensor, number] | null>): GPUBindGroup {
+  /**
+   * A bind group: binding → [tensor, bytes bound from its offset, extra byte offset] (null entries
+   * are skipped). Bound sizes are rounded up to 4 bytes (a half tensor of odd size: its last word).
+   */
+  bind(p: GPUComputePipeline, entries: Record<number, readonly [AnyGpuTensor, number, number?] | null>): GPUBindGroup {
     const list: GPUBindGroupEntry[] = [];
     for (const [k, v] of Object.entries(entries)) {
       if (v === null) continue;
       const s = stateOf(v[0])!;
-      list.push({ binding: Number(k), resource: { buffer: s.buffer!, offset: s.byteOffset, size: v[1] } });
+      list.push({ binding: Number(k), resource: { buffer: s.buffer!, offset: s.byteOffset + (v[2] ?? 0), size: Math.ceil(v[1] / 4) * 4 } });
     }
     return this.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: list });
   }
@@ -206,7 +229,7 @@ export class GpuContext {
   }
 
   /** Encodes steps into one compute pass and submits them; `temps` are freed after the submit. */
-  submit(steps: readonly GpuStep[], temps: readonly GpuTensor[] = []): void {
+  submit(steps: readonly GpuStep[], temps: readonly AnyGpuTensor[] = []): void {
     if (steps.length > 0) {
       const enc = this.device.createCommandEncoder();
       const pass = enc.beginComputePass();
@@ -312,19 +335,23 @@ export class GpuContext {
     return new NormError("DEVICE_LOST", "tensor", `a read in flight was cancelled: ${why}`);
   }
 
-  /** Reads a GPU tensor back: its data once the GPU has written it, or the failed call's error. */
-  async read(t: unknown): Promise<{ shape: readonly number[]; data: Float32Array }> {
+  /**
+   * Reads a GPU tensor back: its data once the GPU has written it (float32, or a half tensor's bit
+   * patterns as a Uint16Array with its dtype), or the failed call's error.
+   */
+  async read(t: unknown): Promise<{ shape: readonly number[]; data: Float32Array } | { shape: readonly number[]; data: Uint16Array; dtype: "float16" | "bfloat16" }> {
     // a tensor of a failed call rejects with that call's error (ops given it say where it came from)
     const known = stateOf(t)?.fault;
     if (known) throw known;
     const src = stateOf(this.tensorArg(t, "tensor"))!;
-    const bytes = src.size * 4;
+    // copies move whole 32-bit words: a half tensor of odd size reads its last word whole
+    const bytes = Math.ceil(bytesOf(src.size, src.dtype) / 4) * 4;
     if (src.wrapped && !(src.buffer!.usage & COPY_SRC)) {
       throw new NormError("BAD_ARGUMENT", "tensor", "expected a wrapped GPUBuffer with COPY_SRC usage to read it back, got one without");
     }
     if (bytes === 0) {
       await (t as GpuTensor).ready();
-      return { shape: src.shape, data: new Float32Array(0) };
+      return src.dtype === "float32" ? { shape: src.shape, data: new Float32Array(0) } : { shape: src.shape, data: new Uint16Array(0), dtype: src.dtype };
     }
     const staging = this.buffer(bytes, MAP_READ | COPY_DST, "staging");
     const pending = src.pending;
@@ -345,9 +372,10 @@ export class GpuContext {
       if (src.fault !== null) throw src.fault;
       const o = await own;
       if (o !== null) throw this.#normError("read", [{ t: t as GpuTensor, name: "tensor", s: src }], o);
-      const data = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      const raw = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
-      return { shape: src.shape, data };
+      if (src.dtype !== "float32") return { shape: src.shape, data: new Uint16Array(raw, 0, src.size), dtype: src.dtype };
+      return { shape: src.shape, data: new Float32Array(raw) };
     } finally {
       this.release(staging);
     }

@@ -73,13 +73,16 @@ export async function openDevice(options: GpuBackendOptions | undefined) {
       throw new NormError("BACKEND_UNAVAILABLE", "gpu", "no WebGPU adapter found (no usable GPU or software renderer)");
     }
     info = adapter.info;
-    const want = (["subgroups", "timestamp-query"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+    // shader-f16: float16 tensors bound as f16 arrays (the #12 kernels; without it, u32 words)
+    const want = (["subgroups", "timestamp-query", "shader-f16"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
     // the largest buffers the adapter allows, not the 128/256 MiB defaults
     const requiredLimits = {
       maxBufferSize: adapter.limits.maxBufferSize,
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       // more workgroup memory lets backward sum its partials per workgroup at wider rows (plan.ts)
       maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      // the fused add + LayerNorm binds 9 buffers (the default limit is 8; with 8 it runs in two passes)
+      maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     };
     device = await adapter.requestDevice({ requiredFeatures: want, requiredLimits });
   } else {

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
- * GpuTensor: a float32 tensor in a GPU buffer, as a handle whose state lives here (a WeakMap keyed
+ * GpuTensor: a tensor in a GPU buffer (float32, or float16/bfloat16 bit patterns packed two per
+ * 32-bit word), as a handle whose state lives here (a WeakMap keyed
  * by the handle), so that a fake object, a Proxy or `Object.create(GpuTensor.prototype)` is no
  * tensor at all (a NormError, never a TypeError from a missing private field) and so that the
  * context can mark a tensor failed without a public setter.
@@ -10,9 +11,11 @@
  * The shape is a frozen copy: mutating the caller's array afterwards changes nothing.
  */
 import { NormError } from "../../errors.js";
-import { shapeStr, type Tensor } from "../../core/index.js";
+import { shapeStr } from "../../core/index.js";
+import type { DType } from "../../dtype.js";
 import type { GpuBackend } from "./backend.js";
 import type { GpuContext } from "./context.js";
+import type { TensorOf } from "./types.js";
 
 /** A failed call's error; `inherited` when the call only consumed a tensor of a failed call. */
 export type Verdict = { error: NormError; inherited: boolean } | null;
@@ -26,6 +29,8 @@ export interface TensorState {
   readonly wrapped: boolean;
   readonly shape: readonly number[];
   readonly size: number;
+  /** storage dtype: float32, or float16/bfloat16 (2 bytes per element, little-endian halves of 32-bit words) */
+  readonly dtype: DType;
   /** the device's error for the work that made (or last wrote) this tensor, once known */
   fault: NormError | null;
   /** the device's verdict on that work while it is pending; null once it came back clean */
@@ -41,13 +46,13 @@ export function stateOf(t: unknown): TensorState | undefined {
 
 /** A new handle; `shape` must be a validated array of dims (it is copied and frozen here). */
 export function makeTensor(
-  ctx: GpuContext, backend: GpuBackend, buffer: GPUBuffer, shape: readonly number[], byteOffset = 0, wrapped = false,
-): GpuTensor {
+  ctx: GpuContext, backend: GpuBackend, buffer: GPUBuffer, shape: readonly number[], byteOffset = 0, wrapped = false, dtype: DType = "float32",
+): GpuTensor<DType> {
   const frozen = Object.freeze([...shape]);
   let size = 1;
   for (const d of frozen) size *= d;
-  const t = Object.create(GpuTensor.prototype) as GpuTensor;
-  states.set(t, { ctx, backend, buffer, byteOffset, wrapped, shape: frozen, size, fault: null, pending: null });
+  const t = Object.create(GpuTensor.prototype) as GpuTensor<DType>;
+  states.set(t, { ctx, backend, buffer, byteOffset, wrapped, shape: frozen, size, dtype, fault: null, pending: null });
   return t;
 }
 
@@ -68,8 +73,14 @@ export function destroyedError(s: TensorState, name: string): NormError {
   return new NormError("DESTROYED_TENSOR", name, `GPU tensor of shape ${shapeStr(s.shape)} was used after ${by}`);
 }
 
-/** A float32 tensor in a GPU buffer of the backend that made or wrapped it. */
-export class GpuTensor {
+/** Bytes of `n` elements of `dtype` (float32: 4, half: 2). */
+export const bytesOf = (n: number, dtype: DType): number => n * (dtype === "float32" ? 4 : 2);
+
+/**
+ * A tensor in a GPU buffer of the backend that made or wrapped it. `D` is its storage dtype
+ * (`dtype`): float32 by default; ops keep x's dtype for y, h and dx.
+ */
+export class GpuTensor<D extends DType = "float32"> {
   private constructor() {
     throw new NormError("BAD_ARGUMENT", "GpuTensor", "GPU tensors come from gpu.upload(), gpu.wrap() or an op, not from new");
   }
@@ -84,6 +95,10 @@ export class GpuTensor {
   get size(): number {
     return own(this).size;
   }
+  /** Storage dtype: "float32", or "float16"/"bfloat16" (bit patterns, two per 32-bit word). */
+  get dtype(): D {
+    return own(this).dtype as D;
+  }
   /** Where the data starts in `buffer` (0 except for wrapped buffers). */
   get byteOffset(): number {
     return own(this).byteOffset;
@@ -97,16 +112,19 @@ export class GpuTensor {
     const s = own(this);
     return s.buffer === null || s.ctx.destroyed;
   }
-  /** The GPU buffer; the data is `size` floats from `byteOffset` (throws once destroyed). */
+  /** The GPU buffer; the data is `size` elements of `dtype` from `byteOffset` (throws once destroyed). */
   get buffer(): GPUBuffer {
     const s = own(this);
     if (s.fault !== null) throw s.fault;
     if (s.buffer === null || s.ctx.destroyed) throw destroyedError(s, "tensor");
     return s.buffer;
   }
-  /** Copies the data back: a CPU tensor of the same shape (rejects with the NormError of a failed call). */
-  read(): Promise<Tensor> {
-    return own(this).backend.read(this);
+  /**
+   * Copies the data back: a CPU tensor of the same shape, float32 data, or for half tensors the
+   * bit patterns in a Uint16Array with `dtype` (rejects with the NormError of a failed call).
+   */
+  read(): Promise<TensorOf<D>> {
+    return own(this).backend.read(this) as Promise<TensorOf<D>>;
   }
   /**
    * Resolves once the device has accepted the work that made this tensor (not once that work has

@@ -95,17 +95,13 @@ fn twoSum(a: V, b: V) -> SumErr {
   return SumErr(s, select(V(0.0), (a - (s - bb)) + (b - bb), abs(s) <= V(MAXF)));
 }`;
 
-/** Declarations shared by forward and backward: team geometry, reduction and helpers. */
-function prelude(s: RowKernelSpec): string {
-  const { plan } = s;
-  const V = plan.vec === 4 ? "vec4<f32>" : "f32";
-  const N = s.D / plan.vec;
-  const hsum = plan.vec === 4 ? "return (v.x + v.y) + (v.z + v.w);" : "return v;";
-  // one sum of every element, kept in the two lanes of a pair (a vec4's x, z and y, w): sum1 adds them
-  const add1 = plan.vec === 4
-    ? "return merge(merge(a, vec4<f32>(v.x, v.y, 0.0, 0.0)), vec4<f32>(v.z, v.w, 0.0, 0.0));"
-    : "return merge(a, vec4<f32>(v, 0.0, 0.0, 0.0));";
-  const enable = plan.sg ? "enable subgroups;\n" : "";
+/**
+ * The team reduction `fn reduce(v, lid, lane[, extra]) -> vec2<f32>` of merge-format pairs (T
+ * threads a team): a workgroup-memory tree without subgroups; with them, the subgroup's butterfly,
+ * then (T > sg) the team's T/sg subgroup partials merged in a fixed order. `leader` is the WGSL
+ * test of a subgroup's first invocation (row kernels: `sgl == 0u` from subgroup_invocation_id).
+ */
+export function teamReduce(plan: { sg: number; T: number }, extra: string, leader: string): string {
   // the subgroup's pairs merged by a butterfly (lanes i and i ^ o): every lane ends with the same
   // bits, as TwoSum's error term is exact whichever operand comes first
   const butterfly = `var r = v;
@@ -115,7 +111,7 @@ function prelude(s: RowKernelSpec): string {
     // tree over the team's T slots of workgroup memory; barriers are hit by every invocation
     reduce = `
 var<workgroup> red: array<vec4<f32>, ${WORKGROUP}>;
-fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+fn reduce(v: vec4<f32>, lid: u32, lane: u32${extra}) -> vec2<f32> {
   red[lid] = v;
   workgroupBarrier();
   for (var s = ${plan.T / 2}u; s > 0u; s = s >> 1u) {
@@ -128,7 +124,7 @@ fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
 }`;
   } else if (plan.sg === plan.T) {
     reduce = `
-fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+fn reduce(v: vec4<f32>, lid: u32, lane: u32${extra}) -> vec2<f32> {
   ${butterfly}
   return total(r);
 }`;
@@ -136,9 +132,9 @@ fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
     // the butterfly, then the team's T/sg subgroup partials merged in a fixed order by every invocation
     reduce = `
 var<workgroup> red: array<vec4<f32>, ${WORKGROUP / plan.sg}>;
-fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
+fn reduce(v: vec4<f32>, lid: u32, lane: u32${extra}) -> vec2<f32> {
   ${butterfly}
-  if (sgl == 0u) { red[lid / ${plan.sg}u] = r; }
+  if (${leader}) { red[lid / ${plan.sg}u] = r; }
   workgroupBarrier();
   let base = (lid - lane) / ${plan.sg}u;
   var t = red[base];
@@ -147,6 +143,21 @@ fn reduce(v: vec4<f32>, lid: u32, lane: u32, sgl: u32) -> vec2<f32> {
   return total(t);
 }`;
   }
+  return reduce;
+}
+
+/** Declarations shared by forward and backward: team geometry, reduction and helpers. */
+function prelude(s: RowKernelSpec): string {
+  const { plan } = s;
+  const V = plan.vec === 4 ? "vec4<f32>" : "f32";
+  const N = s.D / plan.vec;
+  const hsum = plan.vec === 4 ? "return (v.x + v.y) + (v.z + v.w);" : "return v;";
+  // one sum of every element, kept in the two lanes of a pair (a vec4's x, z and y, w): sum1 adds them
+  const add1 = plan.vec === 4
+    ? "return merge(merge(a, vec4<f32>(v.x, v.y, 0.0, 0.0)), vec4<f32>(v.z, v.w, 0.0, 0.0));"
+    : "return merge(a, vec4<f32>(v, 0.0, 0.0, 0.0));";
+  const enable = plan.sg ? "enable subgroups;\n" : "";
+  const reduce = teamReduce(plan, ", sgl: u32", "sgl == 0u");
   return `${enable}
 alias V = ${V};
 const D = ${s.D}u;

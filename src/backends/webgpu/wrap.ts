@@ -16,9 +16,10 @@
  * any failed call does (`ready()`/`read()` reject, later ops throw).
  */
 import { NormError, describe } from "../../errors.js";
-import { checkOptions, checkShape, numel, shapeStr } from "../../core/index.js";
+import { checkDType, checkOptions, checkShape, numel, shapeStr } from "../../core/index.js";
 import { STORAGE, type Call } from "./context.js";
-import { makeTensor, stateOf, type GpuTensor } from "./tensor.js";
+import { bytesOf, makeTensor, stateOf } from "./tensor.js";
+import type { AnyGpuTensor } from "./types.js";
 import type { GpuWrapOptions } from "./types.js";
 
 const COMPUTE_STAGE = 4; // GPUShaderStage.COMPUTE
@@ -29,7 +30,7 @@ const isBufferLike = (b: unknown): b is GPUBuffer =>
   typeof (b as GPUBuffer).usage === "number" && typeof (b as GPUBuffer).size === "number" &&
   typeof (b as GPUBuffer).mapState === "string" && typeof (b as GPUBuffer).destroy === "function";
 
-export function wrapBuffer(c: Call, buffer: unknown, shape: unknown, options?: unknown): GpuTensor {
+export function wrapBuffer(c: Call, buffer: unknown, shape: unknown, options?: unknown): AnyGpuTensor {
   const ctx = c.ctx;
   ctx.alive();
   const Ctor = (globalThis as { GPUBuffer?: abstract new () => GPUBuffer }).GPUBuffer;
@@ -38,13 +39,15 @@ export function wrapBuffer(c: Call, buffer: unknown, shape: unknown, options?: u
   }
   // a copy first: the checks and the tensor see the same dims whatever the caller does later
   const dims = checkShape(Array.isArray(shape) ? [...(shape as unknown[])] : shape, "shape");
-  const o = checkOptions<GpuWrapOptions>(options, "options", ["byteOffset"]);
+  const o = checkOptions<GpuWrapOptions>(options, "options", ["byteOffset", "dtype"]);
+  const dtype = o.dtype === undefined ? "float32" : checkDType(o.dtype, "options.dtype");
   const align = ctx.device.limits.minStorageBufferOffsetAlignment;
   const off = o.byteOffset ?? 0;
   if (typeof off !== "number" || !Number.isInteger(off) || off < 0 || off % align !== 0) {
     throw new NormError("BAD_ARGUMENT", "options.byteOffset", `expected a non-negative multiple of ${align} (this device's minStorageBufferOffsetAlignment), got ${describe(off)}`);
   }
-  const bytes = numel(dims) * 4;
+  // kernels and copies move whole 32-bit words: a half tensor of odd size needs its last word in the buffer
+  const bytes = Math.ceil(bytesOf(numel(dims), dtype) / 4) * 4;
   if (!(buffer.usage & STORAGE)) {
     throw new NormError("BAD_ARGUMENT", "buffer", `expected a GPUBuffer with STORAGE usage (GPUBufferUsage.STORAGE = 0x80), got usage 0x${buffer.usage.toString(16)}`);
   }
@@ -73,7 +76,7 @@ export function wrapBuffer(c: Call, buffer: unknown, shape: unknown, options?: u
       throw new NormError("BAD_ARGUMENT", "buffer", `expected a GPUBuffer of this backend's device, got one the device refuses (${(e as Error)?.message ?? e})`);
     }
   }
-  const t = makeTensor(ctx, ctx.backend, buffer, dims, off, true);
+  const t = makeTensor(ctx, ctx.backend, buffer, dims, off, true, dtype);
   c.made.push(t);
   c.reads.push({ t, name: "buffer", s: stateOf(t)! });
   return t;
