@@ -16,14 +16,17 @@
  * Sums are compensated (TwoSum, Knuth): a running (sum, compensation) pair, merged across threads
  * in a fixed order, so their error does not grow with the row's width and the bits do not depend
  * on anything but the row (and the plan, which depends on D and the device only).
- * TODO(accuracy merge): `merge`/`total` are the accuracy branch's ACCURATE_SUMS (wgsl.ts); use
- * that export once it is on main.
+ * `merge`/`total` here (SUMS) differ from the float32 kernels' ACCURATE_SUMS (wgsl-sums.ts) only in
+ * where a ±Inf/NaN sum drops its compensation: in `total` here, in each `merge` there.
  */
 import type { DType } from "../../dtype.js";
 import type { CastingMode } from "../../core/index.js";
 import type { ExtPlan } from "./ext-plan.js";
 import { HALF_WGSL, roundFn, vecF, type Store } from "./wgsl-half.js";
-import { WORKGROUP, teamReduce } from "./wgsl.js";
+import { WORKGROUP } from "./wgsl.js";
+import { f32bits, teamReduce } from "./wgsl-sums.js";
+
+export { f32bits };
 
 export type RowMap =
   | { k: "rows" }
@@ -49,11 +52,6 @@ export interface ExtSpec {
   mode: CastingMode;
   act: "silu" | null;
 }
-
-export const f32bits = (v: number): string => {
-  const b = new Uint32Array(new Float32Array([v]).buffer)[0]!;
-  return `bitcast<f32>(${b}u)`;
-};
 
 /** Whether x-typed outputs go through a float32 scratch (half on u32 words, one element per item). */
 export const scratched = (s: ExtSpec): boolean => s.x !== "float32" && s.plan.vec === 1 && !(s.plan.f16 && s.x === "float16");
