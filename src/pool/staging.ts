@@ -65,7 +65,9 @@ export class Staging {
 
   /** n zeros in a block of the memory (scratch of this call: statistics recomputed, partial sums). */
   scratch<C extends typeof Float32Array | typeof Float64Array>(ctor: C, n: number): InstanceType<C> {
-    const v = new (ctor as unknown as ViewClass)(this.heap.memory.buffer, this.temp(n * ctor.BYTES_PER_ELEMENT), n);
+    // allocate first: the allocation may grow the memory, and a buffer read before it is the old, shorter one
+    const p = this.temp(n * ctor.BYTES_PER_ELEMENT);
+    const v = new (ctor as unknown as ViewClass)(this.heap.memory.buffer, p, n);
     return v.fill(0) as InstanceType<C>;
   }
 

@@ -5,6 +5,8 @@
  * memory until the call ends; and no leak over 10,000 calls of resident work (sync ops, modules,
  * pool, alloc/free and tensors left to the FinalizationRegistry) in a child process.
  */
+import { WasmHeap } from "../../src/backends/wasm/memory.js";
+import { Staging } from "../../src/pool/staging.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -137,4 +139,18 @@ test("pool and sync on resident tensors for issue #12's calls: fused add (h over
   } finally {
     await Promise.all(pools.map((p) => p.close()));
   }
+});
+
+test("pool staging: scratch that grows the shared memory is a view of the grown memory (a [16384, 1024] pool LayerNorm threw RangeError)", () => {
+  // one page, so the 4 MiB of scratch must grow the memory inside the allocation
+  const heap = new WasmHeap(undefined, 1);
+  const staging = new Staging(heap);
+  const before = heap.memory.buffer.byteLength;
+  const v = staging.scratch(Float32Array, 1 << 20);
+  assert.ok(heap.memory.buffer.byteLength > before, "the memory grew");
+  assert.equal(v.length, 1 << 20);
+  assert.ok(v.every((e) => e === 0));
+  v[v.length - 1] = 7; // the view reaches its last element in the memory itself
+  assert.equal(new Float32Array(heap.memory.buffer, v.byteOffset, v.length)[v.length - 1], 7);
+  staging.release();
 });
