@@ -2,6 +2,8 @@
  * What bench/quick-wasm.ts and bench/quick-threads.ts share: contenders raced in rotating rounds,
  * ratios to the first taken round by round, printed with wall and CPU time.
  */
+import { race as timeRace } from "./race.js";
+
 /** Rounds: the first command-line argument that is a number (default 15). */
 export const REPS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 15);
 export const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
@@ -31,21 +33,8 @@ interface Stat {
  */
 export function race(contenders: Record<string, () => void | [number, number]>): Record<string, Stat> {
   const names = Object.keys(contenders);
-  const t: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const c: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) contenders[n]!();
-  for (let r = 0; r < REPS; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const n = names[(i + r) % names.length]!;
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const own = contenders[n]!();
-      const dt = performance.now() - t0;
-      const dc = process.cpuUsage(c0);
-      t[n]!.push(own ? own[0] : dt);
-      c[n]!.push(own ? own[1] : (dc.user + dc.system) / 1000);
-    }
-  }
+  const times = timeRace(contenders, REPS);
+  const t = Object.fromEntries(names.map((n) => [n, times[n]!.wall])), c = Object.fromEntries(names.map((n) => [n, times[n]!.cpu]));
   const q3 = (a: number[]): [number, number, number] => [quantile(a, 0.25), quantile(a, 0.5), quantile(a, 0.75)];
   return Object.fromEntries(names.map((n) => [n, {
     ms: median(t[n]!), cpu: median(c[n]!),
